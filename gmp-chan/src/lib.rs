@@ -1,0 +1,1 @@
+//! Go channels and `select!` (placeholder until the gmp-chan issue lands).

@@ -1,0 +1,1 @@
+//! Shared helpers for the example and benchmark binaries.

@@ -1,0 +1,1 @@
+//! Go sync primitives (placeholder until the gmp-sync issue lands).

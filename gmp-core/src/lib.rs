@@ -17,5 +17,7 @@ pub mod park;
 mod reason;
 mod sched;
 mod thread_parker;
+pub mod time;
+mod timer;
 
 pub use reason::WaitReason;

@@ -5,6 +5,7 @@
 //! capacities shrink (see `runq.rs`) and a goroutine is modelled by a loom thread.
 
 #[cfg(not(loom))]
+#[allow(dead_code, unused_imports)]
 mod imp {
     pub(crate) use std::sync::Arc;
     pub(crate) mod atomic {
@@ -74,6 +75,7 @@ mod imp {
 }
 
 #[cfg(loom)]
+#[allow(dead_code, unused_imports)]
 mod imp {
     pub(crate) use loom::sync::Arc;
     pub(crate) mod atomic {
@@ -144,4 +146,5 @@ mod imp {
     }
 }
 
+#[allow(unused_imports)]
 pub(crate) use imp::*;

@@ -134,3 +134,13 @@ pub fn park_deadline(reason: WaitReason, deadline: Instant) -> bool {
 pub fn checkpoint() {
     sched::checkpoint();
 }
+
+/// Whether a lock may spin a little before parking (Go: `sync_runtime_canSpin`).
+///
+/// `iteration` counts the caller's spins so far. Spinning pays only while other Ps are running
+/// goroutines that may release the lock soon: it is allowed for the first few iterations, on a
+/// multi-core machine, when the caller's P has no other work waiting. On a plain thread it
+/// follows the same iteration and core-count limits.
+pub fn can_spin(iteration: u32) -> bool {
+    sched::can_spin(iteration)
+}

@@ -1,0 +1,236 @@
+//! Timers: the shared timer record, a 4-ary min-heap of them, and the thread that fires the
+//! timers of code running outside any runtime (Go: runtime/time.go).
+//!
+//! A timer lives in an `Arc<TimerShared>`. Arming pushes a heap entry `(when, seq)`; stopping or
+//! re-arming bumps `seq`, which turns older entries into zombies that are dropped when they
+//! reach the top (Go's `timerZombie`), so stop and reset never search a heap.
+
+use crate::loom::{Arc, Condvar, Mutex};
+use std::fmt;
+use std::time::{Duration, Instant};
+
+/// What a timer runs when it fires.
+pub(crate) enum Callback {
+    /// Runs on the thread that fires timers; must not block (Go's `sendTime`).
+    Inline(Box<dyn FnMut() + Send>),
+    /// Runs in a new goroutine (Go's `goFunc` for `AfterFunc`).
+    Goroutine(Arc<Mutex<Box<dyn FnMut() + Send>>>),
+}
+
+/// The mutable half of a timer, under `TimerShared::state`.
+#[derive(Debug)]
+pub(crate) struct TimerState {
+    /// `Some(t)` while armed: it fires at `t`.
+    pub(crate) when: Option<Instant>,
+    /// Non-zero for a ticker: after firing it re-arms `period` later (missed ticks dropped).
+    pub(crate) period: Option<Duration>,
+    /// Bumped on every stop/reset/fire; a heap entry with an older seq is a zombie.
+    pub(crate) seq: u64,
+}
+
+pub(crate) struct TimerShared {
+    pub(crate) state: Mutex<TimerState>,
+    pub(crate) callback: Mutex<Callback>,
+}
+
+impl fmt::Debug for TimerShared {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("TimerShared")
+            .field("state", &*self.state.lock())
+            .finish_non_exhaustive()
+    }
+}
+
+/// One heap entry.
+#[derive(Debug)]
+pub(crate) struct TimerWhen {
+    pub(crate) when: Instant,
+    pub(crate) seq: u64,
+    pub(crate) timer: Arc<TimerShared>,
+}
+
+/// A 4-ary min-heap of timers (Go: `timers.heap`, `timerHeapN = 4`).
+#[derive(Debug, Default)]
+pub(crate) struct TimerHeap {
+    heap: Vec<TimerWhen>,
+}
+
+/// Same as Go's `timerHeapN` (runtime/time.go): a 4-ary heap is shallower than a binary one.
+const HEAP_N: usize = 4;
+
+impl TimerHeap {
+    pub(crate) fn len(&self) -> usize {
+        self.heap.len()
+    }
+
+    pub(crate) fn is_empty(&self) -> bool {
+        self.heap.is_empty()
+    }
+
+    /// The earliest entry's time (possibly a zombie's: firing early just finds it stale).
+    pub(crate) fn peek_when(&self) -> Option<Instant> {
+        self.heap.first().map(|t| t.when)
+    }
+
+    pub(crate) fn push(&mut self, t: TimerWhen) {
+        self.heap.push(t);
+        self.sift_up(self.heap.len() - 1);
+    }
+
+    /// Pops the earliest entry if it is due at `now`.
+    pub(crate) fn pop_due(&mut self, now: Instant) -> Option<TimerWhen> {
+        if self.heap.first()?.when > now {
+            return None;
+        }
+        let last = self.heap.len() - 1;
+        self.heap.swap(0, last);
+        let top = self.heap.pop();
+        if !self.heap.is_empty() {
+            self.sift_down(0);
+        }
+        top
+    }
+
+    /// Removes every entry (for moving timers off a P or dropping a runtime).
+    pub(crate) fn drain(&mut self) -> Vec<TimerWhen> {
+        std::mem::take(&mut self.heap)
+    }
+
+    fn sift_up(&mut self, mut i: usize) {
+        while i > 0 {
+            let parent = (i - 1) / HEAP_N;
+            if self.heap[i].when >= self.heap[parent].when {
+                break;
+            }
+            self.heap.swap(i, parent);
+            i = parent;
+        }
+    }
+
+    fn sift_down(&mut self, mut i: usize) {
+        let n = self.heap.len();
+        loop {
+            let first = i * HEAP_N + 1;
+            if first >= n {
+                break;
+            }
+            let last = (first + HEAP_N).min(n);
+            let mut min = first;
+            for c in first + 1..last {
+                if self.heap[c].when < self.heap[min].when {
+                    min = c;
+                }
+            }
+            if self.heap[min].when >= self.heap[i].when {
+                break;
+            }
+            self.heap.swap(i, min);
+            i = min;
+        }
+    }
+}
+
+impl TimerShared {
+    pub(crate) fn new(callback: Callback, period: Option<Duration>) -> Arc<Self> {
+        Arc::new(TimerShared {
+            state: Mutex::new(TimerState {
+                when: None,
+                period,
+                seq: 0,
+            }),
+            callback: Mutex::new(callback),
+        })
+    }
+}
+
+/// Fires one popped heap entry if it is still current: re-arms a ticker, then runs the
+/// callback (outside the state lock). `spawn` starts the goroutine of an `AfterFunc` timer.
+/// Returns the re-armed entry of a ticker, for the caller to push.
+pub(crate) fn fire(
+    entry: TimerWhen,
+    now: Instant,
+    spawn: &dyn Fn(Box<dyn FnOnce() + Send>),
+) -> Option<TimerWhen> {
+    let rearm = {
+        let mut st = entry.timer.state.lock();
+        if st.seq != entry.seq || st.when.is_none() {
+            return None; // zombie: stopped or re-armed since this entry was pushed
+        }
+        st.seq += 1;
+        match st.period {
+            Some(p) => {
+                // Go drops missed ticks: next = when + period * (1 + delay / period).
+                let when = st.when.expect("armed");
+                let delay = now.saturating_duration_since(when);
+                let skip = (delay.as_nanos() / p.as_nanos().max(1)) as u32;
+                let next = when + p * (skip + 1);
+                st.when = Some(next);
+                Some(TimerWhen {
+                    when: next,
+                    seq: st.seq,
+                    timer: entry.timer.clone(),
+                })
+            }
+            None => {
+                st.when = None;
+                None
+            }
+        }
+    };
+    let mut cb = entry.timer.callback.lock();
+    match &mut *cb {
+        Callback::Inline(f) => f(),
+        Callback::Goroutine(f) => {
+            let f = f.clone();
+            drop(cb);
+            spawn(Box::new(move || (f.lock())()));
+        }
+    }
+    rearm
+}
+
+/// The thread that fires timers armed outside any runtime.
+#[derive(Debug)]
+pub(crate) struct TimerThread {
+    heap: Mutex<TimerHeap>,
+    cond: Condvar,
+}
+
+impl TimerThread {
+    pub(crate) fn new() -> Self {
+        TimerThread {
+            heap: Mutex::new(TimerHeap::default()),
+            cond: Condvar::new(),
+        }
+    }
+
+    pub(crate) fn add(&self, t: TimerWhen) {
+        let mut h = self.heap.lock();
+        let earliest = h.peek_when().is_none_or(|w| t.when < w);
+        h.push(t);
+        drop(h);
+        if earliest {
+            self.cond.notify_one();
+        }
+    }
+
+    /// The timer thread's loop: fire what is due, sleep until the next, forever.
+    pub(crate) fn run(&self, spawn: &dyn Fn(Box<dyn FnOnce() + Send>)) {
+        let mut h = self.heap.lock();
+        loop {
+            let now = Instant::now();
+            if let Some(e) = h.pop_due(now) {
+                drop(h);
+                if let Some(next) = fire(e, now, spawn) {
+                    self.add(next);
+                }
+                h = self.heap.lock();
+                continue;
+            }
+            h = match h.peek_when() {
+                Some(w) => self.cond.wait_until(h, w).0,
+                None => self.cond.wait(h),
+            };
+        }
+    }
+}

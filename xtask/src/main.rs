@@ -44,7 +44,8 @@ fn try_main() -> Result<(), DynError> {
                  tasks:\n  \
                  ci                                  fmt, clippy, tests, loom (what .ci/run runs)\n  \
                  verify [--crate C] [--preemptions N] [--quick]   loom models per crate\n  \
-                 bench [ROW...]                      gmp vs Go, median of 3, with peak RSS\n  \
+                 bench [ROW...]                      gmp vs Go, median of 3, with peak RSS\n    \
+                   [--runs N] [--timeout SECS] [--echo-secs SECS] [--no-go] [--no-build]\n  \
                  stress                              long-running tests (--ignored)"
             );
             if task == "help" || task == "--help" || task == "-h" {

@@ -1,1 +1,125 @@
-//! Go channels and `select!` (placeholder until the gmp-chan issue lands).
+//! # gmp-chan: Go channels and `select` for goroutines and plain threads
+//!
+//! Go's `chan T` ([`Chan`]), its directional views ([`Sender`] = `chan<- T`, [`Receiver`] =
+//! `<-chan T`), the [`select!`] statement (in crossbeam-channel's syntax), a run-time built
+//! [`Select`] (Go's `reflect.Select`) and timer channels ([`time`]). Blocking operations park
+//! the calling goroutine when called in a gmp goroutine and block the thread on a plain OS
+//! thread, so goroutines and threads can share channels freely.
+//!
+//! ```
+//! use gmp_chan::chan;
+//!
+//! let ch = chan(0); // unbuffered: a send waits for a receiver
+//! let tx = ch.sender();
+//! let t = std::thread::spawn(move || {
+//!     for i in 0..3 {
+//!         tx.send(i).unwrap();
+//!     }
+//!     tx.close();
+//! });
+//! let got: Vec<i32> = ch.iter().collect(); // Go: for v := range ch
+//! assert_eq!(got, [0, 1, 2]);
+//! t.join().unwrap();
+//! ```
+//!
+//! ## Channels
+//!
+//! [`chan(cap)`](chan) or [`Chan::new`] is Go's `make(chan T, cap)`. With `cap == 0` the
+//! channel is a rendezvous: a send completes only when a receiver takes the value. Otherwise
+//! it buffers up to `cap` values in FIFO order. Blocked senders and receivers queue in FIFO
+//! order too, and a value goes straight from a sender to a waiting receiver (or the reverse).
+//!
+//! Where Go panics, gmp-chan returns an error: a send on a closed channel gives the value back
+//! in [`SendError`], and [`Chan::close`] on a closed channel returns `false`.
+//!
+//! ```
+//! use gmp_chan::{chan, SendError, TryRecvError, TrySendError};
+//!
+//! let ch = chan(1);
+//! ch.send(1).unwrap();
+//! assert_eq!(ch.try_send(2), Err(TrySendError::Full(2)));
+//! ch.close(); // receivers drain the buffer, then see None
+//! assert_eq!(ch.send(3), Err(SendError(3)));
+//! assert_eq!(ch.recv(), Some(1));
+//! assert_eq!(ch.recv(), None);
+//! assert_eq!(ch.try_recv(), Err(TryRecvError::Closed));
+//! ```
+//!
+//! Channels are never closed implicitly: dropping every handle frees the channel (and the
+//! values still in it); a receiver blocked on a channel nobody will send on blocks forever, as
+//! in Go.
+//!
+//! ## Timeouts
+//!
+//! [`Chan::send_timeout`] and [`Chan::recv_timeout`] give up after a duration.
+//!
+//! ```
+//! use gmp_chan::{chan, RecvTimeoutError};
+//! use std::time::Duration;
+//!
+//! let ch = chan::<u8>(0);
+//! assert_eq!(ch.recv_timeout(Duration::from_millis(1)), Err(RecvTimeoutError::Timeout));
+//! ```
+//!
+//! ## Select
+//!
+//! [`select!`] waits on several operations and runs the body of the one that completes;
+//! ready cases are chosen at random. `Option<&Chan<T>>` operands turn a case off with `None`
+//! (Go's nil channel).
+//!
+//! ```
+//! use gmp_chan::{chan, select};
+//!
+//! let jobs = chan(1);
+//! let quit = chan::<()>(0);
+//! jobs.send(7).unwrap();
+//! select! {
+//!     recv(jobs) -> job => assert_eq!(job, Some(7)),
+//!     recv(quit) -> _ => unreachable!(),
+//! }
+//! ```
+//!
+//! ## Time
+//!
+//! [`time::after`], [`time::tick`] and [`time::Timer`] are Go's timer channels, with Go 1.23
+//! semantics (no stale value after `stop` or `reset`).
+//!
+//! ```
+//! use gmp_chan::{chan, select, time};
+//! use std::time::Duration;
+//!
+//! let never = chan::<i32>(0);
+//! let r = select! {
+//!     recv(never) -> _ => "value",
+//!     recv(time::after(Duration::from_millis(5))) -> _ => "timeout",
+//! };
+//! assert_eq!(r, "timeout");
+//! ```
+
+#![cfg_attr(loom, allow(dead_code))]
+
+mod chan;
+mod context;
+mod error;
+mod handles;
+mod iter;
+mod lock;
+mod loom;
+mod operand;
+mod select;
+mod select_macro;
+pub mod time;
+mod waitq;
+
+pub use error::{RecvTimeoutError, SendError, SendTimeoutError, TryRecvError, TrySendError};
+pub use handles::{chan, Chan, Receiver, Sender};
+pub use iter::{IntoIter, Iter};
+pub use operand::{RecvOperand, SendOperand};
+pub use select::{Select, SelectedOperation};
+
+/// Items the `select!` macro expands to; not a public API.
+#[doc(hidden)]
+pub mod __private {
+    pub use crate::operand::{RecvOperand, SendOperand};
+    pub use crate::select::{block_forever, run_select, CaseRef, Mode, RecvCase, SendCase};
+}

@@ -1,0 +1,364 @@
+//! `Hchan`: the channel itself (Go: `hchan` in runtime/chan.go).
+//!
+//! # Design
+//!
+//! A channel is Go's `hchan`: one lock ([`Lock`], Go's `c.lock`) around a ring buffer of fixed
+//! capacity (a `VecDeque` allocated once, at `make` time), a `closed` flag, and two FIFO queues
+//! of blocked parties (`recvq`, `sendq`). Everything below happens under that lock; nothing is
+//! lock-free except reading the `closed` mirror. Simple and correct first: the lock is held for
+//! a few dozen instructions and never across a park.
+//!
+//! **Invariants** (as in chan.go): outside a select's registration window at most one of
+//! `sendq`/`recvq` holds live waiters; a buffered channel with queued senders has a full buffer,
+//! with queued receivers an empty one. Entries of selects that already completed another case
+//! (or timed out) may linger until their owner removes them; every dequeue skips them.
+//!
+//! **Waiter records live on the blocked caller's stack.** A blocked operation builds a
+//! [`Context`] (who to wake + the claim word) and a [`Packet`] (the value slot) in its own
+//! frame and enqueues a [`Waiter`] pointing at both. This is Go's `sudog.elem` pointing into
+//! the blocked goroutine's stack, and crossbeam's zero-capacity `Packet` "on the stack"; gmp's
+//! goroutine stacks never move, and a thread's stack obviously does not. It saves an allocation
+//! per blocking operation. It is sound because of one rule: **the owner does not leave its frame
+//! while an entry pointing at it can still be used.** Concretely:
+//!
+//! 1. Wakers only reach an entry under the lock of the channel whose queue holds it. They
+//!    claim it with one CAS on the record (`WAITING → claimed(k)`); a failed CAS means the
+//!    owner won elsewhere or gave up, and the waker just drops the entry.
+//! 2. A successful claimer moves the value through the packet and stores `completed(k)`, all
+//!    still under the lock, taking a clone of the owner's `Unparker` first; after the store it
+//!    touches nothing of the owner and unparks it after unlocking (Go: `goready` after
+//!    `unlock(&c.lock)`, so a woken party never spins on a lock its waker holds).
+//! 3. The owner returns only (a) after seeing `completed(k)`, and after removing its other
+//!    entries (a select's losing cases) under their channels' locks; or (b) after aborting
+//!    (`WAITING → ABORTED`, done while holding the lock of every channel it is queued on, so no
+//!    claim can be in flight) and removing all its entries. A timeout takes path (b) or, if a
+//!    claim won the race, path (a). Unwinding through a blocked operation (a cancelled
+//!    goroutine) runs the same abort-or-complete cleanup from a drop guard.
+//!
+//! **Select** follows Go's `selectgo` rather than crossbeam's register/retry protocol: it
+//! locks every case's channel in address order (each distinct channel once, Go: `sellock`),
+//! polls the cases in a random order (Go: `pollorder`), and if none is ready enqueues one
+//! entry per case (all sharing one record, so the claim CAS lets exactly one case win),
+//! unlocks, and parks. Woken, it relocks all, removes its losing entries, unlocks. Holding all
+//! locks while registering means no case can become ready unseen, so there is no
+//! abort-and-retry loop and no livelock between two selects. A select never meets its own
+//! entries: it has none queued while it polls.
+//!
+//! Blocking is only through `gmp_core::park`, so the same code blocks a goroutine (the
+//! goroutine parks, its M runs others) or a plain thread, and under loom a loom thread.
+
+use crate::context::Context;
+use crate::error::{TryRecvError, TrySendError};
+use crate::lock::{Lock, LockGuard};
+use crate::loom::atomic::{AtomicBool, Ordering};
+use crate::waitq::{Packet, WaitQueue, Waiter};
+use gmp_core::park::{Unparker, WaitReason};
+use std::collections::VecDeque;
+use std::time::Instant;
+
+/// The channel (Go: `hchan`). Shared by every handle through an `Arc`.
+pub(crate) struct Hchan<T> {
+    lock: Lock<State<T>>,
+    /// Capacity, fixed at creation (Go: `dataqsiz`).
+    cap: usize,
+    /// Mirror of `State::closed` for lock-free `is_closed` (written under the lock).
+    closed: AtomicBool,
+    /// A timer's channel: `len`/`cap` report 0 (Go 1.23 synchronous timer channels).
+    timer: bool,
+}
+
+/// What `Hchan::lock` protects.
+pub(crate) struct State<T> {
+    /// The ring (Go: `buf`, `sendx`, `recvx`, `qcount`); never longer than `cap`.
+    buf: VecDeque<T>,
+    closed: bool,
+    recvq: WaitQueue<T>,
+    sendq: WaitQueue<T>,
+}
+
+/// Outcome of a blocking wait with a deadline.
+pub(crate) enum Timed<R> {
+    Done(R),
+    TimedOut,
+}
+
+impl<T> Hchan<T> {
+    /// Go: `makechan`. Panics "makechan: size out of range" when the buffer cannot be
+    /// allocated, instead of aborting on an allocation failure.
+    pub(crate) fn new(cap: usize, timer: bool) -> Self {
+        let mut buf = VecDeque::new();
+        if buf.try_reserve_exact(cap).is_err() {
+            panic!("makechan: size out of range");
+        }
+        Hchan {
+            lock: Lock::new(State {
+                buf,
+                closed: false,
+                recvq: WaitQueue::new(),
+                sendq: WaitQueue::new(),
+            }),
+            cap,
+            closed: AtomicBool::new(false),
+            timer,
+        }
+    }
+
+    pub(crate) fn cap(&self) -> usize {
+        if self.timer {
+            0
+        } else {
+            self.cap
+        }
+    }
+
+    pub(crate) fn len(&self) -> usize {
+        if self.timer {
+            0
+        } else {
+            self.lock.lock().buf.len()
+        }
+    }
+
+    pub(crate) fn is_closed(&self) -> bool {
+        self.closed.load(Ordering::Acquire)
+    }
+
+    /// Number of (possibly stale) queued receivers and senders, for tests and `Debug`.
+    pub(crate) fn queued(&self) -> (usize, usize) {
+        let st = self.lock.lock();
+        (st.recvq.len(), st.sendq.len())
+    }
+
+    // ---- operations under the lock, shared by the plain operations and select ----
+
+    /// Go: the non-blocking part of `chansend` (`send` to a waiting receiver, else the
+    /// buffer). On success returns the unparker of a receiver to wake after unlocking.
+    pub(crate) fn try_send_locked(
+        &self,
+        st: &mut State<T>,
+        v: T,
+    ) -> Result<Option<Unparker>, TrySendError<T>> {
+        if st.closed {
+            return Err(TrySendError::Closed(v));
+        }
+        if let Some(r) = st.recvq.pop_claim() {
+            // Direct hand-off: the buffer is empty whenever a receiver waits.
+            r.put(v);
+            return Ok(Some(r.complete()));
+        }
+        if st.buf.len() < self.cap {
+            st.buf.push_back(v);
+            return Ok(None);
+        }
+        Err(TrySendError::Full(v))
+    }
+
+    /// Go: the non-blocking part of `chanrecv`. On success returns the value and the
+    /// unparker of a sender to wake after unlocking.
+    pub(crate) fn try_recv_locked(
+        &self,
+        st: &mut State<T>,
+    ) -> Result<(T, Option<Unparker>), TryRecvError> {
+        if let Some(v) = st.buf.pop_front() {
+            // Go: `recv` on a full buffer with a waiting sender: take the head, move the
+            // sender's value to the tail, so FIFO order holds across the hand-off.
+            let waker = st.sendq.pop_claim().map(|s| {
+                st.buf.push_back(s.take());
+                s.complete()
+            });
+            return Ok((v, waker));
+        }
+        if let Some(s) = st.sendq.pop_claim() {
+            // Unbuffered: take the value straight from the blocked sender.
+            let v = s.take();
+            return Ok((v, Some(s.complete())));
+        }
+        if st.closed {
+            Err(TryRecvError::Closed)
+        } else {
+            Err(TryRecvError::Empty)
+        }
+    }
+
+    /// Lock the channel (for the plain operations).
+    pub(crate) fn lock(&self) -> LockGuard<'_, State<T>> {
+        self.lock.lock()
+    }
+
+    /// For select: lock by hand (Go: `sellock`).
+    pub(crate) fn raw_lock(&self) {
+        self.lock.raw_lock();
+    }
+
+    /// For select: unlock by hand (Go: `selunlock`).
+    ///
+    /// # Safety
+    /// The caller took the lock with [`Hchan::raw_lock`] and holds no `State` reference.
+    pub(crate) unsafe fn raw_unlock(&self) {
+        // SAFETY: forwarded contract.
+        unsafe { self.lock.raw_unlock() }
+    }
+
+    /// Runs `f` on the state of a channel the caller locked with [`Hchan::raw_lock`].
+    ///
+    /// # Safety
+    /// The caller holds the lock through `raw_lock`.
+    pub(crate) unsafe fn with_locked<R>(&self, f: impl FnOnce(&mut State<T>) -> R) -> R {
+        // SAFETY: the caller holds the lock; the pointer is dropped before we return.
+        let p = unsafe { self.lock.data() };
+        // SAFETY: as above: exclusive access while the lock is held.
+        f(unsafe { p.as_mut() })
+    }
+
+    /// Enqueue a receiver entry (the caller holds the lock).
+    pub(crate) fn enqueue_recv(st: &mut State<T>, cx: &Context, case: usize, p: &Packet<T>) {
+        st.recvq.push(Waiter::new(cx, case, p));
+    }
+
+    /// Enqueue a sender entry (the caller holds the lock).
+    pub(crate) fn enqueue_send(st: &mut State<T>, cx: &Context, case: usize, p: &Packet<T>) {
+        st.sendq.push(Waiter::new(cx, case, p));
+    }
+
+    /// Remove `cx`'s entries from both queues (the caller holds the lock).
+    pub(crate) fn dequeue(st: &mut State<T>, cx: &Context) {
+        st.recvq.remove(cx);
+        st.sendq.remove(cx);
+    }
+
+    // ---- the plain operations ----
+
+    /// Go: `chansend(c, ep, block=true)`, or with a deadline. `Err(v)` if the channel is (or
+    /// gets) closed; `Ok(Timed::TimedOut(..))` cannot carry the value, so a timeout returns
+    /// `Err` through `on_timeout`.
+    pub(crate) fn send(&self, v: T, deadline: Option<Instant>) -> Result<(), (T, bool)> {
+        gmp_core::park::checkpoint();
+        let mut st = self.lock.lock();
+        let v = match self.try_send_locked(&mut st, v) {
+            Ok(waker) => {
+                drop(st);
+                if let Some(w) = waker {
+                    w.unpark();
+                }
+                return Ok(());
+            }
+            Err(TrySendError::Closed(v)) => return Err((v, false)),
+            Err(TrySendError::Full(v)) => v,
+        };
+        if deadline.is_some_and(|d| d <= Instant::now()) {
+            return Err((v, true));
+        }
+        // Block (Go: enqueue a sudog on sendq and gopark).
+        let cx = Context::new();
+        let packet: Packet<T> = Packet::new(Some(v));
+        Self::enqueue_send(&mut st, &cx, 0, &packet);
+        drop(st);
+        let guard = Blocked { chan: self, cx: &cx };
+        let timed = guard.wait(WaitReason::ChanSend, deadline);
+        // The record is settled either way: completed (delivered, or closed when the value is
+        // still in the packet) or aborted with the entry removed (timeout).
+        let left = packet.into_inner();
+        match (timed, left) {
+            (Timed::Done(_), None) => Ok(()),
+            (Timed::Done(_), Some(v)) => Err((v, false)),
+            (Timed::TimedOut, Some(v)) => Err((v, true)),
+            (Timed::TimedOut, None) => unreachable!("gmp-chan: an aborted send lost its value"),
+        }
+    }
+
+    /// Go: `chanrecv(c, ep, block=true)`, or with a deadline. `Ok(None)`: closed and drained.
+    pub(crate) fn recv(&self, deadline: Option<Instant>) -> Timed<Option<T>> {
+        gmp_core::park::checkpoint();
+        let mut st = self.lock.lock();
+        match self.try_recv_locked(&mut st) {
+            Ok((v, waker)) => {
+                drop(st);
+                if let Some(w) = waker {
+                    w.unpark();
+                }
+                return Timed::Done(Some(v));
+            }
+            Err(TryRecvError::Closed) => return Timed::Done(None),
+            Err(TryRecvError::Empty) => {}
+        }
+        if deadline.is_some_and(|d| d <= Instant::now()) {
+            return Timed::TimedOut;
+        }
+        let cx = Context::new();
+        let packet: Packet<T> = Packet::new(None);
+        Self::enqueue_recv(&mut st, &cx, 0, &packet);
+        drop(st);
+        let guard = Blocked { chan: self, cx: &cx };
+        match guard.wait(WaitReason::ChanReceive, deadline) {
+            // `None` in the packet: woken by close.
+            Timed::Done(_) => Timed::Done(packet.into_inner()),
+            Timed::TimedOut => Timed::TimedOut,
+        }
+    }
+
+    /// Go: `closechan`. `false` if it was already closed (Go panics there).
+    pub(crate) fn close(&self) -> bool {
+        let mut wake = Vec::new();
+        {
+            let mut st = self.lock.lock();
+            if st.closed {
+                return false;
+            }
+            st.closed = true;
+            self.closed.store(true, Ordering::Release);
+            // Receivers get `None` (their packet stays empty); senders find their value still
+            // in their packet and report it back in `Err`.
+            while let Some(r) = st.recvq.pop_claim() {
+                wake.push(r.complete());
+            }
+            while let Some(s) = st.sendq.pop_claim() {
+                wake.push(s.complete());
+            }
+        }
+        for w in wake {
+            w.unpark();
+        }
+        true
+    }
+}
+
+/// A plain operation's registration: waits for completion, and on timeout or unwinding
+/// aborts and removes the entry (rule 3 of the design).
+struct Blocked<'a, T> {
+    chan: &'a Hchan<T>,
+    cx: &'a Context,
+}
+
+impl<T> Blocked<'_, T> {
+    fn wait(self, reason: WaitReason, deadline: Option<Instant>) -> Timed<usize> {
+        let r = match deadline {
+            None => Timed::Done(self.cx.wait(reason)),
+            Some(d) => match self.cx.wait_until(reason, d) {
+                Some(case) => Timed::Done(case),
+                None => self.settle(),
+            },
+        };
+        std::mem::forget(self);
+        r
+    }
+
+    /// Under the lock: abort and dequeue, or find that a claim won (and so completed, since
+    /// the claimer works under this lock).
+    fn settle(&self) -> Timed<usize> {
+        let mut st = self.chan.lock.lock();
+        if self.cx.try_abort() {
+            Hchan::dequeue(&mut st, self.cx);
+            Timed::TimedOut
+        } else {
+            Timed::Done(self.cx.completed().expect("gmp-chan: claimed but not completed"))
+        }
+    }
+}
+
+impl<T> Drop for Blocked<'_, T> {
+    /// Only reached when unwinding out of `park` (a cancelled goroutine): the frame holding
+    /// the record is about to go, so no entry may point at it any more.
+    fn drop(&mut self) {
+        let _ = self.settle();
+    }
+}

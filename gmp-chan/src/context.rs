@@ -1,0 +1,108 @@
+//! The record of one blocked operation (Go: the `g` a `sudog` points to, with its
+//! `selectDone` flag): who to wake, and the claim word that lets exactly one waker win.
+
+use crate::loom::atomic::{AtomicUsize, Ordering};
+use gmp_core::park::{self, Unparker, WaitReason};
+use std::time::Instant;
+
+/// One blocking `send`, `recv` or `select`, waiting to be completed by another party.
+///
+/// It lives on the blocked caller's stack (see the design essay in `chan.rs` for why that is
+/// sound): the caller does not return before every queue entry pointing here is gone.
+///
+/// `state` is the claim word (Go: `g.selectDone` plus `sudog.success`):
+///
+/// | value                | meaning                                                 | set by |
+/// |----------------------|---------------------------------------------------------|--------|
+/// | `WAITING` (0)        | registered, not yet claimed                             | `new` |
+/// | `ABORTED` (1)        | the owner gave up (timeout, unwinding); nobody may claim | owner, CAS from `WAITING`, holding every lock its entries sit under |
+/// | `2(k+1)` (even ≥ 2)  | case `k` claimed by a waker, transfer in progress        | a waker, CAS from `WAITING`, holding case `k`'s channel lock |
+/// | `2(k+1)+1` (odd ≥ 3) | case `k` completed: its packet holds the result          | the same waker, still holding that lock |
+///
+/// Only one CAS from `WAITING` can succeed, so exactly one case of a select completes, and a
+/// timed-out operation either completes or is aborted, never both. The completing store is the
+/// waker's last access to the record: it takes its [`Unparker`] clone before.
+#[derive(Debug)]
+pub(crate) struct Context {
+    state: AtomicUsize,
+    unparker: Unparker,
+}
+
+const WAITING: usize = 0;
+const ABORTED: usize = 1;
+
+#[inline]
+fn claimed(case: usize) -> usize {
+    (case + 1) << 1
+}
+
+impl Context {
+    /// A fresh record for the calling goroutine or thread.
+    pub(crate) fn new() -> Self {
+        Context {
+            state: AtomicUsize::new(WAITING),
+            unparker: park::current(),
+        }
+    }
+
+    /// Claims case `case` for a waker (Go: `sg.g.selectDone.CompareAndSwap(0, 1)`).
+    /// Fails if another case was claimed or the owner aborted.
+    #[inline]
+    pub(crate) fn try_claim(&self, case: usize) -> bool {
+        self.state
+            .compare_exchange(WAITING, claimed(case), Ordering::AcqRel, Ordering::Acquire)
+            .is_ok()
+    }
+
+    /// Marks a claimed case complete and returns the owner's unparker, to be used after the
+    /// channel lock is released (Go: `goready` after `unlock`). Last touch of the record.
+    #[inline]
+    pub(crate) fn complete(&self, case: usize) -> Unparker {
+        let u = self.unparker.clone();
+        self.state.store(claimed(case) | 1, Ordering::Release);
+        u
+    }
+
+    /// The owner gives up. `true` if it did (nobody had claimed it); `false` if a case was
+    /// claimed (and, as the owner holds the claimer's lock when it calls this, completed).
+    #[inline]
+    pub(crate) fn try_abort(&self) -> bool {
+        self.state
+            .compare_exchange(WAITING, ABORTED, Ordering::AcqRel, Ordering::Acquire)
+            .is_ok()
+    }
+
+    /// The completed case, if any.
+    #[inline]
+    pub(crate) fn completed(&self) -> Option<usize> {
+        let s = self.state.load(Ordering::Acquire);
+        if s >= 2 && s & 1 == 1 {
+            Some((s >> 1) - 1)
+        } else {
+            None
+        }
+    }
+
+    /// Parks until a case is completed; returns it.
+    pub(crate) fn wait(&self, reason: WaitReason) -> usize {
+        loop {
+            if let Some(case) = self.completed() {
+                return case;
+            }
+            park::park(reason);
+        }
+    }
+
+    /// Parks until a case is completed (`Some`) or `deadline` passes (`None`). On `None`
+    /// the caller must lock its channels and [`try_abort`](Self::try_abort).
+    pub(crate) fn wait_until(&self, reason: WaitReason, deadline: Instant) -> Option<usize> {
+        loop {
+            if let Some(case) = self.completed() {
+                return Some(case);
+            }
+            if !park::park_deadline(reason, deadline) {
+                return self.completed();
+            }
+        }
+    }
+}

@@ -1,0 +1,462 @@
+//! The user's handles on a channel: `Chan<T>` (Go `chan T`), `Sender<T>` (`chan<- T`) and
+//! `Receiver<T>` (`<-chan T`).
+
+use crate::chan::{Hchan, Timed};
+use crate::error::{RecvTimeoutError, SendError, SendTimeoutError, TryRecvError, TrySendError};
+use crate::iter::{IntoIter, Iter};
+use crate::loom::Arc;
+use std::fmt;
+use std::time::{Duration, Instant};
+
+/// A Go channel, `chan T`: buffered (a FIFO ring of fixed capacity) or unbuffered (a
+/// rendezvous: a send completes only when a receiver takes the value).
+///
+/// Cloning shares the channel, as copying a Go channel value does. Channels are never closed
+/// implicitly: dropping every handle frees the channel and drops the values still buffered.
+///
+/// ```
+/// use gmp_chan::Chan;
+///
+/// let ch = Chan::new(2);
+/// ch.send(1).unwrap();
+/// ch.send(2).unwrap();
+/// assert_eq!((ch.len(), ch.cap()), (2, 2));
+/// ch.close();
+/// let got: Vec<i32> = ch.iter().collect();
+/// assert_eq!(got, [1, 2]);
+/// assert_eq!(ch.recv(), None); // closed and drained
+/// ```
+pub struct Chan<T> {
+    pub(crate) inner: Arc<Hchan<T>>,
+}
+
+/// The send side of a channel, Go's `chan<- T`. Made by [`Chan::sender`] (or `From<Chan>`).
+///
+/// ```
+/// let ch = gmp_chan::chan(1);
+/// let tx = ch.sender();
+/// tx.send("hi").unwrap();
+/// assert_eq!(ch.recv(), Some("hi"));
+/// ```
+pub struct Sender<T> {
+    pub(crate) chan: Chan<T>,
+}
+
+/// The receive side of a channel, Go's `<-chan T`. Made by [`Chan::receiver`] (or `From<Chan>`).
+///
+/// ```
+/// let ch = gmp_chan::chan(1);
+/// let rx = ch.receiver();
+/// ch.send(7).unwrap();
+/// assert_eq!(rx.recv(), Some(7));
+/// ```
+pub struct Receiver<T> {
+    pub(crate) chan: Chan<T>,
+}
+
+/// Go's `make(chan T, cap)`: a new channel; `cap` 0 makes an unbuffered one.
+///
+/// # Panics
+/// "makechan: size out of range" if a buffer of `cap` elements cannot be allocated.
+///
+/// ```
+/// let ch = gmp_chan::chan::<u8>(0);
+/// assert_eq!(ch.cap(), 0);
+/// ```
+pub fn chan<T>(cap: usize) -> Chan<T> {
+    Chan::new(cap)
+}
+
+fn deadline(d: Duration) -> Option<Instant> {
+    // A timeout too long to represent is "no timeout".
+    Instant::now().checked_add(d)
+}
+
+impl<T> Chan<T> {
+    /// Go's `make(chan T, cap)`; see [`chan`].
+    ///
+    /// # Panics
+    /// "makechan: size out of range" if a buffer of `cap` elements cannot be allocated.
+    ///
+    /// ```
+    /// let ch: gmp_chan::Chan<u64> = gmp_chan::Chan::new(16);
+    /// assert_eq!(ch.cap(), 16);
+    /// ```
+    pub fn new(cap: usize) -> Self {
+        Chan {
+            inner: Arc::new(Hchan::new(cap, false)),
+        }
+    }
+
+    /// A channel whose `len`/`cap` read 0 (Go 1.23 timer channels); capacity 1 inside.
+    pub(crate) fn new_timer() -> Self {
+        Chan {
+            inner: Arc::new(Hchan::new(1, true)),
+        }
+    }
+
+    /// Go's `ch <- v`: blocks until the value is buffered or taken by a receiver. If the
+    /// channel is closed (or closed while waiting), returns the value in `Err` (Go panics).
+    ///
+    /// ```
+    /// let ch = gmp_chan::chan(1);
+    /// assert!(ch.send(1).is_ok());
+    /// ch.close();
+    /// assert_eq!(ch.send(2), Err(gmp_chan::SendError(2)));
+    /// ```
+    pub fn send(&self, v: T) -> Result<(), SendError<T>> {
+        self.inner.send(v, None).map_err(|(v, _)| SendError(v))
+    }
+
+    /// Go's `v, ok := <-ch`: blocks until a value arrives; `None` once the channel is closed
+    /// and drained.
+    ///
+    /// ```
+    /// let ch = gmp_chan::chan(1);
+    /// ch.send(5).unwrap();
+    /// ch.close();
+    /// assert_eq!(ch.recv(), Some(5));
+    /// assert_eq!(ch.recv(), None);
+    /// ```
+    pub fn recv(&self) -> Option<T> {
+        match self.inner.recv(None) {
+            Timed::Done(v) => v,
+            Timed::TimedOut => unreachable!("gmp-chan: recv without a deadline timed out"),
+        }
+    }
+
+    /// Go's `select { case ch <- v: default: }`: sends only if that can be done at once.
+    ///
+    /// ```
+    /// use gmp_chan::{chan, TrySendError};
+    /// let ch = chan(1);
+    /// assert_eq!(ch.try_send(1), Ok(()));
+    /// assert_eq!(ch.try_send(2), Err(TrySendError::Full(2)));
+    /// ```
+    pub fn try_send(&self, v: T) -> Result<(), TrySendError<T>> {
+        let mut st = self.inner.lock();
+        let waker = self.inner.try_send_locked(&mut st, v)?;
+        drop(st);
+        if let Some(w) = waker {
+            w.unpark();
+        }
+        Ok(())
+    }
+
+    /// Go's `select { case v := <-ch: default: }`: receives only if a value is there.
+    ///
+    /// ```
+    /// use gmp_chan::{chan, TryRecvError};
+    /// let ch = chan::<i32>(1);
+    /// assert_eq!(ch.try_recv(), Err(TryRecvError::Empty));
+    /// ch.close();
+    /// assert_eq!(ch.try_recv(), Err(TryRecvError::Closed));
+    /// ```
+    pub fn try_recv(&self) -> Result<T, TryRecvError> {
+        let mut st = self.inner.lock();
+        let (v, waker) = self.inner.try_recv_locked(&mut st)?;
+        drop(st);
+        if let Some(w) = waker {
+            w.unpark();
+        }
+        Ok(v)
+    }
+
+    /// [`send`](Self::send), giving up after `d` (Go: a select with `time.After`).
+    ///
+    /// ```
+    /// use gmp_chan::{chan, SendTimeoutError};
+    /// use std::time::Duration;
+    /// let ch = chan(0); // nobody receives
+    /// let r = ch.send_timeout(1, Duration::from_millis(5));
+    /// assert_eq!(r, Err(SendTimeoutError::Timeout(1)));
+    /// ```
+    pub fn send_timeout(&self, v: T, d: Duration) -> Result<(), SendTimeoutError<T>> {
+        self.inner.send(v, deadline(d)).map_err(|(v, timed_out)| {
+            if timed_out {
+                SendTimeoutError::Timeout(v)
+            } else {
+                SendTimeoutError::Closed(v)
+            }
+        })
+    }
+
+    /// [`recv`](Self::recv), giving up after `d`.
+    ///
+    /// ```
+    /// use gmp_chan::{chan, RecvTimeoutError};
+    /// use std::time::Duration;
+    /// let ch = chan::<i32>(0);
+    /// assert_eq!(ch.recv_timeout(Duration::from_millis(5)), Err(RecvTimeoutError::Timeout));
+    /// ```
+    pub fn recv_timeout(&self, d: Duration) -> Result<T, RecvTimeoutError> {
+        match self.inner.recv(deadline(d)) {
+            Timed::Done(Some(v)) => Ok(v),
+            Timed::Done(None) => Err(RecvTimeoutError::Closed),
+            Timed::TimedOut => Err(RecvTimeoutError::Timeout),
+        }
+    }
+
+    /// Go's `close(ch)`: blocked receivers wake with `None` (after the buffer drains),
+    /// blocked senders get their value back in `Err`, later sends fail. Returns `false` if the
+    /// channel was already closed (where Go panics with "close of closed channel").
+    ///
+    /// ```
+    /// let ch = gmp_chan::chan::<()>(0);
+    /// assert!(ch.close());
+    /// assert!(!ch.close());
+    /// ```
+    pub fn close(&self) -> bool {
+        self.inner.close()
+    }
+
+    /// Whether [`close`](Self::close) has been called.
+    ///
+    /// ```
+    /// let ch = gmp_chan::chan::<()>(0);
+    /// assert!(!ch.is_closed());
+    /// ch.close();
+    /// assert!(ch.is_closed());
+    /// ```
+    pub fn is_closed(&self) -> bool {
+        self.inner.is_closed()
+    }
+
+    /// Go's `len(ch)`: values buffered now (0 for a timer's channel, as in Go 1.23).
+    ///
+    /// ```
+    /// let ch = gmp_chan::chan(3);
+    /// ch.send('a').unwrap();
+    /// assert_eq!(ch.len(), 1);
+    /// ```
+    pub fn len(&self) -> usize {
+        self.inner.len()
+    }
+
+    /// Go's `cap(ch)`: the buffer's capacity (0 for unbuffered and timer channels).
+    ///
+    /// ```
+    /// assert_eq!(gmp_chan::chan::<i32>(4).cap(), 4);
+    /// ```
+    pub fn cap(&self) -> usize {
+        self.inner.cap()
+    }
+
+    /// `len() == 0`.
+    ///
+    /// ```
+    /// assert!(gmp_chan::chan::<i32>(4).is_empty());
+    /// ```
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// The send-only view, Go's `chan<- T`.
+    ///
+    /// ```
+    /// let ch = gmp_chan::chan::<i32>(1);
+    /// let tx: gmp_chan::Sender<i32> = ch.sender();
+    /// tx.send(1).unwrap();
+    /// ```
+    pub fn sender(&self) -> Sender<T> {
+        Sender { chan: self.clone() }
+    }
+
+    /// The receive-only view, Go's `<-chan T`.
+    ///
+    /// ```
+    /// let ch = gmp_chan::chan::<i32>(1);
+    /// let rx: gmp_chan::Receiver<i32> = ch.receiver();
+    /// ch.send(1).unwrap();
+    /// assert_eq!(rx.recv(), Some(1));
+    /// ```
+    pub fn receiver(&self) -> Receiver<T> {
+        Receiver { chan: self.clone() }
+    }
+
+    /// Go's `for v := range ch`: receives until the channel is closed and drained.
+    ///
+    /// ```
+    /// let ch = gmp_chan::chan(3);
+    /// for i in 0..3 { ch.send(i).unwrap(); }
+    /// ch.close();
+    /// assert_eq!(ch.iter().sum::<i32>(), 3);
+    /// ```
+    pub fn iter(&self) -> Iter<'_, T> {
+        Iter::new(self)
+    }
+
+    /// `(queued receivers, queued senders)`, counting stale select entries; for tests.
+    #[doc(hidden)]
+    pub fn __queued(&self) -> (usize, usize) {
+        self.inner.queued()
+    }
+}
+
+impl<T> Clone for Chan<T> {
+    fn clone(&self) -> Self {
+        Chan {
+            inner: self.inner.clone(),
+        }
+    }
+}
+
+/// Two handles are equal when they name the same channel (Go's `==` on channels).
+impl<T> PartialEq for Chan<T> {
+    fn eq(&self, other: &Self) -> bool {
+        Arc::ptr_eq(&self.inner, &other.inner)
+    }
+}
+impl<T> Eq for Chan<T> {}
+
+impl<T> fmt::Debug for Chan<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Chan")
+            .field("len", &self.len())
+            .field("cap", &self.cap())
+            .field("closed", &self.is_closed())
+            .finish()
+    }
+}
+
+impl<'a, T> IntoIterator for &'a Chan<T> {
+    type Item = T;
+    type IntoIter = Iter<'a, T>;
+    fn into_iter(self) -> Iter<'a, T> {
+        self.iter()
+    }
+}
+
+impl<T> IntoIterator for Chan<T> {
+    type Item = T;
+    type IntoIter = IntoIter<T>;
+    fn into_iter(self) -> IntoIter<T> {
+        IntoIter::new(self)
+    }
+}
+
+impl<T> Sender<T> {
+    /// See [`Chan::send`].
+    pub fn send(&self, v: T) -> Result<(), SendError<T>> {
+        self.chan.send(v)
+    }
+    /// See [`Chan::try_send`].
+    pub fn try_send(&self, v: T) -> Result<(), TrySendError<T>> {
+        self.chan.try_send(v)
+    }
+    /// See [`Chan::send_timeout`].
+    pub fn send_timeout(&self, v: T, d: Duration) -> Result<(), SendTimeoutError<T>> {
+        self.chan.send_timeout(v, d)
+    }
+    /// See [`Chan::close`] (a sender may close, as in Go).
+    pub fn close(&self) -> bool {
+        self.chan.close()
+    }
+    /// See [`Chan::is_closed`].
+    pub fn is_closed(&self) -> bool {
+        self.chan.is_closed()
+    }
+    /// See [`Chan::len`].
+    pub fn len(&self) -> usize {
+        self.chan.len()
+    }
+    /// See [`Chan::cap`].
+    pub fn cap(&self) -> usize {
+        self.chan.cap()
+    }
+    /// See [`Chan::is_empty`].
+    pub fn is_empty(&self) -> bool {
+        self.chan.is_empty()
+    }
+}
+
+impl<T> Receiver<T> {
+    /// See [`Chan::recv`].
+    pub fn recv(&self) -> Option<T> {
+        self.chan.recv()
+    }
+    /// See [`Chan::try_recv`].
+    pub fn try_recv(&self) -> Result<T, TryRecvError> {
+        self.chan.try_recv()
+    }
+    /// See [`Chan::recv_timeout`].
+    pub fn recv_timeout(&self, d: Duration) -> Result<T, RecvTimeoutError> {
+        self.chan.recv_timeout(d)
+    }
+    /// See [`Chan::iter`].
+    pub fn iter(&self) -> Iter<'_, T> {
+        self.chan.iter()
+    }
+    /// See [`Chan::is_closed`].
+    pub fn is_closed(&self) -> bool {
+        self.chan.is_closed()
+    }
+    /// See [`Chan::len`].
+    pub fn len(&self) -> usize {
+        self.chan.len()
+    }
+    /// See [`Chan::cap`].
+    pub fn cap(&self) -> usize {
+        self.chan.cap()
+    }
+    /// See [`Chan::is_empty`].
+    pub fn is_empty(&self) -> bool {
+        self.chan.is_empty()
+    }
+}
+
+impl<T> Clone for Sender<T> {
+    fn clone(&self) -> Self {
+        Sender {
+            chan: self.chan.clone(),
+        }
+    }
+}
+
+impl<T> Clone for Receiver<T> {
+    fn clone(&self) -> Self {
+        Receiver {
+            chan: self.chan.clone(),
+        }
+    }
+}
+
+impl<T> From<Chan<T>> for Sender<T> {
+    fn from(chan: Chan<T>) -> Self {
+        Sender { chan }
+    }
+}
+
+impl<T> From<Chan<T>> for Receiver<T> {
+    fn from(chan: Chan<T>) -> Self {
+        Receiver { chan }
+    }
+}
+
+impl<T> fmt::Debug for Sender<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_tuple("Sender").field(&self.chan).finish()
+    }
+}
+
+impl<T> fmt::Debug for Receiver<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_tuple("Receiver").field(&self.chan).finish()
+    }
+}
+
+impl<'a, T> IntoIterator for &'a Receiver<T> {
+    type Item = T;
+    type IntoIter = Iter<'a, T>;
+    fn into_iter(self) -> Iter<'a, T> {
+        self.iter()
+    }
+}
+
+impl<T> IntoIterator for Receiver<T> {
+    type Item = T;
+    type IntoIter = IntoIter<T>;
+    fn into_iter(self) -> IntoIter<T> {
+        IntoIter::new(self.chan)
+    }
+}

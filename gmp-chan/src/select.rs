@@ -1,0 +1,631 @@
+//! `select` (Go: runtime/select.go `selectgo`): the engine under `select!` and the dynamic
+//! [`Select`] builder (Go: `reflect.Select`).
+//!
+//! The protocol is described in `chan.rs`: lock every case's channel in address order, poll the
+//! cases in random order, else enqueue one entry per case sharing one claim word, unlock, park,
+//! relock, remove the losing entries.
+
+use crate::chan::Hchan;
+use crate::context::Context;
+use crate::error::{SendError, TryRecvError, TrySendError};
+use crate::handles::Chan;
+use crate::loom::rand_below;
+use crate::operand::{RecvOperand, SendOperand};
+use crate::waitq::Packet;
+use gmp_core::park::{self, Unparker, WaitReason};
+use std::cell::Cell;
+use std::fmt;
+use std::time::{Duration, Instant};
+
+/// How a select waits when no case is ready.
+#[doc(hidden)]
+#[derive(Clone, Copy, Debug)]
+pub enum Mode {
+    /// No `default`: wait for a case.
+    Block,
+    /// `default`: return at once.
+    NonBlocking,
+    /// `default(timeout)`: wait until the deadline.
+    Deadline(Instant),
+}
+
+impl Mode {
+    #[doc(hidden)]
+    pub fn timeout(d: Duration) -> Mode {
+        match Instant::now().checked_add(d) {
+            Some(t) => Mode::Deadline(t),
+            None => Mode::Block,
+        }
+    }
+}
+
+/// One type-erased case of a select (Go: `scase`).
+pub(crate) trait Case {
+    /// The channel's address (Go: `sortkey`), `None` for a nil channel.
+    fn chan_addr(&self) -> Option<usize>;
+    /// Whether this is a receive case.
+    fn is_recv(&self) -> bool;
+    /// Lock the channel by hand. Only called for non-nil cases.
+    fn lock(&self);
+    /// # Safety
+    /// The caller locked this case's channel with [`Case::lock`].
+    unsafe fn unlock(&self);
+    /// With the lock held: complete now if possible (Go: pass 1 of `selectgo`). `Some(waker)`
+    /// if the case fired; the waker is unparked after unlocking.
+    ///
+    /// # Safety
+    /// The caller holds this case's channel lock and has no entry of this case queued.
+    unsafe fn poll_locked(&self) -> Option<Option<Unparker>>;
+    /// With the lock held: enqueue an entry for `cx`'s case `case` (Go: pass 2).
+    ///
+    /// # Safety
+    /// The caller holds the lock, and keeps `cx` and `self` alive and in place until the entry
+    /// is gone (see `chan.rs`, rule 3).
+    unsafe fn enqueue_locked(&self, cx: &Context, case: usize);
+    /// With the lock held: remove `cx`'s entries (Go: `dequeueSudoG`, pass 3).
+    ///
+    /// # Safety
+    /// The caller holds the lock.
+    unsafe fn dequeue_locked(&self, cx: &Context);
+    /// Marks this case as the one that fired.
+    fn fire(&self);
+}
+
+/// A receive case: the channel and the slot its value lands in.
+#[doc(hidden)]
+pub struct RecvCase<'a, T> {
+    chan: Option<&'a Chan<T>>,
+    packet: Packet<T>,
+    fired: Cell<bool>,
+}
+
+/// A send case: the channel and the value to send.
+#[doc(hidden)]
+pub struct SendCase<'a, T> {
+    chan: Option<&'a Chan<T>>,
+    packet: Packet<T>,
+    fired: Cell<bool>,
+}
+
+impl<'a, T> RecvCase<'a, T> {
+    #[doc(hidden)]
+    pub fn new(chan: Option<&'a Chan<T>>) -> Self {
+        RecvCase {
+            chan,
+            packet: Packet::new(None),
+            fired: Cell::new(false),
+        }
+    }
+
+    /// `Some(received)` if this case fired (`received` is `None` for a closed channel).
+    #[doc(hidden)]
+    pub fn into_output(self) -> Option<Option<T>> {
+        if self.fired.get() {
+            Some(self.packet.into_inner())
+        } else {
+            None
+        }
+    }
+
+    #[doc(hidden)]
+    pub fn as_case(&self) -> CaseRef<'_> {
+        CaseRef(self)
+    }
+
+    fn hchan(&self) -> &'a Hchan<T> {
+        &self.chan.expect("gmp-chan: nil case used").inner
+    }
+}
+
+impl<'a, T> SendCase<'a, T> {
+    #[doc(hidden)]
+    pub fn new(chan: Option<&'a Chan<T>>, v: T) -> Self {
+        SendCase {
+            chan,
+            packet: Packet::new(Some(v)),
+            fired: Cell::new(false),
+        }
+    }
+
+    /// `Some(result)` if this case fired: `Ok` if the value was delivered, `Err` with the
+    /// value if the channel was closed.
+    #[doc(hidden)]
+    pub fn into_output(self) -> Option<Result<(), SendError<T>>> {
+        if self.fired.get() {
+            Some(match self.packet.into_inner() {
+                None => Ok(()),
+                Some(v) => Err(SendError(v)),
+            })
+        } else {
+            None
+        }
+    }
+
+    #[doc(hidden)]
+    pub fn as_case(&self) -> CaseRef<'_> {
+        CaseRef(self)
+    }
+
+    fn hchan(&self) -> &'a Hchan<T> {
+        &self.chan.expect("gmp-chan: nil case used").inner
+    }
+}
+
+impl<T> fmt::Debug for RecvCase<'_, T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("RecvCase").field("chan", &self.chan).finish()
+    }
+}
+
+impl<T> fmt::Debug for SendCase<'_, T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SendCase").field("chan", &self.chan).finish()
+    }
+}
+
+fn addr_of<T>(c: &Option<&Chan<T>>) -> Option<usize> {
+    c.map(|c| &*c.inner as *const Hchan<T> as usize)
+}
+
+impl<T> Case for RecvCase<'_, T> {
+    fn chan_addr(&self) -> Option<usize> {
+        addr_of(&self.chan)
+    }
+    fn is_recv(&self) -> bool {
+        true
+    }
+    fn lock(&self) {
+        self.hchan().raw_lock();
+    }
+    unsafe fn unlock(&self) {
+        // SAFETY: forwarded contract (the caller locked it).
+        unsafe { self.hchan().raw_unlock() }
+    }
+    unsafe fn poll_locked(&self) -> Option<Option<Unparker>> {
+        let ch = self.hchan();
+        // SAFETY: the caller holds the lock.
+        let r = unsafe { ch.with_locked(|st| ch.try_recv_locked(st)) };
+        match r {
+            Ok((v, waker)) => {
+                // SAFETY: no entry of ours is queued, so nobody else can reach the packet.
+                self.packet.with_mut(|p| unsafe { *p = Some(v) });
+                Some(waker)
+            }
+            // Go: `rclose`: a closed, drained channel is ready and yields the zero value.
+            Err(TryRecvError::Closed) => Some(None),
+            Err(TryRecvError::Empty) => None,
+        }
+    }
+    unsafe fn enqueue_locked(&self, cx: &Context, case: usize) {
+        // SAFETY: the caller holds the lock; lifetimes are its contract.
+        unsafe {
+            self.hchan()
+                .with_locked(|st| Hchan::enqueue_recv(st, cx, case, &self.packet))
+        }
+    }
+    unsafe fn dequeue_locked(&self, cx: &Context) {
+        // SAFETY: the caller holds the lock.
+        unsafe { self.hchan().with_locked(|st| Hchan::dequeue(st, cx)) }
+    }
+    fn fire(&self) {
+        self.fired.set(true);
+    }
+}
+
+impl<T> Case for SendCase<'_, T> {
+    fn chan_addr(&self) -> Option<usize> {
+        addr_of(&self.chan)
+    }
+    fn is_recv(&self) -> bool {
+        false
+    }
+    fn lock(&self) {
+        self.hchan().raw_lock();
+    }
+    unsafe fn unlock(&self) {
+        // SAFETY: forwarded contract (the caller locked it).
+        unsafe { self.hchan().raw_unlock() }
+    }
+    unsafe fn poll_locked(&self) -> Option<Option<Unparker>> {
+        let ch = self.hchan();
+        // SAFETY: no entry of ours is queued, so nobody else can reach the packet.
+        let v = self.packet.with_mut(|p| unsafe { (*p).take() });
+        let v = v.expect("gmp-chan: send case polled without its value");
+        // SAFETY: the caller holds the lock.
+        let r = unsafe { ch.with_locked(|st| ch.try_send_locked(st, v)) };
+        match r {
+            Ok(waker) => Some(waker),
+            // A send case on a closed channel is ready: it fires with the value back.
+            Err(TrySendError::Closed(v)) => {
+                // SAFETY: as above.
+                self.packet.with_mut(|p| unsafe { *p = Some(v) });
+                Some(None)
+            }
+            Err(TrySendError::Full(v)) => {
+                // SAFETY: as above.
+                self.packet.with_mut(|p| unsafe { *p = Some(v) });
+                None
+            }
+        }
+    }
+    unsafe fn enqueue_locked(&self, cx: &Context, case: usize) {
+        // SAFETY: the caller holds the lock; lifetimes are its contract.
+        unsafe {
+            self.hchan()
+                .with_locked(|st| Hchan::enqueue_send(st, cx, case, &self.packet))
+        }
+    }
+    unsafe fn dequeue_locked(&self, cx: &Context) {
+        // SAFETY: the caller holds the lock.
+        unsafe { self.hchan().with_locked(|st| Hchan::dequeue(st, cx)) }
+    }
+    fn fire(&self) {
+        self.fired.set(true);
+    }
+}
+
+/// A borrowed, type-erased case, as `select!` hands it to [`run_select`].
+#[doc(hidden)]
+#[derive(Clone, Copy)]
+pub struct CaseRef<'r>(&'r (dyn Case + 'r));
+
+impl fmt::Debug for CaseRef<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("CaseRef")
+            .field("recv", &self.0.is_recv())
+            .field("nil", &self.0.chan_addr().is_none())
+            .finish()
+    }
+}
+
+/// The channels of a select, locked and unlocked together in address order.
+struct Locks<'c, 'r> {
+    cases: &'c [CaseRef<'r>],
+    /// Non-nil case indices sorted by channel address (Go: `lockorder`).
+    order: Vec<usize>,
+}
+
+impl Locks<'_, '_> {
+    /// Go: `sellock`: each distinct channel once, in address order.
+    fn lock(&self) {
+        let mut prev = None;
+        for &i in &self.order {
+            let a = self.cases[i].0.chan_addr();
+            if a != prev {
+                self.cases[i].0.lock();
+                prev = a;
+            }
+        }
+    }
+
+    /// Go: `selunlock`: in reverse order, each distinct channel once.
+    ///
+    /// # Safety
+    /// The caller holds the locks through [`Locks::lock`].
+    unsafe fn unlock(&self) {
+        for (n, &i) in self.order.iter().enumerate().rev() {
+            let a = self.cases[i].0.chan_addr();
+            if n == 0 || self.cases[self.order[n - 1]].0.chan_addr() != a {
+                // SAFETY: locked by `lock`, once per distinct channel, as here.
+                unsafe { self.cases[i].0.unlock() };
+            }
+        }
+    }
+
+    /// Removes `cx`'s entries from every case's channel (Go: pass 3 of `selectgo`).
+    ///
+    /// # Safety
+    /// The caller holds the locks.
+    unsafe fn dequeue_all(&self, cx: &Context) {
+        for &i in &self.order {
+            // SAFETY: the caller holds every lock.
+            unsafe { self.cases[i].0.dequeue_locked(cx) };
+        }
+    }
+
+    /// Settles a registration that may still be live: under all locks, abort and remove
+    /// every entry, or find the case that a claimer completed (it worked under one of them).
+    fn settle(&self, cx: &Context) -> Option<usize> {
+        self.lock();
+        let r = if cx.try_abort() {
+            None
+        } else {
+            Some(cx.completed().expect("gmp-chan: claimed but not completed"))
+        };
+        // SAFETY: locked just above; removes the losing entries (all of them on abort).
+        unsafe {
+            self.dequeue_all(cx);
+            self.unlock();
+        }
+        r
+    }
+}
+
+/// Removes a parked select's entries if it unwinds out of `park` (a cancelled goroutine).
+struct Registered<'l, 'c, 'r> {
+    locks: &'l Locks<'c, 'r>,
+    cx: &'l Context,
+}
+
+impl Drop for Registered<'_, '_, '_> {
+    fn drop(&mut self) {
+        let _ = self.locks.settle(self.cx);
+    }
+}
+
+/// Go: `selectgo`. Returns the index of the case that fired (its `fire` was called), or
+/// `None` when a `default` was taken (`Mode::NonBlocking`) or the deadline passed.
+pub(crate) fn selectgo(cases: &[CaseRef<'_>], mode: Mode) -> Option<usize> {
+    park::checkpoint();
+    // Go: pollorder, an inside-out Fisher-Yates shuffle of the non-nil cases.
+    let mut poll: Vec<usize> = Vec::with_capacity(cases.len());
+    for (i, c) in cases.iter().enumerate() {
+        if c.0.chan_addr().is_none() {
+            continue;
+        }
+        let j = rand_below(poll.len() + 1);
+        poll.push(i);
+        let last = poll.len() - 1;
+        poll.swap(j, last);
+    }
+    if poll.is_empty() {
+        // Only nil channels: nothing can ever fire.
+        return match mode {
+            Mode::NonBlocking => None,
+            Mode::Deadline(d) => {
+                while Instant::now() < d {
+                    park::park_deadline(WaitReason::Select, d);
+                }
+                None
+            }
+            Mode::Block => loop {
+                park::park(WaitReason::Select);
+            },
+        };
+    }
+    // Go: lockorder, the same cases sorted by channel address (duplicates adjacent).
+    let mut order = poll.clone();
+    order.sort_by_key(|&i| cases[i].0.chan_addr());
+    let locks = Locks { cases, order };
+
+    locks.lock();
+    // Pass 1: the first ready case in poll order wins.
+    for &i in &poll {
+        // SAFETY: all our channels are locked and nothing of ours is queued.
+        if let Some(waker) = unsafe { cases[i].0.poll_locked() } {
+            // SAFETY: locked above.
+            unsafe { locks.unlock() };
+            if let Some(w) = waker {
+                w.unpark();
+            }
+            cases[i].0.fire();
+            return Some(i);
+        }
+    }
+    if let Mode::NonBlocking = mode {
+        // SAFETY: locked above.
+        unsafe { locks.unlock() };
+        return None;
+    }
+
+    // Pass 2: enqueue on every channel; one record, so one claim wins.
+    let cx = Context::new();
+    for &i in &locks.order {
+        // SAFETY: locked; `cx` and the cases outlive the entries: `Registered` removes them
+        // on unwinding, and every path below settles or dequeues before returning.
+        unsafe { cases[i].0.enqueue_locked(&cx, i) };
+    }
+    // SAFETY: locked above.
+    unsafe { locks.unlock() };
+    let reg = Registered {
+        locks: &locks,
+        cx: &cx,
+    };
+    let done = match mode {
+        Mode::Deadline(d) => cx.wait_until(WaitReason::Select, d),
+        _ => Some(cx.wait(WaitReason::Select)),
+    };
+    std::mem::forget(reg);
+    // Pass 3 (or the timeout's abort): remove the losing entries under all locks.
+    let chosen = match done {
+        Some(k) => {
+            locks.lock();
+            // SAFETY: locked just above.
+            unsafe {
+                locks.dequeue_all(&cx);
+                locks.unlock();
+            }
+            Some(k)
+        }
+        None => locks.settle(&cx),
+    };
+    if let Some(k) = chosen {
+        cases[k].0.fire();
+    }
+    chosen
+}
+
+/// Go's `select {}`: blocks forever (WaitReason `SelectNoCases`).
+#[doc(hidden)]
+pub fn block_forever() -> ! {
+    loop {
+        park::park(WaitReason::SelectNoCases);
+    }
+}
+
+/// A select built at run time, Go's `reflect.Select`: add receive and send cases, then
+/// [`select`](Select::select) (blocking), [`try_select`](Select::try_select) (with a
+/// `default`) or [`select_timeout`](Select::select_timeout). Like `select!`, it picks at
+/// random among the ready cases, and a nil channel (`None`) never fires.
+///
+/// ```
+/// use gmp_chan::{chan, Chan, Select};
+///
+/// let chans: Vec<Chan<usize>> = (0..4).map(|_| chan(1)).collect();
+/// chans[2].send(42).unwrap();
+///
+/// let mut sel = Select::new();
+/// for c in &chans {
+///     sel.recv(c);
+/// }
+/// let op = sel.select();
+/// let i = op.index();
+/// assert_eq!(i, 2);
+/// assert_eq!(op.recv(&chans[i]), Some(42));
+/// ```
+pub struct Select<'a> {
+    cases: Vec<Box<dyn Case + 'a>>,
+}
+
+/// The case a [`Select`] chose. Read its result with [`recv`](SelectedOperation::recv) or
+/// [`send`](SelectedOperation::send), passing the same channel the case named.
+pub struct SelectedOperation<'a> {
+    index: usize,
+    case: Box<dyn Case + 'a>,
+}
+
+impl<'a> Select<'a> {
+    /// An empty select.
+    pub fn new() -> Self {
+        Select { cases: Vec::new() }
+    }
+
+    /// Adds a receive case; returns its index. `None` (a nil channel) never fires.
+    pub fn recv<R: RecvOperand<'a>>(&mut self, r: R) -> usize
+    where
+        R::Elem: 'a,
+    {
+        self.cases.push(Box::new(RecvCase::new(r.recv_chan())));
+        self.cases.len() - 1
+    }
+
+    /// Adds a send case of `v`; returns its index. `v` is dropped if another case fires.
+    pub fn send<S: SendOperand<'a>>(&mut self, s: S, v: S::Elem) -> usize
+    where
+        S::Elem: 'a,
+    {
+        self.cases.push(Box::new(SendCase::new(s.send_chan(), v)));
+        self.cases.len() - 1
+    }
+
+    /// Blocks until a case fires. With no cases (or only nil ones) it blocks forever, as
+    /// `reflect.Select` does.
+    pub fn select(self) -> SelectedOperation<'a> {
+        self.run(Mode::Block)
+            .expect("gmp-chan: a blocking select returned without a case")
+    }
+
+    /// Fires a ready case if there is one, else returns `None` (Go: a `default` case).
+    ///
+    /// ```
+    /// let ch = gmp_chan::chan::<i32>(1);
+    /// let mut sel = gmp_chan::Select::new();
+    /// sel.recv(&ch);
+    /// assert!(sel.try_select().is_none());
+    /// ```
+    pub fn try_select(self) -> Option<SelectedOperation<'a>> {
+        self.run(Mode::NonBlocking)
+    }
+
+    /// Like [`select`](Self::select), but gives up after `d` with `None`.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// let ch = gmp_chan::chan::<i32>(0);
+    /// let mut sel = gmp_chan::Select::new();
+    /// sel.send(&ch, 1);
+    /// assert!(sel.select_timeout(Duration::from_millis(5)).is_none());
+    /// ```
+    pub fn select_timeout(self, d: Duration) -> Option<SelectedOperation<'a>> {
+        self.run(Mode::timeout(d))
+    }
+
+    fn run(mut self, mode: Mode) -> Option<SelectedOperation<'a>> {
+        if self.cases.is_empty() && matches!(mode, Mode::Block) {
+            block_forever();
+        }
+        let refs: Vec<CaseRef<'_>> = self.cases.iter().map(|c| CaseRef(&**c)).collect();
+        let index = selectgo(&refs, mode)?;
+        drop(refs);
+        let case = self.cases.swap_remove(index);
+        Some(SelectedOperation { index, case })
+    }
+}
+
+impl Default for Select<'_> {
+    fn default() -> Self {
+        Select::new()
+    }
+}
+
+impl fmt::Debug for Select<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Select")
+            .field("cases", &self.cases.len())
+            .finish()
+    }
+}
+
+impl<'a> SelectedOperation<'a> {
+    /// The index of the case that fired (as returned by [`Select::recv`]/[`Select::send`]).
+    pub fn index(&self) -> usize {
+        self.index
+    }
+
+    /// The result of the chosen receive case: `Some(v)`, or `None` if the channel was closed.
+    ///
+    /// # Panics
+    /// If the chosen case is not a receive on `r`'s channel.
+    pub fn recv<R: RecvOperand<'a>>(self, r: R) -> Option<R::Elem>
+    where
+        R::Elem: 'a,
+    {
+        let want = r.recv_chan().map(|c| &*c.inner as *const Hchan<R::Elem> as usize);
+        assert!(
+            self.case.is_recv() && want.is_some() && self.case.chan_addr() == want,
+            "SelectedOperation::recv: the chosen case is not a receive on this channel"
+        );
+        let raw = Box::into_raw(self.case) as *mut RecvCase<'a, R::Elem>;
+        // SAFETY: the case is a `RecvCase<'a, U>` (`is_recv`) whose channel is the live
+        // `Hchan<R::Elem>` at `want`. Distinct live channels never share an address (each is
+        // the sole content of its own `Arc` allocation, and none holds another inline), so it
+        // is the same channel and `U = R::Elem`. The box came from `Box::new(RecvCase)`.
+        let case = unsafe { Box::from_raw(raw) };
+        case.into_output().expect("gmp-chan: the chosen case did not fire")
+    }
+
+    /// The result of the chosen send case: `Ok(())`, or `Err` with the value if the channel
+    /// was closed.
+    ///
+    /// # Panics
+    /// If the chosen case is not a send on `s`'s channel.
+    pub fn send<S: SendOperand<'a>>(self, s: S) -> Result<(), SendError<S::Elem>>
+    where
+        S::Elem: 'a,
+    {
+        let want = s.send_chan().map(|c| &*c.inner as *const Hchan<S::Elem> as usize);
+        assert!(
+            !self.case.is_recv() && want.is_some() && self.case.chan_addr() == want,
+            "SelectedOperation::send: the chosen case is not a send on this channel"
+        );
+        let raw = Box::into_raw(self.case) as *mut SendCase<'a, S::Elem>;
+        // SAFETY: as in `recv`: a `SendCase` on the very channel `s` names, so the element
+        // types agree; the box came from `Box::new(SendCase)`.
+        let case = unsafe { Box::from_raw(raw) };
+        case.into_output().expect("gmp-chan: the chosen case did not fire")
+    }
+}
+
+impl fmt::Debug for SelectedOperation<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SelectedOperation")
+            .field("index", &self.index)
+            .finish()
+    }
+}
+
+/// `select!`'s entry point: runs the select over `cases` (marking the one that fired).
+#[doc(hidden)]
+pub fn run_select(cases: &[CaseRef<'_>], mode: Mode) {
+    let _ = selectgo(cases, mode);
+}

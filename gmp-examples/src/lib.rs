@@ -1,1 +1,3 @@
 //! Shared helpers for the example and benchmark binaries.
+
+pub mod bench;

@@ -4,20 +4,57 @@
 //! This crate holds the scheduler, parking, timers and diagnostics; `gmp-chan` adds channels
 //! and `select!`, `gmp-sync` adds `Mutex`, `WaitGroup` and friends.
 //!
+//! ## Hello, goroutines
+//!
+//! ```
+//! use gmp_core::{go, run, sleep};
+//! use std::time::Duration;
+//!
+//! fn say(s: &'static str) {
+//!     for _ in 0..3 {
+//!         sleep(Duration::from_millis(1));
+//!         println!("{s}");
+//!     }
+//! }
+//!
+//! run(|| {
+//!     let world = go!(say("world"));
+//!     say("hello");
+//!     world.join().unwrap();
+//! });
+//! ```
+//!
 //! ## Parking
 //!
 //! [`park`] is the narrow waist every blocking operation is built on: publish an
 //! [`Unparker`](park::Unparker), recheck, [`park::park`]. It works the same in a goroutine
 //! (the goroutine is suspended) and on a plain thread (the thread blocks).
+//!
+//! ## Rules for code running in goroutines
+//!
+//! A goroutine may move to another OS thread at any gmp call that can block (a channel
+//! operation, a lock, `sleep`, `gosched`, `join`). So, across such a call, do not hold a
+//! `thread_local!` borrow, a `!Send` value (`Rc`, `RefCell` borrows), or a std/parking_lot
+//! lock guard (it would block the whole M; use `gmp-sync`'s locks). A goroutine that needs a
+//! thread of its own can call [`lock_os_thread`]. A CPU-bound loop with no gmp calls holds its
+//! P until it ends; call [`gosched`] in it to let others run.
 
 #![cfg_attr(loom, allow(dead_code, unreachable_pub))]
 
+mod goroutine;
 mod loom;
 pub mod park;
 mod reason;
+mod runtime;
 mod sched;
+mod stack;
 mod thread_parker;
 pub mod time;
 mod timer;
 
+pub use goroutine::{
+    current_id, dump, go, goexit, gomaxprocs, gosched, num_goroutine, sleep, GoId, JoinError,
+    JoinHandle,
+};
 pub use reason::WaitReason;
+pub use runtime::{run, Builder, Runtime};

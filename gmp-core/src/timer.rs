@@ -59,14 +59,6 @@ pub(crate) struct TimerHeap {
 const HEAP_N: usize = 4;
 
 impl TimerHeap {
-    pub(crate) fn len(&self) -> usize {
-        self.heap.len()
-    }
-
-    pub(crate) fn is_empty(&self) -> bool {
-        self.heap.is_empty()
-    }
-
     /// The earliest entry's time (possibly a zombie's: firing early just finds it stale).
     pub(crate) fn peek_when(&self) -> Option<Instant> {
         self.heap.first().map(|t| t.when)

@@ -1,44 +1,687 @@
-//! The G/M/P scheduler (Go: runtime/proc.go). Goroutines land in the next change; until then
-//! every caller is a plain thread and parking falls through to the thread parker.
+//! The G/M/P scheduler (Go: runtime/proc.go).
+//!
+//! # Design
+//!
+//! - A **G** (`g.rs`) is a goroutine: a state word, its entry task, and the coroutine (`co.rs`)
+//!   it runs on. Dead Gs are kept, with their coroutine and stack, in per-P free lists and
+//!   reused (Go: `gfput`/`gfget`); a new G gets a stack only when it first runs, so a
+//!   goroutine that was spawned but has not run costs a few hundred bytes.
+//! - An **M** (`m.rs`) is an OS thread running `schedule`: find a G, resume it, handle what it
+//!   suspended with (park, yield, finished), repeat. A goroutine never publishes itself as
+//!   parked while still on its own stack: it suspends with `Suspend::Park` and its M commits
+//!   the park (Go: `gopark` → `park_m`), so a wake-up can never resume a G that is still
+//!   running on another M.
+//! - A **P** (`P` below) is the right to run goroutines, `gomaxprocs` of them: a local run queue
+//!   with `runnext` (`runq.rs`, Go: `runqput`/`runqget`/`runqsteal`), a timer heap, a free-G
+//!   list and a goroutine-id cache. Only the M holding a P touches its owner-side state.
+//! - The **global** queue and the idle lists live under `Sched::lock` (Go: `sched.lock`).
+//!
+//! Finding work follows Go's `findRunnable`: own timers, the global queue every 61 ticks, the
+//! local queue, the global queue, stealing (as a *spinning* M, at most half the busy Ps' worth
+//! of them), then giving up the P with Go's "delicate dance": drop `nmspinning` first, then
+//! recheck every source, so that either a submitter sees no spinner and wakes one (`wakep`),
+//! or the departing spinner sees the work. With nothing to do, one M (the *poller*) sleeps
+//! until the earliest timer of any P; the others sleep until `startm` hands them a P. When
+//! the last M goes idle, `checkdead` looks for a deadlock.
 
-use crate::reason::WaitReason;
-use crate::timer::{TimerThread, TimerWhen};
+pub(crate) mod co;
+mod dump;
+pub(crate) mod g;
+pub(crate) mod m;
+pub(crate) mod runq;
+
+pub(crate) use dump::dump;
+pub(crate) use g::GoUnparker;
+pub(crate) use m::{can_spin, checkpoint, current_unparker, gopark, gopark_deadline};
+
+use crate::loom::atomic::{AtomicBool, AtomicU32, AtomicU64, AtomicUsize, Ordering::*};
+use crate::loom::{Arc, Mutex, UnsafeCell};
+use crate::park::Unparker;
+use crate::stack::StackPool;
+use crate::timer::{TimerHeap, TimerThread, TimerWhen};
+use g::{Task, G};
+use m::MShared;
+use runq::RunQueue;
+use std::collections::VecDeque;
+use std::panic::Location;
 use std::sync::OnceLock;
 use std::time::Instant;
 
-/// Wakes a parked goroutine (no goroutines exist yet in this build).
-#[derive(Clone, Debug)]
-pub(crate) enum GoUnparker {}
+/// Same as Go's `schedtick%61` check in `findRunnable` (runtime/proc.go): how often a P looks
+/// at the global queue before its own, so goroutines there are not starved. 61 is prime so
+/// it does not fall into step with other periodic behaviour (tokio copies it too).
+const GLOBAL_QUEUE_INTERVAL: u32 = 61;
+/// Same as Go's `stealTries` (runtime/proc.go).
+const STEAL_TRIES: usize = 4;
+/// Per-P free-G list bounds (Go: `gfput` moves Gs to the global list at 64, down to 32).
+const GFREE_MAX: usize = 64;
+const GFREE_KEEP: usize = 32;
+/// Beyond this many free Gs in the global list, dead Gs are released with their stacks.
+const GFREE_GLOBAL_MAX: usize = 4096;
+/// Same as Go's `_GoidCacheBatch` (runtime/proc.go).
+const GOID_CACHE_BATCH: u64 = 16;
+pub(crate) const NO_P: usize = usize::MAX;
 
-impl GoUnparker {
-    pub(crate) fn id(&self) -> u64 {
-        match *self {}
+/// A P: the right to run goroutines.
+pub(crate) struct P {
+    pub(crate) id: usize,
+    pub(crate) runq: RunQueue<Arc<G>>,
+    /// Incremented on every schedule that did not inherit a time slice (Go: `schedtick`).
+    pub(crate) schedtick: AtomicU32,
+    pub(crate) timers: Mutex<TimerHeap>,
+    /// Earliest entry of `timers` in ns since the runtime's epoch, or 0 if none: lets other Ms
+    /// find the next timer without taking the heap lock.
+    pub(crate) timer0: AtomicU64,
+    /// Whether an M holds this P (a stealing hint, Go: `_Prunning`).
+    pub(crate) running: AtomicBool,
+    /// Dead Gs for reuse (owner only).
+    pub(crate) gfree: UnsafeCell<Vec<Arc<G>>>,
+    /// Goroutine ids reserved for this P: `[next, end)` (owner only).
+    pub(crate) goidcache: UnsafeCell<(u64, u64)>,
+}
+
+// SAFETY: the `UnsafeCell` fields are touched only by the M that holds the P (acquirep/releasep
+// hand the P over under `Sched::lock`); everything else is atomic or locked.
+unsafe impl Sync for P {}
+// SAFETY: as above.
+unsafe impl Send for P {}
+
+impl std::fmt::Debug for P {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("P")
+            .field("id", &self.id)
+            .field("runq", &self.runq.len())
+            .finish()
     }
-    pub(crate) fn unpark(&self) {
-        match *self {}
+}
+
+/// Scheduler state under `Sched::lock` (Go: the fields of `schedt` guarded by `sched.lock`).
+#[derive(Debug)]
+pub(crate) struct Locked {
+    /// The global run queue.
+    runq: VecDeque<Arc<G>>,
+    /// Idle Ps (Go: `pidle`).
+    pidle: Vec<usize>,
+    /// Idle Ms (Go: `midle`).
+    midle: Vec<Arc<MShared>>,
+    /// Ms alive, and how many are idle in `stopm` (Go: `mcount()`, `nmidle`).
+    pub(crate) mcount: usize,
+    pub(crate) nmidle: usize,
+    /// The M sleeping until the earliest timer (Go: the M in `netpoll`, `lastpoll == 0`).
+    poller: Option<Arc<MShared>>,
+    /// Free Gs beyond the per-P lists (Go: `sched.gFree`).
+    gfree: Vec<Arc<G>>,
+    /// Thread handles of the Ms, joined at shutdown.
+    threads: Vec<std::thread::JoinHandle<()>>,
+}
+
+/// One runtime's scheduler.
+pub(crate) struct Sched {
+    pub(crate) allp: Box<[P]>,
+    pub(crate) gomaxprocs: usize,
+    pub(crate) lock: Mutex<Locked>,
+    /// Length of `Locked::runq`, readable without the lock (Go: `sched.runqsize`).
+    runqsize: AtomicUsize,
+    /// Number of idle Ps (Go: `sched.npidle`).
+    npidle: AtomicUsize,
+    /// Number of spinning Ms (Go: `sched.nmspinning`).
+    pub(crate) nmspinning: AtomicUsize,
+    /// A spinner found work but no idle P: the next M to drop its P spins instead (Go:
+    /// `sched.needspinning`, go.dev/issue/43997).
+    needspinning: AtomicBool,
+    goidgen: AtomicU64,
+    /// Live user goroutines (Go: `gcount()`).
+    pub(crate) ngoroutines: AtomicUsize,
+    /// Every G ever made and not released (Go: `allgs`).
+    pub(crate) allgs: Mutex<Vec<Arc<G>>>,
+    pub(crate) stacks: StackPool,
+    pub(crate) shutdown: AtomicBool,
+    pub(crate) deadlock_detection: bool,
+    /// Deadline of the sleeping poller in ns since `epoch` (0: nobody is polling).
+    poll_until: AtomicU64,
+    pub(crate) epoch: Instant,
+    /// The deadlock report, once `checkdead` has made one.
+    pub(crate) fatal: Mutex<Option<String>>,
+    /// Threads blocked in `run` waiting for the main goroutine or a fatal report.
+    pub(crate) run_waiters: Mutex<Vec<Unparker>>,
+    /// The main goroutine of `run` called `goexit`.
+    pub(crate) main_goexited: AtomicBool,
+    next_mid: AtomicUsize,
+}
+
+impl std::fmt::Debug for Sched {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Sched")
+            .field("gomaxprocs", &self.gomaxprocs)
+            .field("ngoroutines", &self.ngoroutines.load(Relaxed))
+            .finish_non_exhaustive()
     }
-    pub(crate) fn same(&self, _other: &GoUnparker) -> bool {
-        match *self {}
+}
+
+impl Sched {
+    pub(crate) fn new(procs: usize, stack_size: usize, deadlock_detection: bool) -> Arc<Sched> {
+        crate::stack::install_overflow_handler();
+        m::install_panic_hook();
+        let allp: Vec<P> = (0..procs)
+            .map(|id| P {
+                id,
+                runq: RunQueue::new(),
+                schedtick: AtomicU32::new(0),
+                timers: Mutex::new(TimerHeap::default()),
+                timer0: AtomicU64::new(0),
+                running: AtomicBool::new(false),
+                gfree: UnsafeCell::new(Vec::new()),
+                goidcache: UnsafeCell::new((0, 0)),
+            })
+            .collect();
+        Arc::new(Sched {
+            allp: allp.into_boxed_slice(),
+            gomaxprocs: procs,
+            lock: Mutex::new(Locked {
+                runq: VecDeque::new(),
+                pidle: (0..procs).rev().collect(),
+                midle: Vec::new(),
+                mcount: 0,
+                nmidle: 0,
+                poller: None,
+                gfree: Vec::new(),
+                threads: Vec::new(),
+            }),
+            runqsize: AtomicUsize::new(0),
+            npidle: AtomicUsize::new(procs),
+            nmspinning: AtomicUsize::new(0),
+            needspinning: AtomicBool::new(false),
+            goidgen: AtomicU64::new(0),
+            ngoroutines: AtomicUsize::new(0),
+            allgs: Mutex::new(Vec::new()),
+            stacks: StackPool::new(stack_size),
+            shutdown: AtomicBool::new(false),
+            deadlock_detection,
+            poll_until: AtomicU64::new(0),
+            epoch: Instant::now(),
+            fatal: Mutex::new(None),
+            run_waiters: Mutex::new(Vec::new()),
+            main_goexited: AtomicBool::new(false),
+            next_mid: AtomicUsize::new(0),
+        })
+    }
+
+    pub(crate) fn nanotime(&self, t: Instant) -> u64 {
+        // +1 so that 0 can mean "none".
+        t.saturating_duration_since(self.epoch).as_nanos() as u64 + 1
+    }
+
+    fn instant_of(&self, ns: u64) -> Instant {
+        self.epoch + std::time::Duration::from_nanos(ns - 1)
+    }
+
+    // ---- goroutine creation -------------------------------------------------------------
+
+    /// Go: `newproc`. Creates a goroutine running `task` and makes it runnable. `pp` is the
+    /// caller's P when the caller is an M of this runtime. Returns the goroutine id.
+    pub(crate) fn newproc(
+        self: &Arc<Self>,
+        task: Box<dyn Task>,
+        site: &'static Location<'static>,
+        parent: u64,
+        is_main: bool,
+    ) -> u64 {
+        let pp = m::current_p_of(self);
+        let g = match pp {
+            Some(pp) => self.gfget(pp),
+            None => self.gfget_global(),
+        }
+        .unwrap_or_else(|| self.malg());
+        let goid = match pp {
+            Some(pp) => self.goid_from_cache(pp),
+            None => self.goidgen.fetch_add(1, Relaxed) + 1,
+        };
+        if self.shutdown.load(SeqCst) {
+            task.cancel(crate::JoinError::Cancelled);
+            return goid;
+        }
+        // SAFETY: a free G is owned by whoever took it off a free list; it is not published
+        // until the state store below.
+        unsafe {
+            g.task.with_mut(|t| *t = Some(task));
+            g.budget.with_mut(|b| *b = g::BUDGET);
+            g.locked.with_mut(|l| *l = 0);
+        }
+        g.spawn_site
+            .store(site as *const Location<'static> as *mut _, Relaxed);
+        g.parent.store(parent, Relaxed);
+        g.cancel.store(false, Relaxed);
+        g.is_main.store(is_main, Relaxed);
+        self.ngoroutines.fetch_add(1, Relaxed);
+        g.state.store(g::runnable_word(goid), Release);
+        match pp {
+            Some(pp) => self.runqput(pp, g, true),
+            None => self.globrunqput(g),
+        }
+        self.wakep();
+        goid
+    }
+
+    /// Go: `malg` + `allgadd`: a brand-new G, without a stack until it first runs.
+    fn malg(self: &Arc<Self>) -> Arc<G> {
+        let g = Arc::new(G::new(self.clone()));
+        self.allgs.lock().push(g.clone());
+        g
+    }
+
+    fn goid_from_cache(&self, pp: &P) -> u64 {
+        // SAFETY: owner-only field of the P this M holds.
+        pp.goidcache.with_mut(|c| unsafe {
+            let c = &mut *c;
+            if c.0 == c.1 {
+                let end = self.goidgen.fetch_add(GOID_CACHE_BATCH, Relaxed) + GOID_CACHE_BATCH;
+                *c = (end - GOID_CACHE_BATCH + 1, end + 1);
+            }
+            let id = c.0;
+            c.0 += 1;
+            id
+        })
+    }
+
+    /// Go: `gfget`.
+    fn gfget(&self, pp: &P) -> Option<Arc<G>> {
+        // SAFETY: owner-only field of the P this M holds.
+        let local = pp.gfree.with_mut(|v| unsafe { (*v).pop() });
+        if local.is_some() {
+            return local;
+        }
+        let mut l = self.lock.lock();
+        if l.gfree.is_empty() {
+            return None;
+        }
+        let n = l.gfree.len().min(GFREE_KEEP);
+        let at = l.gfree.len() - n;
+        let mut batch = l.gfree.split_off(at);
+        drop(l);
+        let g = batch.pop();
+        // SAFETY: as above.
+        pp.gfree.with_mut(|v| unsafe { (*v).extend(batch) });
+        g
+    }
+
+    fn gfget_global(&self) -> Option<Arc<G>> {
+        self.lock.lock().gfree.pop()
+    }
+
+    /// Go: `gfput`: keeps a dead G (with its stack) for reuse.
+    pub(crate) fn gfput(&self, pp: &P, g: Arc<G>) {
+        // SAFETY: owner-only field of the P this M holds.
+        let spill = pp.gfree.with_mut(|v| unsafe {
+            let v = &mut *v;
+            v.push(g);
+            if v.len() >= GFREE_MAX {
+                v.split_off(GFREE_KEEP)
+            } else {
+                Vec::new()
+            }
+        });
+        if spill.is_empty() {
+            return;
+        }
+        let mut l = self.lock.lock();
+        l.gfree.extend(spill);
+        let excess = if l.gfree.len() > GFREE_GLOBAL_MAX {
+            l.gfree.split_off(GFREE_GLOBAL_MAX)
+        } else {
+            Vec::new()
+        };
+        drop(l);
+        for g in excess {
+            self.release_g(g);
+        }
+    }
+
+    /// Drops a dead G for good: its stack goes back to the pool, and it leaves `allgs`.
+    fn release_g(&self, g: Arc<G>) {
+        // SAFETY: a G on a free list is owned by whoever took it off.
+        if let Some(co) = unsafe { g.co.with_mut(|c| (*c).take()) } {
+            self.stacks.free(co.into_stack());
+        }
+        let mut all = self.allgs.lock();
+        if let Some(i) = all.iter().position(|x| Arc::ptr_eq(x, &g)) {
+            all.swap_remove(i);
+        }
+    }
+
+    // ---- run queues ---------------------------------------------------------------------
+
+    /// Go: `runqput`, spilling to the global queue when the ring is full (`runqputslow`).
+    pub(crate) fn runqput(&self, pp: &P, g: Arc<G>, next: bool) {
+        if let Err(batch) = pp.runq.put(g, next) {
+            self.globrunqputbatch(batch);
+        }
+    }
+
+    /// Go: `globrunqput`.
+    pub(crate) fn globrunqput(&self, g: Arc<G>) {
+        let mut l = self.lock.lock();
+        l.runq.push_back(g);
+        self.runqsize.store(l.runq.len(), SeqCst);
+    }
+
+    fn globrunqputbatch(&self, batch: Vec<Arc<G>>) {
+        let mut l = self.lock.lock();
+        l.runq.extend(batch);
+        self.runqsize.store(l.runq.len(), SeqCst);
+    }
+
+    /// Go: `globrunqget`: takes a fair share of the global queue, returns one G and moves the
+    /// rest into `pp`'s local queue. `max` 0 means no limit beyond the fair share.
+    fn globrunqget_locked(&self, l: &mut Locked, pp: &P, max: usize) -> Option<Arc<G>> {
+        let size = l.runq.len();
+        if size == 0 {
+            return None;
+        }
+        let mut n = size
+            .min(size / self.gomaxprocs + 1)
+            .min(runq::LOCAL_QUEUE_CAPACITY / 2);
+        if max > 0 {
+            n = n.min(max);
+        }
+        let g = l.runq.pop_front();
+        let rest: Vec<Arc<G>> = l.runq.drain(..n - 1).collect();
+        self.runqsize.store(l.runq.len(), SeqCst);
+        pp.runq.put_batch(rest.into_iter());
+        g
+    }
+
+    fn globrunqget(&self, pp: &P, max: usize) -> Option<Arc<G>> {
+        let mut l = self.lock.lock();
+        self.globrunqget_locked(&mut l, pp, max)
+    }
+
+    /// Go: `ready`/`goready`: makes a woken G runnable, in the waker's `runnext` when the waker
+    /// runs on this runtime (so the woken G shares its time slice), else the global queue.
+    pub(crate) fn ready(self: &Arc<Self>, g: Arc<G>) {
+        match m::current_p_of(self) {
+            Some(pp) => self.runqput(pp, g, true),
+            None => self.globrunqput(g),
+        }
+        self.wakep();
+    }
+
+    // ---- Ps and Ms ----------------------------------------------------------------------
+
+    /// Go: `pidleget`.
+    fn pidleget(&self, l: &mut Locked) -> Option<usize> {
+        let p = l.pidle.pop()?;
+        self.npidle.fetch_sub(1, SeqCst);
+        Some(p)
+    }
+
+    /// Go: `pidleput`.
+    fn pidleput(&self, l: &mut Locked, p: usize) {
+        l.pidle.push(p);
+        self.npidle.fetch_add(1, SeqCst);
+    }
+
+    /// Go: `wakep`: starts a spinning M if there is an idle P and nobody is spinning.
+    pub(crate) fn wakep(self: &Arc<Self>) {
+        if self.nmspinning.load(SeqCst) != 0 || self.npidle.load(SeqCst) == 0 {
+            return;
+        }
+        if self
+            .nmspinning
+            .compare_exchange(0, 1, SeqCst, SeqCst)
+            .is_err()
+        {
+            return;
+        }
+        self.startm(None, true);
+    }
+
+    /// Go: `startm`: gives P `pp` (or an idle one) to an idle M, or to a new M. With `spinning`,
+    /// the caller has already counted the M in `nmspinning`.
+    fn startm(self: &Arc<Self>, pp: Option<usize>, spinning: bool) {
+        let mut l = self.lock.lock();
+        let pp = match pp.or_else(|| self.pidleget(&mut l)) {
+            Some(p) => p,
+            None => {
+                if spinning {
+                    // Go: pidlegetSpinning found no P: ask the next M that drops one to spin.
+                    self.needspinning.store(true, SeqCst);
+                    self.nmspinning.fetch_sub(1, SeqCst);
+                }
+                return;
+            }
+        };
+        if self.shutdown.load(SeqCst) && self.ngoroutines.load(SeqCst) == 0 {
+            self.pidleput(&mut l, pp);
+            if spinning {
+                self.nmspinning.fetch_sub(1, SeqCst);
+            }
+            return;
+        }
+        if let Some(mm) = l.midle.pop() {
+            l.nmidle -= 1;
+            drop(l);
+            mm.spinning.store(spinning, SeqCst);
+            mm.nextp.store(pp, SeqCst);
+            mm.note.unpark();
+            return;
+        }
+        l.mcount += 1;
+        let id = self.next_mid.fetch_add(1, Relaxed);
+        let mm = Arc::new(MShared::new(id));
+        mm.spinning.store(spinning, SeqCst);
+        mm.nextp.store(pp, SeqCst);
+        let sched = self.clone();
+        let spawned = std::thread::Builder::new()
+            .name(format!("gmp-m{id}"))
+            .spawn(move || m::mstart(sched, mm));
+        match spawned {
+            Ok(h) => l.threads.push(h),
+            Err(e) => {
+                // Go: "fatal error: newosproc". Put things back and report loudly; the work stays
+                // queued for the Ms that exist.
+                l.mcount -= 1;
+                self.pidleput(&mut l, pp);
+                if spinning {
+                    self.nmspinning.fetch_sub(1, SeqCst);
+                }
+                drop(l);
+                eprintln!("gmp: cannot start an M (OS thread): {e}");
+            }
+        }
+    }
+
+    /// Go: `handoffp`: the M holding `pp` is going away from it (locked goroutine, syscall):
+    /// give the P to an M if there is anything it should do, else make it idle.
+    #[allow(dead_code)] // the callers (lock_os_thread, syscall hand-off) land next
+    pub(crate) fn handoffp(self: &Arc<Self>, pp: usize) {
+        let p = &self.allp[pp];
+        if !p.runq.is_empty() || self.runqsize.load(SeqCst) > 0 {
+            self.startm(Some(pp), false);
+            return;
+        }
+        if self.nmspinning.load(SeqCst) + self.npidle.load(SeqCst) == 0
+            && self
+                .nmspinning
+                .compare_exchange(0, 1, SeqCst, SeqCst)
+                .is_ok()
+        {
+            self.startm(Some(pp), true);
+            return;
+        }
+        let mut l = self.lock.lock();
+        if self.runqsize.load(SeqCst) > 0 {
+            drop(l);
+            self.startm(Some(pp), false);
+            return;
+        }
+        // If this would be the last P to go idle while timers are pending and nobody polls,
+        // someone must wait for them (Go: handoffp's "last running P" case).
+        if p.timer0.load(SeqCst) != 0 && l.poller.is_none() {
+            drop(l);
+            self.startm(Some(pp), false);
+            return;
+        }
+        self.pidleput(&mut l, pp);
+    }
+
+    // ---- timers -------------------------------------------------------------------------
+
+    /// Arms a timer on P `pp` (Go: `timer.maybeAdd`), waking the poller if it became earliest.
+    pub(crate) fn add_timer_on(self: &Arc<Self>, pp: &P, t: TimerWhen) {
+        let when = self.nanotime(t.when);
+        let mut h = pp.timers.lock();
+        h.push(t);
+        let first = self.nanotime(h.peek_when().expect("just pushed"));
+        pp.timer0.store(first, SeqCst);
+        drop(h);
+        self.wake_netpoller(when);
+    }
+
+    /// Go: `wakeNetPoller`: the poller sleeps too long for a timer at `when`: break its sleep;
+    /// nobody polls: make sure some M will look.
+    fn wake_netpoller(self: &Arc<Self>, when: u64) {
+        let pu = self.poll_until.load(SeqCst);
+        if pu != 0 {
+            if when < pu {
+                if let Some(mm) = self.lock.lock().poller.clone() {
+                    mm.note.unpark();
+                }
+            }
+        } else {
+            self.wakep();
+        }
+    }
+
+    /// Runs P `pp`'s due timers (Go: `timers.check`). Returns whether any ran.
+    pub(crate) fn check_timers(self: &Arc<Self>, pp: &P, now: Instant) -> bool {
+        let t0 = pp.timer0.load(Acquire);
+        if t0 == 0 || t0 > self.nanotime(now) {
+            return false;
+        }
+        let mut ran = false;
+        loop {
+            let mut h = pp.timers.lock();
+            let e = h.pop_due(now);
+            pp.timer0
+                .store(h.peek_when().map_or(0, |w| self.nanotime(w)), SeqCst);
+            drop(h);
+            let Some(e) = e else { break };
+            ran = true;
+            let sched = self.clone();
+            let spawn = move |f: Box<dyn FnOnce() + Send>| sched.spawn_internal(f);
+            if let Some(next) = crate::timer::fire(e, now, &spawn) {
+                self.add_timer_on(pp, next);
+            }
+        }
+        ran
+    }
+
+    /// The earliest timer over all Ps, in ns since the epoch (Go: `checkTimersNoP`).
+    fn earliest_timer(&self) -> Option<u64> {
+        self.allp
+            .iter()
+            .map(|p| p.timer0.load(SeqCst))
+            .filter(|&t| t != 0)
+            .min()
+    }
+
+    /// Spawns a runtime-internal goroutine (an `after_fn` callback).
+    fn spawn_internal(self: &Arc<Self>, f: Box<dyn FnOnce() + Send>) {
+        let task = crate::goroutine::task_for(f);
+        self.newproc(task, Location::caller(), 0, false);
+    }
+
+    // ---- shutdown -----------------------------------------------------------------------
+
+    /// Cancels every goroutine and stops the Ms (Go: main returning, but unwinding instead of
+    /// exiting the process). Returns once every M thread has exited.
+    pub(crate) fn shutdown(self: &Arc<Self>) {
+        self.shutdown.store(true, SeqCst);
+        let gs: Vec<Arc<G>> = self.allgs.lock().clone();
+        for g in &gs {
+            g.cancel.store(true, SeqCst);
+            let w = g.state.load(SeqCst);
+            if w & g::STATUS_MASK == g::WAITING
+                && g.state
+                    .compare_exchange(w, (w & !g::STATUS_MASK) | g::RUNNABLE, SeqCst, SeqCst)
+                    .is_ok()
+            {
+                self.globrunqput(g.clone());
+            }
+        }
+        drop(gs);
+        // Get Ms onto the cancelled goroutines (at least one M per P with work).
+        for _ in 0..self.gomaxprocs {
+            if self.runqsize.load(SeqCst) == 0 {
+                break;
+            }
+            self.startm(None, false);
+        }
+        self.wake_all_ms();
+        loop {
+            let threads = std::mem::take(&mut self.lock.lock().threads);
+            if threads.is_empty() {
+                break;
+            }
+            for t in threads {
+                let _ = t.join();
+            }
+        }
+        // Free what is left: timers, free Gs (and their stacks), and the G registry.
+        for p in self.allp.iter() {
+            drop(p.timers.lock().drain());
+            p.timer0.store(0, SeqCst);
+            for g in p.runq.drain() {
+                drop(g);
+            }
+            // SAFETY: every M has exited, so nobody holds this P.
+            let free = p.gfree.with_mut(|v| unsafe { std::mem::take(&mut *v) });
+            for g in free {
+                self.release_g(g);
+            }
+        }
+        let free = std::mem::take(&mut self.lock.lock().gfree);
+        for g in free {
+            self.release_g(g);
+        }
+        let rest = std::mem::take(&mut *self.allgs.lock());
+        for g in rest {
+            // SAFETY: all Ms are gone; nothing runs these Gs any more.
+            if let Some(co) = unsafe { g.co.with_mut(|c| (*c).take()) } {
+                self.stacks.free(co.into_stack());
+            }
+            // SAFETY: as above.
+            if let Some(t) = unsafe { g.task.with_mut(|t| (*t).take()) } {
+                t.cancel(crate::JoinError::Cancelled);
+            }
+        }
+    }
+
+    /// Wakes every idle M and the poller, so they notice shutdown.
+    pub(crate) fn wake_all_ms(&self) {
+        let l = self.lock.lock();
+        let ms: Vec<Arc<MShared>> = l.midle.iter().cloned().chain(l.poller.clone()).collect();
+        drop(l);
+        for mm in ms {
+            mm.note.unpark();
+        }
+    }
+
+    /// Reports a fatal condition (deadlock) to the threads waiting in `run`.
+    pub(crate) fn report_fatal(&self, msg: String) {
+        let mut f = self.fatal.lock();
+        if f.is_some() {
+            return;
+        }
+        *f = Some(msg);
+        drop(f);
+        for w in self.run_waiters.lock().iter() {
+            w.unpark();
+        }
     }
 }
 
-/// The calling goroutine's unparker; `None` on a plain thread.
-pub(crate) fn current_unparker() -> Option<GoUnparker> {
-    None
-}
-
-/// Parks the calling goroutine; `false` if the caller is a plain thread.
-pub(crate) fn gopark(_reason: WaitReason, _deadline: Option<Instant>) -> bool {
-    false
-}
-
-/// Parks the calling goroutine until unparked or `deadline`; `None` on a plain thread.
-pub(crate) fn gopark_deadline(_reason: WaitReason, _deadline: Instant) -> Option<bool> {
-    None
-}
-
-/// A cooperative preemption point (no-op on threads).
-pub(crate) fn checkpoint() {}
+// ---- timers outside any runtime, and the park/time entry points ------------------------
 
 /// The timer thread for timers armed outside any runtime.
 fn timer_thread() -> &'static TimerThread {
@@ -47,7 +690,11 @@ fn timer_thread() -> &'static TimerThread {
         let tt: &'static TimerThread = Box::leak(Box::new(TimerThread::new()));
         std::thread::Builder::new()
             .name("gmp-timer".into())
-            .spawn(move || tt.run(&spawn_detached))
+            .spawn(move || {
+                tt.run(&|f: Box<dyn FnOnce() + Send>| {
+                    crate::go(f);
+                })
+            })
             .expect("gmp: cannot start the timer thread");
         tt
     })
@@ -55,23 +702,7 @@ fn timer_thread() -> &'static TimerThread {
 
 /// Arms a timer: on the current P's heap inside a runtime, else on the timer thread.
 pub(crate) fn add_timer(t: TimerWhen) {
-    timer_thread().add(t);
-}
-
-/// Runs `f` detached (a goroutine once the scheduler lands; a thread until then).
-pub(crate) fn spawn_detached(f: Box<dyn FnOnce() + Send>) {
-    std::thread::spawn(f);
-}
-
-/// Same as Go's `active_spin` (runtime/proc.go): how many times a lock may spin.
-const ACTIVE_SPIN: u32 = 4;
-
-/// Go's `sync_runtime_canSpin`, for a plain thread until the scheduler lands.
-pub(crate) fn can_spin(iteration: u32) -> bool {
-    iteration < ACTIVE_SPIN && ncpu() > 1
-}
-
-fn ncpu() -> usize {
-    static N: OnceLock<usize> = OnceLock::new();
-    *N.get_or_init(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
+    if let Err(t) = m::add_timer_here(t) {
+        timer_thread().add(t);
+    }
 }

@@ -1,0 +1,219 @@
+//! `Runtime`, `Builder` and `run`: building a scheduler, running a main goroutine on it, and
+//! tearing it down.
+
+use crate::goroutine::{spawn_on, JoinError, JoinHandle};
+use crate::loom::atomic::Ordering::*;
+use crate::loom::Arc;
+use crate::park::{self, WaitReason};
+use crate::sched::Sched;
+use std::fmt;
+use std::io;
+use std::panic::Location;
+use std::sync::OnceLock;
+
+/// Configures a [`Runtime`] (Go: `GOMAXPROCS`, stack size, deadlock detection).
+///
+/// ```
+/// let rt = gmp_core::Runtime::builder().procs(2).build().unwrap();
+/// assert_eq!(rt.run(gmp_core::gomaxprocs), 2);
+/// ```
+#[derive(Debug, Clone)]
+pub struct Builder {
+    procs: Option<usize>,
+    stack_size: usize,
+    deadlock_detection: bool,
+}
+
+impl Builder {
+    /// The number of Ps (Go's `GOMAXPROCS`): how many goroutines run in parallel. Defaults to
+    /// the number of cores. 0 is an error at [`build`](Builder::build).
+    pub fn procs(mut self, n: usize) -> Self {
+        self.procs = Some(n);
+        self
+    }
+
+    /// The stack size of each goroutine, rounded up to whole pages (default 64 KiB; memory is
+    /// committed only as it is touched). Below the minimum is an error at `build`.
+    pub fn stack_size(mut self, bytes: usize) -> Self {
+        self.stack_size = bytes;
+        self
+    }
+
+    /// Turns the deadlock detector on or off (default on). Turn it off when plain threads wake
+    /// goroutines: the detector cannot see them and could report a deadlock they would end.
+    pub fn deadlock_detection(mut self, on: bool) -> Self {
+        self.deadlock_detection = on;
+        self
+    }
+
+    /// Builds the runtime. Its Ms (threads) start on demand.
+    ///
+    /// # Errors
+    /// `InvalidInput` for `procs(0)` or a stack size below the minimum.
+    pub fn build(self) -> io::Result<Runtime> {
+        let procs = match self.procs {
+            Some(0) => {
+                return Err(io::Error::new(
+                    io::ErrorKind::InvalidInput,
+                    "gmp: procs must be at least 1 (GOMAXPROCS)",
+                ));
+            }
+            Some(n) => n,
+            None => crate::sched::m::ncpu(),
+        };
+        let stack_size = crate::stack::validate_stack_size(self.stack_size)?;
+        Ok(Runtime {
+            sched: Sched::new(procs, stack_size, self.deadlock_detection),
+        })
+    }
+}
+
+/// A goroutine runtime: Ps, Ms, and the goroutines on them.
+///
+/// Dropping it cancels the goroutines still alive (each is unwound at its next scheduling
+/// point, so its drops run) and joins its threads.
+pub struct Runtime {
+    sched: Arc<Sched>,
+}
+
+impl fmt::Debug for Runtime {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Runtime")
+            .field("sched", &self.sched)
+            .finish()
+    }
+}
+
+impl Runtime {
+    /// A runtime with default settings.
+    pub fn new() -> io::Result<Runtime> {
+        Runtime::builder().build()
+    }
+
+    /// A [`Builder`] with default settings.
+    pub fn builder() -> Builder {
+        Builder {
+            procs: None,
+            stack_size: crate::stack::DEFAULT_STACK_SIZE,
+            deadlock_detection: true,
+        }
+    }
+
+    /// Spawns `f` as a goroutine of this runtime.
+    #[track_caller]
+    pub fn go<F, T>(&self, f: F) -> JoinHandle<T>
+    where
+        F: FnOnce() -> T + Send + 'static,
+        T: Send + 'static,
+    {
+        spawn_on(&self.sched, f, Location::caller(), false)
+    }
+
+    /// Runs `f` as a goroutine of this runtime and returns its value; other goroutines and the
+    /// runtime stay alive. Parks a calling goroutine, blocks a calling thread.
+    ///
+    /// # Panics
+    /// With `f`'s panic, if it panics; with "all goroutines are asleep - deadlock!" and the
+    /// goroutine dump if every goroutine blocks with nothing left to wake one (deadlock
+    /// detection on); with "no goroutines (main called runtime.Goexit) - deadlock!" if `f`
+    /// called [`goexit`](crate::goexit) and every other goroutine finished.
+    #[track_caller]
+    pub fn run<F, T>(&self, f: F) -> T
+    where
+        F: FnOnce() -> T + Send + 'static,
+        T: Send + 'static,
+    {
+        let h = spawn_on(&self.sched, f, Location::caller(), true);
+        self.wait_main(h)
+    }
+
+    fn wait_main<T>(&self, h: JoinHandle<T>) -> T {
+        let s = &self.sched;
+        let me = park::current();
+        s.run_waiters.lock().push(me.clone());
+        struct Unregister<'a>(&'a Sched, park::Unparker);
+        impl Drop for Unregister<'_> {
+            fn drop(&mut self) {
+                self.0.run_waiters.lock().retain(|u| !u.will_wake(&self.1));
+            }
+        }
+        h.set_waiter(me.clone());
+        let _guard = Unregister(s, me);
+        while !h.is_finished() {
+            if let Some(msg) = s.fatal.lock().clone() {
+                panic!("{msg}");
+            }
+            park::park(WaitReason::Join);
+        }
+        match h.join() {
+            Ok(v) => v,
+            Err(JoinError::Panicked(p)) => std::panic::resume_unwind(p),
+            Err(JoinError::Exited) => {
+                // Go: main called Goexit; the program runs until the other goroutines are
+                // done or deadlocked, then dies with checkdead's message.
+                s.main_goexited.store(true, SeqCst);
+                s.wake_all_ms();
+                loop {
+                    if let Some(msg) = s.fatal.lock().clone() {
+                        panic!("{msg}");
+                    }
+                    park::park(WaitReason::Join);
+                }
+            }
+            Err(JoinError::Cancelled) => {
+                panic!("gmp: the main goroutine was cancelled: its runtime shut down")
+            }
+        }
+    }
+
+    /// The default runtime's scheduler, built on first use (one P per core, deadlock
+    /// detection off, never dropped).
+    pub(crate) fn default_sched() -> &'static Arc<Sched> {
+        DEFAULT.get_or_init(|| {
+            let rt = Runtime::builder()
+                .deadlock_detection(false)
+                .build()
+                .expect("gmp: cannot build the default runtime");
+            let s = rt.sched.clone();
+            std::mem::forget(rt);
+            s
+        })
+    }
+
+    pub(crate) fn default_if_built() -> Option<&'static Arc<Sched>> {
+        DEFAULT.get()
+    }
+}
+
+static DEFAULT: OnceLock<Arc<Sched>> = OnceLock::new();
+
+impl Drop for Runtime {
+    fn drop(&mut self) {
+        self.sched.shutdown();
+    }
+}
+
+/// Go's program entry: builds a runtime with default settings, runs `f` as its main goroutine
+/// (id 1), drops the runtime (cancelling every other goroutine, as a Go program ends with
+/// main) and returns `f`'s value. Several threads may call `run` at once, each with its own
+/// runtime.
+///
+/// ```
+/// let v = gmp_core::run(|| {
+///     let h = gmp_core::go(|| 21);
+///     h.join().unwrap() * 2
+/// });
+/// assert_eq!(v, 42);
+/// ```
+///
+/// # Panics
+/// As [`Runtime::run`]; also if the runtime cannot be built.
+#[track_caller]
+pub fn run<F, T>(f: F) -> T
+where
+    F: FnOnce() -> T + Send + 'static,
+    T: Send + 'static,
+{
+    let rt = Runtime::new().expect("gmp: cannot build a runtime");
+    rt.run(f)
+}

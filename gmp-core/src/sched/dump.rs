@@ -1,0 +1,108 @@
+//! The goroutine dump (Go: `tracebackothers`, `goroutineheader`) and the deadlock detector
+//! (Go: `checkdead`).
+
+use super::g::{self, G};
+use super::{Locked, Sched};
+use crate::loom::atomic::Ordering::*;
+use crate::loom::Arc;
+use std::fmt::Write;
+use std::time::Instant;
+
+/// Go's dump of every goroutine of `s`: a `goroutine N [status]:` header per goroutine and
+/// where it was spawned, blank lines between them.
+pub(crate) fn dump(s: &Sched) -> String {
+    let gs: Vec<Arc<G>> = s.allgs.lock().clone();
+    let now = s.nanotime(Instant::now());
+    let me = super::m::current_goid();
+    let mut out = String::new();
+    let mut live: Vec<&Arc<G>> = gs.iter().filter(|g| g.status() != g::DEAD).collect();
+    live.sort_by_key(|g| g.goid());
+    for (i, g) in live.into_iter().enumerate() {
+        if i > 0 {
+            out.push('\n');
+        }
+        header(&mut out, g, now, me);
+        match g.spawn_site() {
+            Some(site) => {
+                let parent = g.parent.load(Relaxed);
+                if parent != 0 {
+                    let _ = writeln!(out, "created by {site} in goroutine {parent}");
+                } else {
+                    let _ = writeln!(out, "created by {site}");
+                }
+            }
+            None => out.push_str("created by the runtime\n"),
+        }
+    }
+    out
+}
+
+/// Go: `goroutineheader`: `goroutine 7 [chan receive, 3 minutes, locked to thread]:`.
+fn header(out: &mut String, g: &G, now: u64, me: Option<u64>) {
+    let w = g.state.load(Acquire);
+    let status: String = match w & g::STATUS_MASK {
+        g::RUNNABLE => "runnable".into(),
+        g::RUNNING if w & g::BLOCKING != 0 => g.wait_reason().to_string(),
+        g::RUNNING => "running".into(),
+        g::SYSCALL => "syscall".into(),
+        g::WAITING => g.wait_reason().to_string(),
+        _ => "dead".into(),
+    };
+    let _ = write!(out, "goroutine {} [{status}", g::goid_of(w));
+    if w & g::STATUS_MASK == g::WAITING {
+        let since = g.wait_since.load(Relaxed);
+        let mins = now.saturating_sub(since) / 60_000_000_000;
+        if since != 0 && mins >= 1 {
+            let _ = write!(out, ", {mins} minutes");
+        }
+    }
+    // SAFETY: a racy read of a plain counter for display only; it is a u32 written by the
+    // goroutine itself, never torn on the platforms gmp supports.
+    let locked = g.locked.with(|l| unsafe { std::ptr::read_volatile(l) });
+    if locked > 0 && me != Some(g::goid_of(w)) {
+        out.push_str(", locked to thread");
+    }
+    out.push_str("]:\n");
+}
+
+/// Go: `checkdead`, called with `sched.lock` held when an M goes idle. If no M is running,
+/// nothing is runnable, no timer is pending and goroutines remain parked, reports
+/// "all goroutines are asleep - deadlock!" (or Go's Goexit variant) to `run`.
+pub(crate) fn checkdead(s: &Sched, l: &Locked) {
+    if s.shutdown.load(SeqCst) || l.mcount > l.nmidle || l.poller.is_some() {
+        return;
+    }
+    let main_goexited = s.main_goexited.load(SeqCst);
+    if !s.deadlock_detection && !main_goexited {
+        return;
+    }
+    if s.runqsize.load(SeqCst) > 0 {
+        return;
+    }
+    for p in s.allp.iter() {
+        if !p.runq.is_empty() || p.timer0.load(SeqCst) != 0 {
+            return; // runnable work, or a timer that can still wake someone
+        }
+    }
+    let mut waiting = 0;
+    for g in s.allgs.lock().iter() {
+        let w = g.state.load(SeqCst);
+        match w & g::STATUS_MASK {
+            g::WAITING => waiting += 1,
+            g::DEAD => {}
+            _ => return, // runnable, running, in a syscall or blocking its thread: not dead
+        }
+    }
+    if waiting == 0 {
+        if main_goexited {
+            s.report_fatal("no goroutines (main called runtime.Goexit) - deadlock!".into());
+        }
+        return;
+    }
+    if s.deadlock_detection {
+        s.report_fatal(format!(
+            "all goroutines are asleep - deadlock!\n\n{}",
+            dump(s)
+        ));
+    }
+}

@@ -1,0 +1,315 @@
+//! The G: a goroutine's state word, entry task, coroutine, and the unparker that wakes it.
+
+use super::co::{Co, Yielder};
+use super::Sched;
+use crate::loom::atomic::{AtomicBool, AtomicU64, AtomicU8, Ordering::*};
+use crate::loom::{Arc, Mutex, UnsafeCell};
+use crate::reason::WaitReason;
+use crate::thread_parker::ThreadParker;
+use std::fmt;
+use std::panic::Location;
+
+/// What a goroutine runs: its closure plus the join slot it reports to.
+pub(crate) trait Task: Send {
+    /// Runs the goroutine's body to completion (panics are caught inside).
+    fn run(self: Box<Self>);
+    /// The goroutine never started: drop the closure and report `why`.
+    fn cancel(self: Box<Self>, why: crate::JoinError);
+}
+
+/// Goroutine status, the low bits of [`G::state`] (Go: `_Grunnable`, `_Grunning`, ...).
+pub(crate) const DEAD: u64 = 0;
+pub(crate) const RUNNABLE: u64 = 1;
+pub(crate) const RUNNING: u64 = 2;
+pub(crate) const WAITING: u64 = 3;
+pub(crate) const SYSCALL: u64 = 4;
+pub(crate) const STATUS_MASK: u64 = 0b111;
+/// A park permit is pending (an unpark came while the goroutine was not parked).
+pub(crate) const NOTIFIED: u64 = 1 << 3;
+/// The goroutine parked while unwinding, so it blocks its M's thread instead of switching
+/// (std's panic count is thread-local): `unpark` must also wake `thread_parker`.
+pub(crate) const BLOCKING: u64 = 1 << 4;
+const GOID_SHIFT: u32 = 8;
+
+pub(crate) fn goid_of(w: u64) -> u64 {
+    w >> GOID_SHIFT
+}
+
+/// A goroutine. Reused after it dies (Go's `gfput`/`gfget`), keeping its coroutine and stack.
+pub(crate) struct G {
+    /// The state word: `goid << 8 | BLOCKING | NOTIFIED | status`.
+    ///
+    /// | status     | meaning                                  | who moves it out                    |
+    /// |------------|------------------------------------------|-------------------------------------|
+    /// | `DEAD`     | free (or never used); goid is the last   | `newproc` (owner of the free G)      |
+    /// | `RUNNABLE` | in a run queue, or being handed to an M   | the M that dequeued it → `RUNNING`   |
+    /// | `RUNNING`  | executing on an M (or committing a park)  | that M → `WAITING`/`RUNNABLE`/`DEAD` |
+    /// | `WAITING`  | parked; only an unpark can move it        | `unpark` (CAS, goid must match) or the shutdown sweep → `RUNNABLE` |
+    /// | `SYSCALL`  | inside `syscall(f)` on its M             | that M → `RUNNING`                  |
+    ///
+    /// `NOTIFIED` may be set by any unparker while the status is not `WAITING`; it is cleared
+    /// only by the goroutine's own park (consuming the permit). Unparkers carry the goid they
+    /// were made for, so an unpark aimed at an earlier goroutine on this reused G is ignored.
+    pub(crate) state: AtomicU64,
+    pub(crate) sched: Arc<Sched>,
+    /// The entry task, until the goroutine starts. Owned by whoever owns the G.
+    pub(crate) task: UnsafeCell<Option<Box<dyn Task>>>,
+    /// The coroutine (with its stack) the goroutine runs on; kept across reuse.
+    pub(crate) co: UnsafeCell<Option<Co>>,
+    /// The coroutine's yielder while the goroutine runs on it.
+    pub(crate) yielder: UnsafeCell<*const Yielder>,
+    /// Packed `WaitReason` (see `reason_code`): written by the goroutine before it parks,
+    /// read by `dump`.
+    pub(crate) wait_code: AtomicU8,
+    pub(crate) wait_other: AtomicU64,
+    /// Nanoseconds since the runtime's epoch when it last parked (Go: `waitsince`).
+    pub(crate) wait_since: AtomicU64,
+    /// Where `go` was called, and by which goroutine (0: not from a goroutine).
+    pub(crate) spawn_site: crate::loom::atomic::AtomicPtr<Location<'static>>,
+    pub(crate) parent: AtomicU64,
+    /// Set by runtime shutdown: unwind at the next scheduling point.
+    pub(crate) cancel: AtomicBool,
+    /// Operations left before `checkpoint` forces a yield (owner only).
+    pub(crate) budget: UnsafeCell<u32>,
+    /// The main goroutine of `run`.
+    pub(crate) is_main: AtomicBool,
+    /// `lock_os_thread` nesting count (owner only).
+    pub(crate) locked: UnsafeCell<u32>,
+    /// Where a `BLOCKING` goroutine's M sleeps.
+    pub(crate) thread_parker: Mutex<Option<Arc<ThreadParker>>>,
+}
+
+// SAFETY: the `UnsafeCell` fields are touched only by the goroutine's current owner: the
+// spawner before the G is published RUNNABLE, then the M that moved it to RUNNING. Ownership
+// passes through Release/Acquire operations on `state` and the run queues.
+unsafe impl Send for G {}
+// SAFETY: as above; shared access from other threads goes through atomics or `Mutex`.
+unsafe impl Sync for G {}
+
+impl fmt::Debug for G {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let w = self.state.load(Relaxed);
+        f.debug_struct("G")
+            .field("goid", &goid_of(w))
+            .field("status", &(w & STATUS_MASK))
+            .finish()
+    }
+}
+
+/// Same as tokio's coop budget and Go's 61-tick fairness spirit: how many operations that did
+/// not block a goroutine may complete before `checkpoint` makes it yield.
+pub(crate) const BUDGET: u32 = 128;
+
+impl G {
+    pub(crate) fn new(sched: Arc<Sched>) -> G {
+        G {
+            state: AtomicU64::new(DEAD),
+            sched,
+            task: UnsafeCell::new(None),
+            co: UnsafeCell::new(None),
+            yielder: UnsafeCell::new(std::ptr::null()),
+            wait_code: AtomicU8::new(0),
+            wait_other: AtomicU64::new(0),
+            wait_since: AtomicU64::new(0),
+            spawn_site: crate::loom::atomic::AtomicPtr::new(std::ptr::null_mut()),
+            parent: AtomicU64::new(0),
+            cancel: AtomicBool::new(false),
+            budget: UnsafeCell::new(BUDGET),
+            is_main: AtomicBool::new(false),
+            locked: UnsafeCell::new(0),
+            thread_parker: Mutex::new(None),
+        }
+    }
+
+    pub(crate) fn goid(&self) -> u64 {
+        goid_of(self.state.load(Relaxed))
+    }
+
+    pub(crate) fn status(&self) -> u64 {
+        self.state.load(Acquire) & STATUS_MASK
+    }
+
+    pub(crate) fn set_wait_reason(&self, r: WaitReason) {
+        if let WaitReason::Other(s) = r {
+            self.wait_other.store(pack_str(s), Relaxed);
+        }
+        self.wait_code.store(reason_code(r), Release);
+    }
+
+    pub(crate) fn wait_reason(&self) -> WaitReason {
+        let code = self.wait_code.load(Acquire);
+        if code == OTHER_CODE {
+            return WaitReason::Other(unpack_str(self.wait_other.load(Relaxed)));
+        }
+        REASONS
+            .get(code as usize)
+            .copied()
+            .unwrap_or(WaitReason::Park)
+    }
+
+    /// Consumes a pending permit, if any (the goroutine's own park fast path).
+    pub(crate) fn take_permit(&self) -> bool {
+        let w = self.state.load(Acquire);
+        w & NOTIFIED != 0
+            && self
+                .state
+                .compare_exchange(w, w & !NOTIFIED, AcqRel, Acquire)
+                .is_ok()
+    }
+
+    pub(crate) fn spawn_site(&self) -> Option<&'static Location<'static>> {
+        let p = self.spawn_site.load(Relaxed);
+        // SAFETY: only ever set from `&'static Location` references.
+        unsafe { p.as_ref() }
+    }
+}
+
+/// Known reasons by code; `Other` is `OTHER_CODE` plus a packed `&'static str`.
+const REASONS: [WaitReason; 17] = [
+    WaitReason::Park,
+    WaitReason::ChanReceive,
+    WaitReason::ChanSend,
+    WaitReason::ChanReceiveNilChan,
+    WaitReason::ChanSendNilChan,
+    WaitReason::Select,
+    WaitReason::SelectNoCases,
+    WaitReason::SyncMutexLock,
+    WaitReason::SyncRWMutexRLock,
+    WaitReason::SyncRWMutexLock,
+    WaitReason::SyncWaitGroupWait,
+    WaitReason::SyncCondWait,
+    WaitReason::SemAcquire,
+    WaitReason::Sleep,
+    WaitReason::IoWait,
+    WaitReason::Join,
+    WaitReason::SyncOnce,
+];
+const OTHER_CODE: u8 = 255;
+
+fn reason_code(r: WaitReason) -> u8 {
+    if let WaitReason::Other(_) = r {
+        return OTHER_CODE;
+    }
+    REASONS.iter().position(|x| *x == r).map_or(0, |i| i as u8)
+}
+
+/// Packs a `&'static str` into one word (48-bit address, 16-bit length) so `dump` can read it
+/// without tearing; longer strings are cut at 65535 bytes (on a char boundary).
+fn pack_str(s: &'static str) -> u64 {
+    let mut len = s.len().min(0xffff);
+    while !s.is_char_boundary(len) {
+        len -= 1;
+    }
+    debug_assert!((s.as_ptr() as u64) >> 48 == 0);
+    ((s.as_ptr() as u64) << 16) | len as u64
+}
+
+fn unpack_str(w: u64) -> &'static str {
+    if w == 0 {
+        return "";
+    }
+    let ptr = (w >> 16) as *const u8;
+    let len = (w & 0xffff) as usize;
+    // SAFETY: `w` was produced by `pack_str` from a `&'static str` (every value ever stored
+    // is one), and `len` is a char boundary of it.
+    unsafe { std::str::from_utf8_unchecked(std::slice::from_raw_parts(ptr, len)) }
+}
+
+/// Wakes one goroutine: the `Unparker` of a goroutine (Go: `goready`).
+#[derive(Clone)]
+pub(crate) struct GoUnparker {
+    g: Arc<G>,
+    goid: u64,
+}
+
+impl fmt::Debug for GoUnparker {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "GoUnparker({})", self.goid)
+    }
+}
+
+impl GoUnparker {
+    pub(crate) fn new(g: Arc<G>) -> Self {
+        let goid = g.goid();
+        GoUnparker { g, goid }
+    }
+
+    pub(crate) fn id(&self) -> u64 {
+        self.goid
+    }
+
+    pub(crate) fn same(&self, other: &GoUnparker) -> bool {
+        Arc::ptr_eq(&self.g, &other.g) && self.goid == other.goid
+    }
+
+    /// Permit semantics: a `WAITING` goroutine becomes runnable; any other live one gets the
+    /// permit, consumed by its next park.
+    pub(crate) fn unpark(&self) {
+        let g = &self.g;
+        let mut w = g.state.load(Acquire);
+        loop {
+            if goid_of(w) != self.goid {
+                return; // the goroutine is gone; this G now runs another
+            }
+            match w & STATUS_MASK {
+                DEAD => return,
+                WAITING => match g.state.compare_exchange_weak(
+                    w,
+                    (w & !STATUS_MASK) | RUNNABLE,
+                    AcqRel,
+                    Acquire,
+                ) {
+                    Ok(_) => {
+                        g.sched.ready(g.clone());
+                        return;
+                    }
+                    Err(x) => w = x,
+                },
+                _ => {
+                    if w & NOTIFIED != 0 {
+                        return;
+                    }
+                    match g
+                        .state
+                        .compare_exchange_weak(w, w | NOTIFIED, AcqRel, Acquire)
+                    {
+                        Ok(_) => {
+                            if w & BLOCKING != 0 {
+                                if let Some(t) = g.thread_parker.lock().as_ref() {
+                                    t.unpark();
+                                }
+                            }
+                            return;
+                        }
+                        Err(x) => w = x,
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// Builds the state word of a freshly started goroutine.
+pub(crate) fn runnable_word(goid: u64) -> u64 {
+    (goid << GOID_SHIFT) | RUNNABLE
+}
+
+/// The state word of a dead goroutine that last had `goid`.
+pub(crate) fn dead_word(goid: u64) -> u64 {
+    goid << GOID_SHIFT
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reason_codes_round_trip() {
+        for r in REASONS {
+            assert_eq!(REASONS[reason_code(r) as usize], r);
+        }
+        let s: &'static str = "waiting for godot";
+        assert_eq!(unpack_str(pack_str(s)), s);
+        assert_eq!(unpack_str(0), "");
+    }
+}

@@ -1,0 +1,667 @@
+//! The M: an OS thread running the schedule loop (Go: `mstart`, `schedule`, `findRunnable`,
+//! `execute`, `stopm`), and the goroutine side of parking (`gopark`, `gosched`).
+
+use super::co::{Co, Resume, Suspend, Yielder};
+use super::g::{self, GoUnparker, G};
+use super::{Sched, GLOBAL_QUEUE_INTERVAL, NO_P, P, STEAL_TRIES};
+use crate::loom::atomic::{AtomicBool, AtomicUsize, Ordering::*};
+use crate::loom::Arc;
+use crate::reason::WaitReason;
+use crate::thread_parker::ThreadParker;
+use corosensei::CoroutineResult;
+use std::cell::Cell;
+use std::time::Instant;
+
+/// The part of an M other threads touch: where it sleeps, and the P handed to it.
+#[derive(Debug)]
+pub(crate) struct MShared {
+    pub(crate) id: usize,
+    /// Where the M sleeps when idle or polling (Go: `m.park`).
+    pub(crate) note: ThreadParker,
+    /// The P `startm` hands over (Go: `m.nextp`); `NO_P` when none.
+    pub(crate) nextp: AtomicUsize,
+    /// Whether the M should start spinning when woken (Go: `m.spinning` set by `startm`).
+    pub(crate) spinning: AtomicBool,
+}
+
+impl MShared {
+    pub(crate) fn new(id: usize) -> Self {
+        MShared {
+            id,
+            note: ThreadParker::new(),
+            nextp: AtomicUsize::new(NO_P),
+            spinning: AtomicBool::new(false),
+        }
+    }
+}
+
+/// The M's own view, on its thread's stack and reachable from its thread-local.
+struct MCtx {
+    sched: Arc<Sched>,
+    m: Arc<MShared>,
+    /// The P held, or `NO_P`.
+    p: Cell<usize>,
+    /// The goroutine running on this M right now (null on the scheduler stack).
+    g: Cell<*const G>,
+    g_arc: Cell<Option<Arc<G>>>,
+    spinning: Cell<bool>,
+    rand: Cell<u64>,
+}
+
+// The scheduler's thread-local. It is std's (not the loom facade's): the scheduler loop never
+// runs under loom. It is reached only through the `#[inline(never)]` `ctx()`, so a goroutine
+// that migrates never reuses another thread's TLS address (research/rust-peers.md §2.4).
+std::thread_local! {
+    static MCTX: Cell<*const MCtx> = const { Cell::new(std::ptr::null()) };
+}
+
+#[inline(never)]
+fn ctx() -> Option<&'static MCtx> {
+    let p = MCTX.with(|c| c.get());
+    // SAFETY: MCTX points at the MCtx on this M's stack for as long as `mstart` runs, and is
+    // null otherwise; callers use the reference only until their next scheduling point.
+    unsafe { p.as_ref() }
+}
+
+/// The running goroutine of this thread, if any.
+#[inline(never)]
+fn current_g() -> Option<&'static G> {
+    let c = ctx()?;
+    // SAFETY: `g` is set by `execute` around `resume` and points at a G kept alive by the Arc in
+    // `g_arc`; a G stays alive while its goroutine does.
+    unsafe { c.g.get().as_ref() }
+}
+
+fn current_g_arc(c: &MCtx) -> Option<Arc<G>> {
+    let g = c.g_arc.take();
+    let r = g.clone();
+    c.g_arc.set(g);
+    r
+}
+
+/// P of `sched` held by the calling thread's M, if the caller runs on one.
+pub(crate) fn current_p_of(sched: &Arc<Sched>) -> Option<&'static P> {
+    let c = ctx()?;
+    let p = c.p.get();
+    if p == NO_P || !Arc::ptr_eq(&c.sched, sched) {
+        return None;
+    }
+    // SAFETY: `sched` outlives the call (the caller holds it); `allp` is never resized.
+    Some(unsafe { &*(&c.sched.allp[p] as *const P) })
+}
+
+/// The runtime of the calling goroutine or M.
+pub(crate) fn current_sched() -> Option<Arc<Sched>> {
+    ctx().map(|c| c.sched.clone())
+}
+
+pub(crate) fn current_goid() -> Option<u64> {
+    current_g().map(|g| g.goid())
+}
+
+pub(crate) fn current_unparker() -> Option<GoUnparker> {
+    let c = ctx()?;
+    current_g_arc(c).map(GoUnparker::new)
+}
+
+/// Arms `t` on the current M's P; gives it back if the caller has none.
+pub(crate) fn add_timer_here(t: crate::timer::TimerWhen) -> Result<(), crate::timer::TimerWhen> {
+    match ctx() {
+        Some(c) if c.p.get() != NO_P => {
+            let pp = &c.sched.allp[c.p.get()];
+            c.sched.add_timer_on(pp, t);
+            Ok(())
+        }
+        _ => Err(t),
+    }
+}
+
+// ---- the M ------------------------------------------------------------------------------
+
+/// Go: `mstart`: the body of every M thread.
+pub(crate) fn mstart(sched: Arc<Sched>, m: Arc<MShared>) {
+    crate::stack::ensure_altstack();
+    let seed = (m.id as u64 + 1).wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
+    let c = MCtx {
+        sched,
+        m,
+        p: Cell::new(NO_P),
+        g: Cell::new(std::ptr::null()),
+        g_arc: Cell::new(None),
+        spinning: Cell::new(false),
+        rand: Cell::new(seed),
+    };
+    MCTX.with(|x| x.set(&c));
+    let p = c.m.nextp.swap(NO_P, SeqCst);
+    acquirep(&c, p);
+    c.spinning.set(c.m.spinning.load(SeqCst));
+    schedule(&c);
+    MCTX.with(|x| x.set(std::ptr::null()));
+    c.sched.lock.lock().mcount -= 1;
+}
+
+fn acquirep(c: &MCtx, p: usize) {
+    debug_assert!(p != NO_P && c.p.get() == NO_P);
+    c.sched.allp[p].running.store(true, Relaxed);
+    c.p.set(p);
+}
+
+fn releasep(c: &MCtx) -> usize {
+    let p = c.p.replace(NO_P);
+    debug_assert!(p != NO_P);
+    c.sched.allp[p].running.store(false, Relaxed);
+    p
+}
+
+/// Go: `schedule`: one round of find-and-run, forever (until shutdown).
+fn schedule(c: &MCtx) {
+    while let Some((g, inherit)) = findrunnable(c) {
+        if c.spinning.get() {
+            resetspinning(c);
+        }
+        execute(c, g, inherit);
+    }
+}
+
+/// Go: `resetspinning`: a spinner found work; if it was the last spinner, start another,
+/// since there may be more work than this M can take.
+fn resetspinning(c: &MCtx) {
+    c.spinning.set(false);
+    let prev = c.sched.nmspinning.fetch_sub(1, SeqCst);
+    debug_assert!(prev > 0, "nmspinning underflow");
+    c.sched.wakep();
+}
+
+fn become_spinning(c: &MCtx) {
+    c.spinning.set(true);
+    c.sched.nmspinning.fetch_add(1, SeqCst);
+}
+
+fn fastrand(c: &MCtx) -> u64 {
+    // xorshift64*
+    let mut x = c.rand.get();
+    x ^= x >> 12;
+    x ^= x << 25;
+    x ^= x >> 27;
+    c.rand.set(x);
+    x.wrapping_mul(0x2545_F491_4F6C_DD1D)
+}
+
+/// Go: `findRunnable`. Returns a goroutine to run (and whether it inherits the time slice),
+/// or `None` when the M should exit (runtime shut down).
+fn findrunnable(c: &MCtx) -> Option<(Arc<G>, bool)> {
+    let s = &*c.sched;
+    'top: loop {
+        let pp = &s.allp[c.p.get()];
+        if s.shutdown.load(SeqCst) && s.ngoroutines.load(SeqCst) == 0 {
+            if c.spinning.replace(false) {
+                s.nmspinning.fetch_sub(1, SeqCst);
+            }
+            let p = releasep(c);
+            let mut l = s.lock.lock();
+            s.pidleput(&mut l, p);
+            return None;
+        }
+        let now = Instant::now();
+        c.sched.check_timers(pp, now);
+        // Fairness: look at the global queue first now and then.
+        if pp.schedtick.load(Relaxed) % GLOBAL_QUEUE_INTERVAL == 0 && s.runqsize.load(Relaxed) > 0 {
+            if let Some(g) = s.globrunqget(pp, 1) {
+                return Some((g, false));
+            }
+        }
+        if let Some(x) = pp.runq.get() {
+            return Some(x);
+        }
+        if s.runqsize.load(SeqCst) > 0 {
+            if let Some(g) = s.globrunqget(pp, 0) {
+                return Some((g, false));
+            }
+        }
+        // Steal, as a spinning M; spinners are capped at half the busy Ps.
+        let busy = s.gomaxprocs - s.npidle.load(SeqCst);
+        if c.spinning.get() || 2 * s.nmspinning.load(SeqCst) < busy {
+            if !c.spinning.get() {
+                become_spinning(c);
+            }
+            if let Some(g) = steal_work(c, pp, now) {
+                return Some((g, false));
+            }
+        }
+        // Nothing: give up the P.
+        let mut l = s.lock.lock();
+        if let Some(g) = s.globrunqget_locked(&mut l, pp, 0) {
+            return Some((g, false));
+        }
+        if !c.spinning.get() && s.needspinning.swap(false, SeqCst) {
+            drop(l);
+            become_spinning(c);
+            continue 'top;
+        }
+        let p = releasep(c);
+        s.pidleput(&mut l, p);
+        drop(l);
+        // The delicate dance (Go: findRunnable step 12): stop counting as a spinner *before*
+        // the final recheck, so a submitter either sees nmspinning == 0 and wakes an M, or its
+        // work is seen here.
+        if c.spinning.replace(false) {
+            s.nmspinning.fetch_sub(1, SeqCst);
+            if s.runqsize.load(SeqCst) > 0 {
+                let mut l = s.lock.lock();
+                if !l.runq.is_empty() {
+                    if let Some(p) = s.pidleget(&mut l) {
+                        acquirep(c, p);
+                        become_spinning(c);
+                        let pp = &s.allp[p];
+                        if let Some(g) = s.globrunqget_locked(&mut l, pp, 0) {
+                            return Some((g, false));
+                        }
+                        drop(l);
+                        continue 'top;
+                    }
+                }
+            }
+            for p2 in s.allp.iter() {
+                if !p2.runq.is_empty() {
+                    let mut l = s.lock.lock();
+                    if let Some(p) = s.pidleget(&mut l) {
+                        drop(l);
+                        acquirep(c, p);
+                        become_spinning(c);
+                        continue 'top;
+                    }
+                    break;
+                }
+            }
+        }
+        // Timers: one M sleeps until the earliest (Go: the blocking netpoll of step 13).
+        if let Some(until) = s.earliest_timer() {
+            let mut l = s.lock.lock();
+            if l.poller.is_none() && !s.shutdown.load(SeqCst) {
+                l.poller = Some(c.m.clone());
+                s.poll_until.store(until, SeqCst);
+                drop(l);
+                let deadline = s.instant_of(until);
+                if deadline > Instant::now() {
+                    c.m.note.park_deadline(deadline);
+                }
+                let mut l = s.lock.lock();
+                l.poller = None;
+                s.poll_until.store(0, SeqCst);
+                if let Some(p) = s.pidleget(&mut l) {
+                    drop(l);
+                    acquirep(c, p);
+                    continue 'top;
+                }
+                // Every P is busy: their Ms run their own timers.
+            } else if until < s.poll_until.load(SeqCst) {
+                if let Some(pm) = l.poller.clone() {
+                    drop(l);
+                    pm.note.unpark(); // Go: netpollBreak
+                }
+            }
+        }
+        if !stopm(c) {
+            return None;
+        }
+    }
+}
+
+/// Go: `stealWork`: up to 4 passes over the other Ps in random order; the last pass also
+/// runs their due timers and may take their `runnext`.
+fn steal_work(c: &MCtx, pp: &P, now: Instant) -> Option<Arc<G>> {
+    let s = &*c.sched;
+    let n = s.gomaxprocs;
+    if n == 1 {
+        return None;
+    }
+    for i in 0..STEAL_TRIES {
+        let last = i == STEAL_TRIES - 1;
+        let start = (fastrand(c) % n as u64) as usize;
+        for k in 0..n {
+            let p2 = &s.allp[(start + k) % n];
+            if std::ptr::eq(p2, pp) {
+                continue;
+            }
+            if last && c.sched.check_timers(p2, now) {
+                if let Some((g, _)) = pp.runq.get() {
+                    return Some(g);
+                }
+            }
+            if let Some(g) = p2.runq.steal_into(&pp.runq, last, p2.running.load(Relaxed)) {
+                return Some(g);
+            }
+        }
+    }
+    None
+}
+
+/// Go: `stopm`: sleep on the idle list until `startm` hands this M a P. Returns `false` when
+/// the M should exit instead (shutdown with no goroutines left).
+fn stopm(c: &MCtx) -> bool {
+    let s = &*c.sched;
+    let mut l = s.lock.lock();
+    if s.shutdown.load(SeqCst) && s.ngoroutines.load(SeqCst) == 0 {
+        return false;
+    }
+    l.midle.push(c.m.clone());
+    l.nmidle += 1;
+    super::dump::checkdead(s, &l);
+    drop(l);
+    loop {
+        c.m.note.park();
+        let p = c.m.nextp.swap(NO_P, SeqCst);
+        if p != NO_P {
+            acquirep(c, p);
+            c.spinning.set(c.m.spinning.load(SeqCst));
+            return true;
+        }
+        if s.shutdown.load(SeqCst) && s.ngoroutines.load(SeqCst) == 0 {
+            let mut l = s.lock.lock();
+            if let Some(i) = l.midle.iter().position(|x| Arc::ptr_eq(x, &c.m)) {
+                l.midle.swap_remove(i);
+                l.nmidle -= 1;
+                return false;
+            }
+            // startm already took us off the idle list: a P is on its way.
+        }
+    }
+}
+
+/// Go: `execute`: runs `g` on this M until it parks, yields or finishes.
+fn execute(c: &MCtx, g: Arc<G>, inherit: bool) {
+    let s = &*c.sched;
+    let pp = &s.allp[c.p.get()];
+    if !inherit {
+        pp.schedtick.fetch_add(1, Relaxed);
+    }
+    let w = g.state.fetch_add(g::RUNNING - g::RUNNABLE, AcqRel);
+    debug_assert_eq!(w & g::STATUS_MASK, g::RUNNABLE);
+    // SAFETY: we moved the G to RUNNING, so this M owns its cells.
+    let co = unsafe { g.co.with_mut(|x| (*x).take()) };
+    let mut co = match co {
+        Some(co) => co,
+        None => match s.stacks.alloc() {
+            Ok(stack) => Co::new(stack),
+            Err(e) => {
+                // No stack: fail this goroutine with the reason and keep the runtime going.
+                // SAFETY: as above.
+                if let Some(t) = unsafe { g.task.with_mut(|x| (*x).take()) } {
+                    let msg = format!(
+                        "gmp: cannot allocate a stack for goroutine {}: {e}",
+                        g.goid()
+                    );
+                    eprintln!("{msg}");
+                    t.cancel(crate::JoinError::Panicked(Box::new(msg)));
+                }
+                gdestroy(s, pp, g, None);
+                return;
+            }
+        },
+    };
+    let (guard_lo, guard_hi, size) = co.stack_bounds();
+    c.g.set(Arc::as_ptr(&g));
+    c.g_arc.set(Some(g));
+    let info = crate::stack::RunningStack {
+        goid: current_goid().unwrap_or(0),
+        guard_lo,
+        guard_hi,
+        size,
+    };
+    loop {
+        crate::stack::set_running(Some(info));
+        let r = co.resume(Resume::Run);
+        crate::stack::set_running(None);
+        let g = c.g_arc.take().expect("running G");
+        match r {
+            CoroutineResult::Yield(Suspend::Park) => {
+                // SAFETY: still RUNNING: we own the cells. The coroutine goes back into the G
+                // before WAITING is published, so whoever readies the G finds it there.
+                unsafe { g.co.with_mut(|x| *x = Some(co)) };
+                if commit_park(&g) {
+                    c.g.set(std::ptr::null());
+                    if g.cancel.load(SeqCst) && s.shutdown.load(SeqCst) {
+                        // The shutdown sweep may have missed us (we were RUNNING): requeue.
+                        let w = g.state.load(SeqCst);
+                        if w & g::STATUS_MASK == g::WAITING
+                            && g.state
+                                .compare_exchange(
+                                    w,
+                                    (w & !g::STATUS_MASK) | g::RUNNABLE,
+                                    SeqCst,
+                                    SeqCst,
+                                )
+                                .is_ok()
+                        {
+                            s.globrunqput(g);
+                        }
+                    }
+                    return;
+                }
+                // A permit raced in: resume the goroutine right away.
+                // SAFETY: still RUNNING.
+                co = unsafe { g.co.with_mut(|x| (*x).take()) }.expect("coroutine");
+                c.g_arc.set(Some(g));
+            }
+            CoroutineResult::Yield(Suspend::Yield) => {
+                if pp.runq.is_empty()
+                    && s.runqsize.load(Relaxed) == 0
+                    && pp.timer0.load(Relaxed) == 0
+                {
+                    // Nothing else to run here: stay on this goroutine.
+                    pp.schedtick.fetch_add(1, Relaxed);
+                    c.g_arc.set(Some(g));
+                    continue;
+                }
+                // SAFETY: still RUNNING.
+                unsafe { g.co.with_mut(|x| *x = Some(co)) };
+                c.g.set(std::ptr::null());
+                g.state.fetch_sub(g::RUNNING - g::RUNNABLE, Release);
+                s.runqput(pp, g, false); // Go: goyield puts it on the local tail
+                return;
+            }
+            CoroutineResult::Yield(Suspend::Finished) => {
+                c.g.set(std::ptr::null());
+                gdestroy(s, pp, g, Some(co));
+                return;
+            }
+            CoroutineResult::Return(()) => unreachable!("goroutine coroutines return only on Exit"),
+        }
+    }
+}
+
+/// Go: `park_m`: RUNNING → WAITING unless a permit is pending. Returns `false` (and consumes
+/// the permit) if the goroutine must continue instead.
+fn commit_park(g: &G) -> bool {
+    let mut w = g.state.load(SeqCst);
+    loop {
+        debug_assert_eq!(w & g::STATUS_MASK, g::RUNNING);
+        let (new, parks) = if w & g::NOTIFIED != 0 {
+            (w & !g::NOTIFIED, false)
+        } else {
+            ((w & !g::STATUS_MASK) | g::WAITING, true)
+        };
+        match g.state.compare_exchange_weak(w, new, SeqCst, SeqCst) {
+            Ok(_) => return parks,
+            Err(x) => w = x,
+        }
+    }
+}
+
+/// Go: `goexit0`/`gdestroy`: the goroutine finished; keep the G (and its stack) for reuse.
+fn gdestroy(s: &Sched, pp: &P, g: Arc<G>, co: Option<Co>) {
+    // SAFETY: the G is still RUNNING (ours) until the store below.
+    unsafe { g.co.with_mut(|x| *x = co) };
+    g.state.store(g::dead_word(g.goid()), Release);
+    s.gfput(pp, g);
+    if s.ngoroutines.fetch_sub(1, SeqCst) == 1 && s.shutdown.load(SeqCst) {
+        s.wake_all_ms();
+    }
+}
+
+/// The coroutine body's step: run the current G's task (called on the goroutine's stack).
+pub(crate) fn run_current_task(y: &Yielder) {
+    let g = current_g().expect("a goroutine is running");
+    // SAFETY: the running G is owned by this M.
+    let task = unsafe {
+        g.yielder.with_mut(|p| *p = y as *const Yielder);
+        g.task.with_mut(|t| (*t).take())
+    };
+    if let Some(task) = task {
+        if g.cancel.load(SeqCst) {
+            task.cancel(crate::JoinError::Cancelled);
+        } else {
+            task.run();
+        }
+    }
+}
+
+// ---- the goroutine side -----------------------------------------------------------------
+
+fn yielder_of(g: &G) -> &Yielder {
+    // SAFETY: set by `run_current_task` before the task runs; the coroutine (and so the
+    // yielder) outlives the task.
+    unsafe { &*g.yielder.with(|p| *p) }
+}
+
+fn check_cancel(g: &G) {
+    if g.cancel.load(Relaxed) && g.sched.shutdown.load(Relaxed) {
+        crate::goroutine::cancel_unwind();
+    }
+}
+
+/// Go: `gopark`. Returns `false` when the caller is not a goroutine.
+#[inline(never)]
+pub(crate) fn gopark(reason: WaitReason, _deadline: Option<Instant>) -> bool {
+    let Some(g) = current_g() else { return false };
+    check_cancel(g);
+    if g.take_permit() {
+        return true;
+    }
+    if std::thread::panicking() {
+        // std's panic count is thread-local: a goroutine that parks while unwinding keeps its
+        // thread (research/rust-peers.md §2.4, hazard 4).
+        park_on_thread(g);
+        return true;
+    }
+    g.set_wait_reason(reason);
+    g.wait_since
+        .store(g.sched.nanotime(Instant::now()), Relaxed);
+    yielder_of(g).suspend(Suspend::Park);
+    check_cancel(g);
+    true
+}
+
+fn park_on_thread(g: &G) {
+    let tp = Arc::new(ThreadParker::new());
+    *g.thread_parker.lock() = Some(tp.clone());
+    g.state.fetch_or(g::BLOCKING, SeqCst);
+    while !g.take_permit() {
+        tp.park();
+    }
+    g.state.fetch_and(!g::BLOCKING, SeqCst);
+    *g.thread_parker.lock() = None;
+}
+
+/// Parks until unparked or `deadline`. `None` when the caller is not a goroutine.
+#[inline(never)]
+pub(crate) fn gopark_deadline(reason: WaitReason, deadline: Instant) -> Option<bool> {
+    let g = current_g()?;
+    check_cancel(g);
+    if g.take_permit() {
+        return Some(true);
+    }
+    let now = Instant::now();
+    if deadline <= now {
+        return Some(false);
+    }
+    let fired = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let u = current_unparker().expect("running goroutine");
+    let f = fired.clone();
+    let t = crate::time::Timer::inline(deadline - now, move || {
+        f.store(true, SeqCst);
+        u.unpark();
+    });
+    gopark(reason, None);
+    t.stop();
+    Some(!fired.load(SeqCst))
+}
+
+/// Go: `Gosched`. Returns `false` when the caller is not a goroutine.
+#[inline(never)]
+pub(crate) fn gosched() -> bool {
+    let Some(g) = current_g() else { return false };
+    check_cancel(g);
+    yielder_of(g).suspend(Suspend::Yield);
+    check_cancel(g);
+    true
+}
+
+/// A cooperative preemption point: spends budget, yields when it runs out.
+#[inline]
+pub(crate) fn checkpoint() {
+    if let Some(g) = current_g() {
+        check_cancel(g);
+        // SAFETY: the running G's budget is touched only by the goroutine itself.
+        let spent = g.budget.with_mut(|b| unsafe {
+            *b -= 1;
+            if *b == 0 {
+                *b = g::BUDGET;
+                true
+            } else {
+                false
+            }
+        });
+        if spent {
+            gosched();
+        }
+    }
+}
+
+/// Same as Go's `active_spin` (runtime/proc.go).
+const ACTIVE_SPIN: u32 = 4;
+
+/// Go: `sync_runtime_canSpin`.
+pub(crate) fn can_spin(iteration: u32) -> bool {
+    if iteration >= ACTIVE_SPIN || ncpu() <= 1 {
+        return false;
+    }
+    match ctx() {
+        Some(c) if c.p.get() != NO_P => {
+            let s = &c.sched;
+            let busy_others =
+                s.gomaxprocs > s.npidle.load(Relaxed) + s.nmspinning.load(Relaxed) + 1;
+            busy_others && s.allp[c.p.get()].runq.is_empty()
+        }
+        _ => true,
+    }
+}
+
+pub(crate) fn ncpu() -> usize {
+    static N: std::sync::OnceLock<usize> = std::sync::OnceLock::new();
+    *N.get_or_init(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
+}
+
+/// Prints `goroutine N panicked at ...` for panics inside goroutines (std prints the thread
+/// name); everything else goes to the hook that was installed before.
+pub(crate) fn install_panic_hook() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        let prev = std::panic::take_hook();
+        std::panic::set_hook(Box::new(move |info| match current_goid() {
+            Some(id) => {
+                let msg = info
+                    .payload()
+                    .downcast_ref::<&str>()
+                    .copied()
+                    .or_else(|| info.payload().downcast_ref::<String>().map(|s| s.as_str()))
+                    .unwrap_or("Box<dyn Any>");
+                match info.location() {
+                    Some(loc) => eprintln!("goroutine {id} panicked at {loc}:\n{msg}"),
+                    None => eprintln!("goroutine {id} panicked:\n{msg}"),
+                }
+            }
+            None => prev(info),
+        }));
+    });
+}

@@ -253,7 +253,10 @@ impl<T> Hchan<T> {
         let packet: Packet<T> = Packet::new(Some(v));
         Self::enqueue_send(&mut st, &cx, 0, &packet);
         drop(st);
-        let guard = Blocked { chan: self, cx: &cx };
+        let guard = Blocked {
+            chan: self,
+            cx: &cx,
+        };
         let timed = guard.wait(WaitReason::ChanSend, deadline);
         // The record is settled either way: completed (delivered, or closed when the value is
         // still in the packet) or aborted with the entry removed (timeout).
@@ -288,7 +291,10 @@ impl<T> Hchan<T> {
         let packet: Packet<T> = Packet::new(None);
         Self::enqueue_recv(&mut st, &cx, 0, &packet);
         drop(st);
-        let guard = Blocked { chan: self, cx: &cx };
+        let guard = Blocked {
+            chan: self,
+            cx: &cx,
+        };
         match guard.wait(WaitReason::ChanReceive, deadline) {
             // `None` in the packet: woken by close.
             Timed::Done(_) => Timed::Done(packet.into_inner()),
@@ -350,7 +356,11 @@ impl<T> Blocked<'_, T> {
             Hchan::dequeue(&mut st, self.cx);
             Timed::TimedOut
         } else {
-            Timed::Done(self.cx.completed().expect("gmp-chan: claimed but not completed"))
+            Timed::Done(
+                self.cx
+                    .completed()
+                    .expect("gmp-chan: claimed but not completed"),
+            )
         }
     }
 }

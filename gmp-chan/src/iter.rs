@@ -68,6 +68,8 @@ impl<T> fmt::Debug for Iter<'_, T> {
 
 impl<T> fmt::Debug for IntoIter<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("IntoIter").field("chan", &self.chan).finish()
+        f.debug_struct("IntoIter")
+            .field("chan", &self.chan)
+            .finish()
     }
 }

@@ -153,13 +153,17 @@ impl<'a, T> SendCase<'a, T> {
 
 impl<T> fmt::Debug for RecvCase<'_, T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("RecvCase").field("chan", &self.chan).finish()
+        f.debug_struct("RecvCase")
+            .field("chan", &self.chan)
+            .finish()
     }
 }
 
 impl<T> fmt::Debug for SendCase<'_, T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("SendCase").field("chan", &self.chan).finish()
+        f.debug_struct("SendCase")
+            .field("chan", &self.chan)
+            .finish()
     }
 }
 
@@ -580,7 +584,9 @@ impl<'a> SelectedOperation<'a> {
     where
         R::Elem: 'a,
     {
-        let want = r.recv_chan().map(|c| &*c.inner as *const Hchan<R::Elem> as usize);
+        let want = r
+            .recv_chan()
+            .map(|c| &*c.inner as *const Hchan<R::Elem> as usize);
         assert!(
             self.case.is_recv() && want.is_some() && self.case.chan_addr() == want,
             "SelectedOperation::recv: the chosen case is not a receive on this channel"
@@ -591,7 +597,8 @@ impl<'a> SelectedOperation<'a> {
         // the sole content of its own `Arc` allocation, and none holds another inline), so it
         // is the same channel and `U = R::Elem`. The box came from `Box::new(RecvCase)`.
         let case = unsafe { Box::from_raw(raw) };
-        case.into_output().expect("gmp-chan: the chosen case did not fire")
+        case.into_output()
+            .expect("gmp-chan: the chosen case did not fire")
     }
 
     /// The result of the chosen send case: `Ok(())`, or `Err` with the value if the channel
@@ -603,7 +610,9 @@ impl<'a> SelectedOperation<'a> {
     where
         S::Elem: 'a,
     {
-        let want = s.send_chan().map(|c| &*c.inner as *const Hchan<S::Elem> as usize);
+        let want = s
+            .send_chan()
+            .map(|c| &*c.inner as *const Hchan<S::Elem> as usize);
         assert!(
             !self.case.is_recv() && want.is_some() && self.case.chan_addr() == want,
             "SelectedOperation::send: the chosen case is not a send on this channel"
@@ -612,7 +621,8 @@ impl<'a> SelectedOperation<'a> {
         // SAFETY: as in `recv`: a `SendCase` on the very channel `s` names, so the element
         // types agree; the box came from `Box::new(SendCase)`.
         let case = unsafe { Box::from_raw(raw) };
-        case.into_output().expect("gmp-chan: the chosen case did not fire")
+        case.into_output()
+            .expect("gmp-chan: the chosen case did not fire")
     }
 }
 

@@ -137,14 +137,17 @@ macro_rules! __select_internal {
 
     // ---- build the cases in source order, run, move the outputs out ----
     (@cases [(recv ($r:expr) () $p:tt $b:tt $out:ident $case:ident) $($rest:tt)*] $all:tt $def:tt) => {{
+        // `let x = &expr;` extends a temporary operand (`recv(time::after(d))`) to the block.
+        let __operand = &$r;
         let $case = $crate::__private::RecvCase::new(
-            $crate::__private::RecvOperand::recv_chan(&$r)
+            $crate::__private::RecvOperand::recv_chan(__operand)
         );
         $crate::__select_internal!(@cases [$($rest)*] $all $def)
     }};
     (@cases [(send ($s:expr) ($v:expr) $p:tt $b:tt $out:ident $case:ident) $($rest:tt)*] $all:tt $def:tt) => {{
+        let __operand = &$s;
         let $case = $crate::__private::SendCase::new(
-            $crate::__private::SendOperand::send_chan(&$s),
+            $crate::__private::SendOperand::send_chan(__operand),
             $v,
         );
         $crate::__select_internal!(@cases [$($rest)*] $all $def)

@@ -225,12 +225,16 @@ impl Drop for Ticker {
 
 impl fmt::Debug for Timer {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Timer").field("armed", &self.shared.state.lock().armed).finish()
+        f.debug_struct("Timer")
+            .field("armed", &self.shared.state.lock().armed)
+            .finish()
     }
 }
 
 impl fmt::Debug for Ticker {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Ticker").field("armed", &self.shared.state.lock().armed).finish()
+        f.debug_struct("Ticker")
+            .field("armed", &self.shared.state.lock().armed)
+            .finish()
     }
 }

@@ -19,7 +19,10 @@ fn buffered_fifo_and_len_cap() {
     }
     assert_eq!(ch.len(), 3);
     assert_eq!(ch.try_send(9), Err(TrySendError::Full(9)));
-    assert_eq!((ch.recv(), ch.recv(), ch.recv()), (Some(0), Some(1), Some(2)));
+    assert_eq!(
+        (ch.recv(), ch.recv(), ch.recv()),
+        (Some(0), Some(1), Some(2))
+    );
     assert_eq!(ch.try_recv(), Err(TryRecvError::Empty));
 }
 
@@ -68,7 +71,9 @@ fn receivers_are_served_fifo() {
     let mut hs = Vec::new();
     for id in 0..3 {
         let (c, o) = (ch.clone(), out.clone());
-        hs.push(thread::spawn(move || o.send((id, c.recv().unwrap())).unwrap()));
+        hs.push(thread::spawn(move || {
+            o.send((id, c.recv().unwrap())).unwrap()
+        }));
         while ch.__queued().0 < id + 1 {
             thread::yield_now();
         }
@@ -150,7 +155,10 @@ fn timeouts_expire_and_leave_no_waiter() {
     );
     assert_eq!(ch.__queued(), (0, 0));
     // A zero timeout is a try.
-    assert_eq!(ch.recv_timeout(Duration::ZERO), Err(RecvTimeoutError::Timeout));
+    assert_eq!(
+        ch.recv_timeout(Duration::ZERO),
+        Err(RecvTimeoutError::Timeout)
+    );
     // A huge timeout is "forever", not an overflow panic.
     let c = ch.clone();
     let h = thread::spawn(move || c.send_timeout(1, Duration::MAX));
@@ -232,20 +240,35 @@ fn errors_implement_error_debug_display() {
     struct NoDebug;
     let e = SendError(NoDebug);
     is_error(&e);
-    assert_eq!(format!("{e:?} / {e}"), "SendError(..) / send on closed channel");
+    assert_eq!(
+        format!("{e:?} / {e}"),
+        "SendError(..) / send on closed channel"
+    );
     let f: TrySendError<NoDebug> = TrySendError::Full(NoDebug);
     is_error(&f);
     assert_eq!(format!("{f:?} / {f}"), "Full(..) / send on full channel");
     let c: TrySendError<NoDebug> = TrySendError::Closed(NoDebug);
-    assert_eq!(format!("{c:?} / {c}"), "Closed(..) / send on closed channel");
+    assert_eq!(
+        format!("{c:?} / {c}"),
+        "Closed(..) / send on closed channel"
+    );
     let t: SendTimeoutError<NoDebug> = SendTimeoutError::Timeout(NoDebug);
     is_error(&t);
-    assert_eq!(format!("{t:?} / {t}"), "Timeout(..) / timed out sending on channel");
+    assert_eq!(
+        format!("{t:?} / {t}"),
+        "Timeout(..) / timed out sending on channel"
+    );
     is_error(&TryRecvError::Empty);
     assert_eq!(TryRecvError::Empty.to_string(), "receive on empty channel");
-    assert_eq!(TryRecvError::Closed.to_string(), "receive on closed channel");
+    assert_eq!(
+        TryRecvError::Closed.to_string(),
+        "receive on closed channel"
+    );
     is_error(&RecvTimeoutError::Timeout);
-    assert_eq!(RecvTimeoutError::Timeout.to_string(), "timed out receiving on channel");
+    assert_eq!(
+        RecvTimeoutError::Timeout.to_string(),
+        "timed out receiving on channel"
+    );
     assert_eq!(format!("{:?}", RecvTimeoutError::Closed), "Closed");
     // `?` into a boxed error and helpers.
     fn closed_send() -> Result<(), Box<dyn std::error::Error>> {
@@ -254,7 +277,10 @@ fn errors_implement_error_debug_display() {
         ch.send(1)?;
         Ok(())
     }
-    assert_eq!(closed_send().unwrap_err().to_string(), "send on closed channel");
+    assert_eq!(
+        closed_send().unwrap_err().to_string(),
+        "send on closed channel"
+    );
     assert_eq!(SendError(3).into_inner(), 3);
     assert!(TrySendError::Full(1).is_full() && TrySendError::Closed(1).is_closed());
     assert_eq!(TrySendError::Full(2).into_inner(), 2);
@@ -364,6 +390,10 @@ fn mpmc_stress_accounts_for_every_value() {
         }
         let total = P * N;
         assert_eq!(count.load(Ordering::SeqCst), total, "cap {cap}");
-        assert_eq!(sum.load(Ordering::SeqCst), total * (total - 1) / 2, "cap {cap}");
+        assert_eq!(
+            sum.load(Ordering::SeqCst),
+            total * (total - 1) / 2,
+            "cap {cap}"
+        );
     }
 }

@@ -1,0 +1,149 @@
+//! `gmp_chan::time`: after, tick, Timer, with Go 1.23 semantics (no stale values).
+
+use gmp_chan::time::{self, Timer};
+use gmp_chan::{chan, select};
+use std::time::{Duration, Instant};
+
+const MS: Duration = Duration::from_millis(1);
+
+#[test]
+fn after_fires_once_after_the_duration() {
+    let t0 = Instant::now();
+    let rx = time::after(20 * MS);
+    assert_eq!(
+        (rx.len(), rx.cap()),
+        (0, 0),
+        "Go 1.23: timer channels read 0/0"
+    );
+    let at = rx.recv().unwrap();
+    assert!(at >= t0 + 20 * MS);
+    assert!(t0.elapsed() >= 20 * MS);
+    assert!(rx.recv_timeout(30 * MS).is_err(), "fires only once");
+}
+
+#[test]
+fn after_in_select_as_a_timeout() {
+    let never = chan::<i32>(0);
+    let r = select! {
+        recv(never) -> _ => "value",
+        recv(time::after(10 * MS)) -> t => { assert!(t.is_some()); "timeout" },
+    };
+    assert_eq!(r, "timeout");
+}
+
+#[test]
+fn timer_stop_before_firing_prevents_the_value() {
+    let t = Timer::new(20 * MS);
+    assert!(t.stop(), "pending timer: stop reports true");
+    assert!(!t.stop(), "already stopped");
+    assert!(t.c().recv_timeout(60 * MS).is_err());
+}
+
+#[test]
+fn timer_stop_after_expiry_discards_the_unreceived_value() {
+    let t = Timer::new(MS);
+    std::thread::sleep(30 * MS);
+    // Go 1.23: the expired, unreceived timer still reports true and nothing is received.
+    assert!(t.stop());
+    assert!(t.c().try_recv().is_err());
+    assert!(!t.stop());
+}
+
+#[test]
+fn timer_stop_after_receive_reports_false() {
+    let t = Timer::new(MS);
+    t.c().recv().unwrap();
+    assert!(!t.stop());
+}
+
+#[test]
+fn timer_reset_discards_stale_value_and_fires_again() {
+    let t = Timer::new(MS);
+    std::thread::sleep(20 * MS);
+    let t1 = Instant::now();
+    assert!(
+        t.reset(40 * MS),
+        "an unreceived expired value counts as active"
+    );
+    assert!(t.c().try_recv().is_err(), "no stale value after reset");
+    let at = t.c().recv().unwrap();
+    assert!(at >= t1 + 40 * MS, "the value is from the new arming");
+    // Reset after it fired and was received: false, and it fires again.
+    assert!(!t.reset(5 * MS));
+    assert!(t.c().recv_timeout(Duration::from_secs(5)).is_ok());
+}
+
+#[test]
+fn timer_reset_while_pending() {
+    let t = Timer::new(Duration::from_secs(3600));
+    let t0 = Instant::now();
+    assert!(t.reset(10 * MS));
+    t.c().recv().unwrap();
+    assert!(t0.elapsed() >= 10 * MS);
+    assert!(format!("{t:?}").starts_with("Timer"));
+}
+
+#[test]
+fn many_resets_never_deliver_stale_values() {
+    // Reset racing the firing: after each reset returns, any value received must come from
+    // the new arming (at or after its deadline).
+    let t = Timer::new(MS);
+    for i in 0..200 {
+        let d = Duration::from_micros(50 * (i % 7));
+        let before = Instant::now();
+        t.reset(d);
+        if let Ok(at) = t.c().recv_timeout(Duration::from_secs(5)) {
+            assert!(at >= before + d, "round {i}: stale value");
+        }
+    }
+}
+
+#[test]
+fn ticker_ticks_and_stops() {
+    let tk = time::tick(5 * MS);
+    assert_eq!(tk.c().cap(), 0);
+    let t0 = Instant::now();
+    for _ in 0..4 {
+        tk.c().recv().unwrap();
+    }
+    assert!(t0.elapsed() >= 20 * MS);
+    tk.stop();
+    assert!(tk.c().recv_timeout(30 * MS).is_err(), "no tick after stop");
+    tk.reset(5 * MS);
+    assert!(
+        tk.c().recv_timeout(Duration::from_secs(5)).is_ok(),
+        "ticks after reset"
+    );
+    assert!(format!("{tk:?}").starts_with("Ticker"));
+}
+
+#[test]
+fn ticker_drops_ticks_for_a_slow_reader() {
+    let tk = time::tick(2 * MS);
+    std::thread::sleep(40 * MS);
+    // At most one tick is buffered however many periods passed.
+    assert!(tk.c().try_recv().is_ok());
+    assert!(tk.c().try_recv().is_err());
+}
+
+#[test]
+fn ticker_reset_changes_the_period() {
+    let tk = time::tick(Duration::from_secs(3600));
+    tk.reset(5 * MS);
+    let t0 = Instant::now();
+    tk.c().recv().unwrap();
+    tk.c().recv().unwrap();
+    assert!(t0.elapsed() >= 5 * MS);
+}
+
+#[test]
+#[should_panic(expected = "non-positive interval for NewTicker")]
+fn tick_zero_panics() {
+    let _ = time::tick(Duration::ZERO);
+}
+
+#[test]
+#[should_panic(expected = "non-positive interval for Ticker.Reset")]
+fn ticker_reset_zero_panics() {
+    time::tick(MS).reset(Duration::ZERO);
+}

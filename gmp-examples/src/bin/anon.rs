@@ -1,0 +1,6 @@
+//! See `ex/anon.rs`.
+#[path = "../ex/anon.rs"]
+mod ex;
+fn main() {
+    ex::main()
+}

@@ -1,0 +1,6 @@
+//! See `ex/hello.rs`.
+#[path = "../ex/hello.rs"]
+mod ex;
+fn main() {
+    ex::main()
+}

@@ -1,0 +1,6 @@
+//! See `ex/newtask.rs`.
+#[path = "../ex/newtask.rs"]
+mod ex;
+fn main() {
+    ex::main()
+}

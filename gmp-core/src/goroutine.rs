@@ -349,3 +349,31 @@ pub fn dump() -> String {
         None => Runtime::default_if_built().map_or_else(String::new, |s| sched::dump(s)),
     }
 }
+
+/// Go's `runtime.LockOSThread`: wires the calling goroutine to its current OS thread. Until
+/// the matching [`unlock_os_thread`], the goroutine runs only on this thread and the thread
+/// runs no other goroutine (when the goroutine blocks, the thread hands its P to another and
+/// waits). Calls nest. For thread-bound state: a `thread_local!`, a GUI or GL context, an FFI
+/// library that must be called from one thread. No-op on a plain thread.
+///
+/// ```
+/// gmp_core::run(|| {
+///     gmp_core::lock_os_thread();
+///     let t = std::thread::current().id();
+///     gmp_core::sleep(std::time::Duration::from_millis(1));
+///     assert_eq!(std::thread::current().id(), t);
+///     gmp_core::unlock_os_thread();
+/// });
+/// ```
+///
+/// # Panics
+/// "LockOSThread nesting overflow" after 2³² nested calls.
+pub fn lock_os_thread() {
+    sched::m::lock_os_thread();
+}
+
+/// Go's `runtime.UnlockOSThread`: undoes one [`lock_os_thread`]; the outermost unwires the
+/// goroutine. No-op when not locked, or on a plain thread.
+pub fn unlock_os_thread() {
+    sched::m::unlock_os_thread();
+}

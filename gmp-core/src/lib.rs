@@ -53,8 +53,8 @@ pub mod time;
 mod timer;
 
 pub use goroutine::{
-    current_id, dump, go, goexit, gomaxprocs, gosched, num_goroutine, sleep, GoId, JoinError,
-    JoinHandle,
+    current_id, dump, go, goexit, gomaxprocs, gosched, lock_os_thread, num_goroutine, sleep,
+    unlock_os_thread, GoId, JoinError, JoinHandle,
 };
 pub use reason::WaitReason;
 pub use runtime::{run, Builder, Runtime};

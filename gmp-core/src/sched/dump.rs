@@ -13,7 +13,6 @@ use std::time::Instant;
 pub(crate) fn dump(s: &Sched) -> String {
     let gs: Vec<Arc<G>> = s.allgs.lock().clone();
     let now = s.nanotime(Instant::now());
-    let me = super::m::current_goid();
     let mut out = String::new();
     let mut live: Vec<&Arc<G>> = gs.iter().filter(|g| g.status() != g::DEAD).collect();
     live.sort_by_key(|g| g.goid());
@@ -21,7 +20,7 @@ pub(crate) fn dump(s: &Sched) -> String {
         if i > 0 {
             out.push('\n');
         }
-        header(&mut out, g, now, me);
+        header(&mut out, g, now);
         match g.spawn_site() {
             Some(site) => {
                 let parent = g.parent.load(Relaxed);
@@ -38,7 +37,7 @@ pub(crate) fn dump(s: &Sched) -> String {
 }
 
 /// Go: `goroutineheader`: `goroutine 7 [chan receive, 3 minutes, locked to thread]:`.
-fn header(out: &mut String, g: &G, now: u64, me: Option<u64>) {
+fn header(out: &mut String, g: &G, now: u64) {
     let w = g.state.load(Acquire);
     let status: String = match w & g::STATUS_MASK {
         g::RUNNABLE => "runnable".into(),
@@ -59,7 +58,7 @@ fn header(out: &mut String, g: &G, now: u64, me: Option<u64>) {
     // SAFETY: a racy read of a plain counter for display only; it is a u32 written by the
     // goroutine itself, never torn on the platforms gmp supports.
     let locked = g.locked.with(|l| unsafe { std::ptr::read_volatile(l) });
-    if locked > 0 && me != Some(g::goid_of(w)) {
+    if locked > 0 {
         out.push_str(", locked to thread");
     }
     out.push_str("]:\n");
@@ -69,7 +68,7 @@ fn header(out: &mut String, g: &G, now: u64, me: Option<u64>) {
 /// nothing is runnable, no timer is pending and goroutines remain parked, reports
 /// "all goroutines are asleep - deadlock!" (or Go's Goexit variant) to `run`.
 pub(crate) fn checkdead(s: &Sched, l: &Locked) {
-    if s.shutdown.load(SeqCst) || l.mcount > l.nmidle || l.poller.is_some() {
+    if s.shutdown.load(SeqCst) || l.mcount > l.nmidle + l.nmidlelocked || l.poller.is_some() {
         return;
     }
     let main_goexited = s.main_goexited.load(SeqCst);

@@ -75,6 +75,8 @@ pub(crate) struct G {
     pub(crate) is_main: AtomicBool,
     /// `lock_os_thread` nesting count (owner only).
     pub(crate) locked: UnsafeCell<u32>,
+    /// The M this goroutine is locked to (Go: `g.lockedm`); owner only.
+    pub(crate) lockedm: UnsafeCell<Option<Arc<super::m::MShared>>>,
     /// Where a `BLOCKING` goroutine's M sleeps.
     pub(crate) thread_parker: Mutex<Option<Arc<ThreadParker>>>,
 }
@@ -117,6 +119,7 @@ impl G {
             budget: UnsafeCell::new(BUDGET),
             is_main: AtomicBool::new(false),
             locked: UnsafeCell::new(0),
+            lockedm: UnsafeCell::new(None),
             thread_parker: Mutex::new(None),
         }
     }

@@ -22,6 +22,8 @@ pub(crate) struct MShared {
     pub(crate) nextp: AtomicUsize,
     /// Whether the M should start spinning when woken (Go: `m.spinning` set by `startm`).
     pub(crate) spinning: AtomicBool,
+    /// The goroutine locked to this M, handed over by `startlockedm` (Go: `m.lockedg`).
+    pub(crate) locked_handoff: crate::loom::Mutex<Option<Arc<G>>>,
 }
 
 impl MShared {
@@ -31,6 +33,7 @@ impl MShared {
             note: ThreadParker::new(),
             nextp: AtomicUsize::new(NO_P),
             spinning: AtomicBool::new(false),
+            locked_handoff: crate::loom::Mutex::new(None),
         }
     }
 }
@@ -46,6 +49,8 @@ struct MCtx {
     g_arc: Cell<Option<Arc<G>>>,
     spinning: Cell<bool>,
     rand: Cell<u64>,
+    /// The goroutine locked to this M by `lock_os_thread` (Go: `m.lockedg`).
+    lockedg: Cell<Option<Arc<G>>>,
 }
 
 // The scheduler's thread-local. It is std's (not the loom facade's): the scheduler loop never
@@ -130,6 +135,7 @@ pub(crate) fn mstart(sched: Arc<Sched>, m: Arc<MShared>) {
         g_arc: Cell::new(None),
         spinning: Cell::new(false),
         rand: Cell::new(seed),
+        lockedg: Cell::new(None),
     };
     MCTX.with(|x| x.set(&c));
     let p = c.m.nextp.swap(NO_P, SeqCst);
@@ -155,11 +161,109 @@ fn releasep(c: &MCtx) -> usize {
 
 /// Go: `schedule`: one round of find-and-run, forever (until shutdown).
 fn schedule(c: &MCtx) {
-    while let Some((g, inherit)) = findrunnable(c) {
+    loop {
+        if let Some(lg) = c.lockedg.take() {
+            // Our locked goroutine is not running: wait for it (Go: `stoplockedm`).
+            c.lockedg.set(Some(lg));
+            match stoplockedm(c) {
+                Some(g) => execute(c, g, false),
+                None => return,
+            }
+            continue;
+        }
+        let Some((g, inherit)) = findrunnable(c) else {
+            return;
+        };
         if c.spinning.get() {
             resetspinning(c);
         }
-        execute(c, g, inherit);
+        // SAFETY: we dequeued the G (RUNNABLE), so we own its cells.
+        let lockedm = unsafe { g.lockedm.with(|m| (*m).clone()) };
+        match lockedm {
+            Some(m2) if !Arc::ptr_eq(&m2, &c.m) => {
+                startlockedm(c, g, m2);
+                if !stopm(c) {
+                    return;
+                }
+            }
+            _ => execute(c, g, inherit),
+        }
+    }
+}
+
+/// Go: `startlockedm`: `g` is locked to `m2`: give it our P and the goroutine.
+fn startlockedm(c: &MCtx, g: Arc<G>, m2: Arc<MShared>) {
+    let p = releasep(c);
+    *m2.locked_handoff.lock() = Some(g);
+    m2.nextp.store(p, SeqCst);
+    m2.note.unpark();
+}
+
+/// Go: `stoplockedm`: hand our P to someone else and sleep until our locked goroutine is
+/// handed back with a P. `None` when the M should exit.
+fn stoplockedm(c: &MCtx) -> Option<Arc<G>> {
+    let s = &c.sched;
+    if c.p.get() != NO_P {
+        let p = releasep(c);
+        s.handoffp(p);
+    }
+    {
+        let mut l = s.lock.lock();
+        l.nmidlelocked += 1;
+        super::dump::checkdead(s, &l);
+    }
+    let g = loop {
+        if let Some(g) = c.m.locked_handoff.lock().take() {
+            break Some(g);
+        }
+        if s.shutdown.load(SeqCst) && s.ngoroutines.load(SeqCst) == 0 {
+            break None;
+        }
+        c.m.note.park();
+    };
+    s.lock.lock().nmidlelocked -= 1;
+    if g.is_some() {
+        let p = c.m.nextp.swap(NO_P, SeqCst);
+        acquirep(c, p);
+    }
+    g
+}
+
+/// Go: `LockOSThread`: wires the calling goroutine to its M. Returns `false` on a plain thread.
+pub(crate) fn lock_os_thread() -> bool {
+    let Some(c) = ctx() else { return false };
+    let Some(g) = current_g_arc(c) else {
+        return false;
+    };
+    // SAFETY: the running goroutine's own cells.
+    let first = g.locked.with_mut(|n| unsafe {
+        *n = (*n).checked_add(1).expect("LockOSThread nesting overflow");
+        *n == 1
+    });
+    if first {
+        // SAFETY: as above.
+        unsafe { g.lockedm.with_mut(|m| *m = Some(c.m.clone())) };
+        c.lockedg.set(Some(g));
+    }
+    true
+}
+
+/// Go: `UnlockOSThread`: undoes one `lock_os_thread`; the last one unwires.
+pub(crate) fn unlock_os_thread() {
+    let Some(c) = ctx() else { return };
+    let Some(g) = current_g_arc(c) else { return };
+    // SAFETY: the running goroutine's own cells.
+    let last = g.locked.with_mut(|n| unsafe {
+        if *n == 0 {
+            return false;
+        }
+        *n -= 1;
+        *n == 0
+    });
+    if last {
+        // SAFETY: as above.
+        unsafe { g.lockedm.with_mut(|m| *m = None) };
+        c.lockedg.set(None);
     }
 }
 
@@ -462,6 +566,15 @@ fn execute(c: &MCtx, g: Arc<G>, inherit: bool) {
             }
             CoroutineResult::Yield(Suspend::Finished) => {
                 c.g.set(std::ptr::null());
+                // A goroutine that ends locked releases its M (Go exits the thread instead).
+                // SAFETY: still RUNNING: ours.
+                unsafe {
+                    g.lockedm.with_mut(|m| *m = None);
+                    g.locked.with_mut(|n| *n = 0);
+                }
+                if c.lockedg.take().is_some_and(|lg| !Arc::ptr_eq(&lg, &g)) {
+                    unreachable!("an M runs only its locked goroutine");
+                }
                 gdestroy(s, pp, g, Some(co));
                 return;
             }

@@ -107,6 +107,10 @@ pub(crate) struct Locked {
     /// Ms alive, and how many are idle in `stopm` (Go: `mcount()`, `nmidle`).
     pub(crate) mcount: usize,
     pub(crate) nmidle: usize,
+    /// Ms waiting for their locked goroutine (Go: `nmidlelocked`).
+    pub(crate) nmidlelocked: usize,
+    /// Every M, to wake them all at shutdown (Go: `allm`).
+    allm: Vec<Arc<MShared>>,
     /// The M sleeping until the earliest timer (Go: the M in `netpoll`, `lastpoll == 0`).
     poller: Option<Arc<MShared>>,
     /// Free Gs beyond the per-P lists (Go: `sched.gFree`).
@@ -183,6 +187,8 @@ impl Sched {
                 midle: Vec::new(),
                 mcount: 0,
                 nmidle: 0,
+                nmidlelocked: 0,
+                allm: Vec::new(),
                 poller: None,
                 gfree: Vec::new(),
                 threads: Vec::new(),
@@ -468,6 +474,7 @@ impl Sched {
         l.mcount += 1;
         let id = self.next_mid.fetch_add(1, Relaxed);
         let mm = Arc::new(MShared::new(id));
+        l.allm.push(mm.clone());
         mm.spinning.store(spinning, SeqCst);
         mm.nextp.store(pp, SeqCst);
         let sched = self.clone();
@@ -492,7 +499,6 @@ impl Sched {
 
     /// Go: `handoffp`: the M holding `pp` is going away from it (locked goroutine, syscall):
     /// give the P to an M if there is anything it should do, else make it idle.
-    #[allow(dead_code)] // the callers (lock_os_thread, syscall hand-off) land next
     pub(crate) fn handoffp(self: &Arc<Self>, pp: usize) {
         let p = &self.allp[pp];
         if !p.runq.is_empty() || self.runqsize.load(SeqCst) > 0 {
@@ -660,7 +666,7 @@ impl Sched {
     /// Wakes every idle M and the poller, so they notice shutdown.
     pub(crate) fn wake_all_ms(&self) {
         let l = self.lock.lock();
-        let ms: Vec<Arc<MShared>> = l.midle.iter().cloned().chain(l.poller.clone()).collect();
+        let ms: Vec<Arc<MShared>> = l.allm.clone();
         drop(l);
         for mm in ms {
             mm.note.unpark();

@@ -7,9 +7,12 @@
 //! BENCH row=<row> value=<number> unit=<ns/op|ms|bytes|req/s|%> rss_kib=<VmHWM> [key=value...]
 //! ```
 
+use gmp_core::park::{self, Unparker};
+use gmp_core::WaitReason;
 use std::fmt::{Display, Write as _};
 use std::fs;
 use std::process;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 /// `USER_HZ`, the unit of [`cpu_ticks`]: 100 on every Linux architecture.
@@ -42,16 +45,8 @@ impl Flags {
                 .strip_prefix("--")
                 .or_else(|| a.strip_prefix('-'))
                 .ok_or_else(|| format!("unexpected argument `{a}`"))?;
-            let (name, value) = match body.split_once('=') {
-                Some((n, v)) => (n.to_string(), v.to_string()),
-                None => {
-                    let v = it
-                        .next()
-                        .ok_or_else(|| format!("flag `{a}` needs a value"))?;
-                    (body.to_string(), v.clone())
-                }
-            };
-            if !known.contains(&name.as_str()) {
+            let name = body.split_once('=').map_or(body, |(n, _)| n);
+            if !known.contains(&name) {
                 return Err(format!(
                     "unknown flag `{a}` (known: {})",
                     known
@@ -61,7 +56,14 @@ impl Flags {
                         .join(", ")
                 ));
             }
-            pairs.push((name, value));
+            let value = match body.split_once('=') {
+                Some((_, v)) => v.to_string(),
+                None => it
+                    .next()
+                    .ok_or_else(|| format!("flag `{a}` needs a value"))?
+                    .clone(),
+            };
+            pairs.push((name.to_string(), value));
         }
         Ok(Flags { pairs })
     }
@@ -202,6 +204,77 @@ pub fn report(row: &str, value: f64, unit: &str, extra: &[(&str, f64)]) {
     println!("{}", format_line(row, value, unit, peak_rss_kib(), extra));
 }
 
+/// `--procs` (GOMAXPROCS for the workload), or `default`; a bad value ends the process.
+pub fn procs(flags: &Flags, default: usize) -> usize {
+    flags.count("procs", default).unwrap_or_else(|e| fail(e))
+}
+
+/// The runtime a workload runs on: `procs` Ps, everything else at gmp's defaults.
+pub fn runtime(procs: usize) -> gmp_core::Runtime {
+    gmp_core::Runtime::builder()
+        .procs(procs)
+        .build()
+        .unwrap_or_else(|e| fail(format!("building a runtime with {procs} Ps: {e}")))
+}
+
+/// Moves `value` to the heap for the rest of the process: state every goroutine of a
+/// workload shares, captured as one plain reference the way a Go closure captures pointers.
+pub fn leak<T>(value: T) -> &'static T {
+    Box::leak(Box::new(value))
+}
+
+/// A count-down latch with one waiter, on `gmp_core::park`: what a workload uses where its
+/// Go twin has a `sync.WaitGroup` that only main waits on (one atomic decrement per
+/// [`done`](Countdown::done), like `wg.Done()`), until gmp-sync's `WaitGroup` is in the tree.
+///
+/// `left` counts the [`done`](Countdown::done) calls still expected:
+///
+/// | `left` | meaning                                 | next                                  |
+/// |--------|-----------------------------------------|---------------------------------------|
+/// | n > 1  | n calls to go                           | `done` → n - 1                        |
+/// | 1      | the next `done` is the last             | `done` → 0 and unparks the waiter     |
+/// | 0      | finished: `wait` returns                | `done` fails the run (too many calls) |
+#[derive(Debug)]
+pub struct Countdown {
+    left: AtomicUsize,
+    waiter: Unparker,
+}
+
+impl Countdown {
+    /// A latch expecting `n` calls to [`done`](Countdown::done). The calling goroutine (or
+    /// thread) is the one that may [`wait`](Countdown::wait).
+    pub fn new(n: usize) -> Countdown {
+        Countdown {
+            left: AtomicUsize::new(n),
+            waiter: park::current(),
+        }
+    }
+
+    /// Counts one down; the last call wakes the waiter.
+    pub fn done(&self) {
+        match self.left.fetch_sub(1, Ordering::AcqRel) {
+            0 => fail("Countdown::done called more often than counted"),
+            1 => self.waiter.unpark(),
+            _ => {}
+        }
+    }
+
+    /// Parks until the count reaches zero. Only the goroutine (or thread) that created the
+    /// latch may call it.
+    pub fn wait(&self) {
+        // The permit of `unpark` covers a `done` between the load and the park; park may
+        // also return spuriously: recheck.
+        while self.left.load(Ordering::Acquire) != 0 {
+            park::park(WaitReason::SyncWaitGroupWait);
+        }
+    }
+
+    /// Calls to [`done`](Countdown::done) still expected.
+    pub fn left(&self) -> usize {
+        self.left.load(Ordering::Acquire)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -224,6 +297,9 @@ mod tests {
         assert!(Flags::parse(&strings(&["--nope=1"]), &["procs"])
             .unwrap_err()
             .contains("unknown flag `--nope=1` (known: --procs)"));
+        assert!(Flags::parse(&strings(&["--bogus"]), &["procs"])
+            .unwrap_err()
+            .contains("unknown flag `--bogus`"));
         assert!(Flags::parse(&strings(&["procs"]), &["procs"]).is_err());
         assert!(Flags::parse(&strings(&["--procs"]), &["procs"]).is_err());
         let f = Flags::parse(&strings(&["--procs=0", "--secs=-1"]), &["procs", "secs"]).unwrap();
@@ -243,6 +319,36 @@ mod tests {
         // This process has some RSS and has used some CPU.
         assert!(rss_kib() > 0 && peak_rss_kib() >= rss_kib());
         let _ = cpu_ticks();
+    }
+
+    #[test]
+    fn countdown_wakes_its_waiter_on_the_last_done() {
+        // On plain threads: the creating thread waits, workers count down.
+        let latch = leak(Countdown::new(8));
+        let workers: Vec<_> = (0..8)
+            .map(|_| std::thread::spawn(move || latch.done()))
+            .collect();
+        latch.wait();
+        assert_eq!(latch.left(), 0);
+        for w in workers {
+            w.join().unwrap();
+        }
+        // A zero count does not wait.
+        Countdown::new(0).wait();
+    }
+
+    #[test]
+    fn countdown_in_goroutines() {
+        let rt = runtime(2);
+        let left = rt.run(|| {
+            let latch = leak(Countdown::new(1000));
+            for _ in 0..1000 {
+                gmp_core::go(move || latch.done());
+            }
+            latch.wait();
+            latch.left()
+        });
+        assert_eq!(left, 0);
     }
 
     #[test]

@@ -1,0 +1,34 @@
+//! spawn_join: 1,000,000 goroutines each add 1 to an atomic; main waits for all. Reports ns
+//! per goroutine. Twin of `gmp-examples/go/spawn_join`, which waits on a `sync.WaitGroup`;
+//! until gmp-sync's `WaitGroup` is in the tree, main joins the goroutines' `JoinHandle`s.
+
+use gmp_examples::bench;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Instant;
+
+const N: u64 = 1_000_000;
+
+fn main() {
+    let flags = bench::Flags::from_env(&["procs"]);
+    let rt = bench::runtime(bench::procs(&flags, 2));
+    // Leaked so each closure captures one plain reference, as a Go closure captures a pointer.
+    let count: &'static AtomicU64 = bench::leak(AtomicU64::new(0));
+    let elapsed = rt.run(move || {
+        let start = Instant::now();
+        let handles: Vec<_> = (0..N)
+            .map(|_| {
+                gmp_core::go(move || {
+                    count.fetch_add(1, Ordering::Relaxed);
+                })
+            })
+            .collect();
+        for h in handles {
+            h.join()
+                .unwrap_or_else(|e| bench::fail(format!("goroutine: {e}")));
+        }
+        start.elapsed()
+    });
+    let count = count.load(Ordering::Relaxed);
+    bench::check(count == N, || format!("count {count}, want {N}"));
+    bench::report("spawn_join", bench::ns_per(elapsed, N), "ns/op", &[]);
+}

@@ -373,17 +373,27 @@ fn run_once(bin: &Path, args: &[String], row: &str, timeout: Duration) -> Result
     };
     let stdout = out.join().unwrap_or_default();
     let stderr = err.join().unwrap_or_default();
-    let last_err = stderr
-        .lines()
-        .rev()
-        .find(|l| !l.trim().is_empty())
-        .unwrap_or("")
-        .to_string();
+    let why = first_error(&stderr);
     match status {
-        None => Err(format!("timed out after {} s", timeout.as_secs())),
-        Some(s) if !s.success() => Err(format!("exited with {s}: {last_err}")),
+        None => Err(format!("timed out after {} s{why}", timeout.as_secs())),
+        Some(s) if !s.success() => Err(format!("exited with {s}{why}")),
         Some(_) => parse_sample(&stdout, row),
     }
+}
+
+/// The line of a failed run's stderr that says most (`: ` + it, or nothing): the workload's
+/// own `bench:` verdict if any, else the first line (a panic, a runtime error), cut short.
+fn first_error(stderr: &str) -> String {
+    let mut lines = stderr.lines().map(str::trim).filter(|l| !l.is_empty());
+    let Some(first) = lines.clone().next() else {
+        return String::new();
+    };
+    let line = lines.find(|l| l.starts_with("bench: ")).unwrap_or(first);
+    let mut short: String = line.chars().take(160).collect();
+    if short.len() < line.len() {
+        short.push('…');
+    }
+    format!(": {short}")
 }
 
 /// The median of `xs` (the mean of the middle two for an even count).
@@ -916,6 +926,22 @@ mod tests {
             let e = parse_sample(out, "yield").unwrap_err();
             assert!(e.contains(want), "{out:?}: {e}");
         }
+    }
+
+    #[test]
+    fn failed_runs_are_summed_up_by_their_most_telling_line() {
+        assert_eq!(first_error(""), "");
+        assert_eq!(first_error("\n  \n"), "");
+        assert_eq!(
+            first_error("gmp: cannot allocate a stack\nmore\n"),
+            ": gmp: cannot allocate a stack"
+        );
+        assert_eq!(
+            first_error("noise\nbench: sum 1, want 2\n"),
+            ": bench: sum 1, want 2"
+        );
+        let long = "x".repeat(500);
+        assert_eq!(first_error(&long).chars().count(), 2 + 160 + 1);
     }
 
     #[test]

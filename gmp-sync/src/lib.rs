@@ -1,1 +1,143 @@
-//! Go sync primitives (placeholder until the gmp-sync issue lands).
+//! # gmp-sync: Go's `sync` package for goroutines (and plain threads)
+//!
+//! [`Mutex`], [`RwLock`], [`WaitGroup`], [`Once`], [`Cond`] and a weighted [`Semaphore`]
+//! that *park goroutines* instead of blocking threads: a goroutine that waits for a lock is
+//! suspended and its thread runs other goroutines. The same types work from plain OS threads
+//! (the thread blocks), and goroutines and threads can share them.
+//!
+//! Everything sleeps in one goroutine *parking lot* keyed by address (Go's `runtime/sema.go`,
+//! Rust's `parking_lot_core`) built on [`gmp_core::park`] alone, so this crate knows nothing
+//! of the scheduler.
+//!
+//! ```
+//! use gmp_sync::{Mutex, WaitGroup};
+//! use std::sync::Arc;
+//!
+//! let counter = Arc::new(Mutex::new(0));
+//! let wg = WaitGroup::new();
+//! for _ in 0..10 {
+//!     wg.add(1);
+//!     let (counter, wg) = (counter.clone(), wg.clone());
+//!     std::thread::spawn(move || {
+//!         *counter.lock() += 1;
+//!         wg.done();
+//!     });
+//! }
+//! wg.wait();
+//! println!("Final counter value: {}", *counter.lock());
+//! # assert_eq!(*counter.lock(), 10);
+//! ```
+//!
+//! ## Mutex
+//!
+//! [`Mutex<T>`](Mutex) holds its data; [`lock`](Mutex::lock) returns a guard that unlocks on
+//! drop. It follows Go's `sync.Mutex`: a *normal mode* where arriving goroutines compete with
+//! woken ones (and may spin briefly while the holder runs on another P), and a *starvation
+//! mode*, entered when a waiter has waited more than 1 ms, in which the lock is handed
+//! directly to the longest waiter. There is no poisoning.
+//!
+//! ```
+//! static HITS: gmp_sync::Mutex<u64> = gmp_sync::Mutex::new(0);
+//! *HITS.lock() += 1;
+//! assert_eq!(*HITS.lock(), 1);
+//! ```
+//!
+//! ## RwLock
+//!
+//! [`RwLock<T>`](RwLock) is Go's writer-preferring `sync.RWMutex`: once a writer waits, new
+//! readers queue behind it.
+//!
+//! ```
+//! let l = gmp_sync::RwLock::new(5);
+//! assert_eq!(*l.read() + *l.read(), 10);
+//! *l.write() += 1;
+//! assert_eq!(*l.read(), 6);
+//! ```
+//!
+//! ## WaitGroup
+//!
+//! [`WaitGroup`] counts outstanding tasks; `wait` parks until the count is zero. Clones share
+//! one counter. Misuse panics with Go's messages.
+//!
+//! ```
+//! let wg = gmp_sync::WaitGroup::new();
+//! wg.add(1);
+//! let w = wg.clone();
+//! std::thread::spawn(move || w.done());
+//! wg.wait();
+//! ```
+//!
+//! ## Once
+//!
+//! [`Once::call_once`] runs its function exactly once; concurrent callers wait for it. A
+//! panicking function counts as done, as in Go.
+//!
+//! ```
+//! static INIT: gmp_sync::Once = gmp_sync::Once::new();
+//! INIT.call_once(|| println!("initialized"));
+//! INIT.call_once(|| unreachable!());
+//! ```
+//!
+//! ## Cond
+//!
+//! [`Cond`] waits on a [`Mutex`]'s guard: `wait(guard) -> guard`. `signal` wakes the oldest
+//! waiter; `broadcast` wakes one and moves the rest onto the mutex's queue.
+//!
+//! ```
+//! use gmp_sync::{Cond, Mutex};
+//! use std::sync::Arc;
+//!
+//! let state = Arc::new((Mutex::new(0), Cond::new()));
+//! let s = state.clone();
+//! std::thread::spawn(move || {
+//!     *s.0.lock() = 1;
+//!     s.1.signal();
+//! });
+//! let mut g = state.0.lock();
+//! while *g == 0 {
+//!     g = state.1.wait(g);
+//! }
+//! ```
+//!
+//! ## Semaphore
+//!
+//! [`Semaphore`] is `x/sync/semaphore.Weighted`: weighted, strictly FIFO.
+//!
+//! ```
+//! let sem = gmp_sync::Semaphore::new(3);
+//! sem.acquire(2);
+//! assert!(!sem.try_acquire(2));
+//! sem.release(2);
+//! ```
+//!
+//! ## Goroutines and threads
+//!
+//! Every blocking call here first passes a cooperative scheduling point
+//! ([`gmp_core::park::checkpoint`]) and then, if it must wait, parks through
+//! [`gmp_core::park`]: inside a goroutine that suspends the goroutine with Go's wait reason
+//! (`sync.Mutex.Lock`, `sync.WaitGroup.Wait`, ...), shown by `gmp_core::dump`; on a plain
+//! thread it blocks the thread. Guards are `Send`, because a goroutine holding one may be
+//! resumed on another thread.
+
+#![cfg_attr(loom, allow(dead_code, unreachable_pub))]
+
+#[doc(hidden)]
+pub mod loom;
+#[doc(hidden)]
+pub mod lot;
+
+mod cond;
+mod mutex;
+mod once;
+mod raw_mutex;
+mod rwlock;
+mod sema;
+mod semaphore;
+mod waitgroup;
+
+pub use cond::Cond;
+pub use mutex::{Mutex, MutexGuard};
+pub use once::Once;
+pub use rwlock::{RwLock, RwLockReadGuard, RwLockWriteGuard};
+pub use semaphore::Semaphore;
+pub use waitgroup::WaitGroup;

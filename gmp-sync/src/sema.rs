@@ -1,0 +1,97 @@
+//! A counting semaphore on the parking lot: Go's runtime semaphore (`runtime/sema.go`), the
+//! sleep/wake-up primitive under Mutex, RwLock and WaitGroup.
+
+use crate::loom::atomic::{AtomicU32, Ordering::SeqCst};
+use crate::loom::const_fn;
+use crate::lot::{self, UnparkToken};
+use gmp_core::park::WaitReason;
+
+/// Unpark token: woken by a release; the count must still be taken (and may have been stolen).
+pub(crate) const TOKEN_NORMAL: UnparkToken = 0;
+/// Unpark token: the releaser took the count on the waiter's behalf (Go: `s.ticket = 1`).
+pub(crate) const TOKEN_HANDOFF: UnparkToken = 1;
+
+/// Go's `sema uint32` with `semacquire1`/`semrelease1`.
+///
+/// `count` is the number of releases not yet consumed:
+///
+/// | transition | who                                                        |
+/// |------------|------------------------------------------------------------|
+/// | `n -> n+1` | [`Sema::release`], before looking for a waiter             |
+/// | `n -> n-1` | an acquirer, only from `n > 0` (CAS, Go's `cansemacquire`) |
+///
+/// Waiters queue in the parking lot under the address of `count`. An acquirer rechecks the
+/// count under the bucket lock before it queues (`validate`), and a releaser increments it
+/// before it takes that lock, so a release is never lost between the two.
+#[derive(Debug)]
+pub(crate) struct Sema {
+    count: AtomicU32,
+}
+
+impl Sema {
+    const_fn! {
+        pub(crate) fn new() -> Sema {
+            Sema { count: AtomicU32::new(0) }
+        }
+    }
+
+    /// Where [`Sema::key`] lies inside a `Sema`.
+    pub(crate) const KEY_OFFSET: usize = std::mem::offset_of!(Sema, count);
+
+    /// The parking-lot key of this semaphore's waiters.
+    pub(crate) fn key(&self) -> usize {
+        &self.count as *const AtomicU32 as usize
+    }
+
+    /// Go: `cansemacquire`.
+    fn try_acquire(&self) -> bool {
+        let mut v = self.count.load(SeqCst);
+        loop {
+            if v == 0 {
+                return false;
+            }
+            match self.count.compare_exchange_weak(v, v - 1, SeqCst, SeqCst) {
+                Ok(_) => return true,
+                Err(now) => v = now,
+            }
+        }
+    }
+
+    /// Takes one count, parking until one is released (Go: `semacquire1`). `lifo` queues the
+    /// caller at the head of the waiters (a mutex waiter that lost a race after waking).
+    pub(crate) fn acquire(&self, lifo: bool, reason: WaitReason) {
+        if self.try_acquire() {
+            return;
+        }
+        loop {
+            let token = lot::park(self.key(), 0, lifo, reason, || !self.try_acquire(), || {});
+            match token {
+                None => return, // the recheck under the bucket lock took a count
+                Some(t) => {
+                    if self.finish_wake(t) {
+                        return;
+                    }
+                }
+            }
+        }
+    }
+
+    /// Whether a waiter woken with `token` now holds a count: handed off, or taken now.
+    /// Go: `if s.ticket != 0 || cansemacquire(addr)`.
+    pub(crate) fn finish_wake(&self, token: UnparkToken) -> bool {
+        token == TOKEN_HANDOFF || self.try_acquire()
+    }
+
+    /// Adds one count and wakes the first waiter (Go: `semrelease1`). With `handoff`, the count
+    /// is taken for that waiter directly, so no newcomer can steal it (starvation mode).
+    pub(crate) fn release(&self, handoff: bool) {
+        self.count.fetch_add(1, SeqCst);
+        lot::unpark_one(self.key(), |r| {
+            if r.unparked && handoff && self.try_acquire() {
+                TOKEN_HANDOFF
+            } else {
+                TOKEN_NORMAL
+            }
+        });
+    }
+}

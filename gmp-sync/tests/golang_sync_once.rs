@@ -1,0 +1,42 @@
+//! Ports of Go's sync/once_test.go: TestOnce, TestOncePanic.
+
+mod common;
+use common::{go, Chan};
+use gmp_sync::{Mutex, Once};
+use std::sync::Arc;
+
+/// Go: run.
+fn run(once: &Once, o: &Mutex<i32>, c: &Chan<bool>) {
+    once.call_once(|| *o.lock() += 1);
+    let v = *o.lock();
+    assert_eq!(v, 1, "once failed inside run: {v} is not 1");
+    c.send(true);
+}
+
+/// Go: TestOnce.
+#[test]
+fn test_once() {
+    let o = Arc::new(Mutex::new(0));
+    let once = Arc::new(Once::new());
+    let c = Chan::new();
+    const N: usize = 10;
+    for _ in 0..N {
+        let (o, once, c) = (o.clone(), once.clone(), c.clone());
+        go(move || run(&once, &o, &c));
+    }
+    for _ in 0..N {
+        c.recv();
+    }
+    assert_eq!(*o.lock(), 1, "once failed outside run");
+}
+
+/// Go: TestOncePanic.
+#[test]
+fn test_once_panic() {
+    let once = Once::new();
+    let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        once.call_once(|| panic!("failed"));
+    }));
+    assert!(r.is_err(), "Once.Do did not panic");
+    once.call_once(|| panic!("Once.Do called twice"));
+}

@@ -58,3 +58,12 @@ pub use goroutine::{
 };
 pub use reason::WaitReason;
 pub use runtime::{run, Builder, Runtime};
+
+/// Internals exposed for gmp's own loom models and property tests. Not a public API.
+#[doc(hidden)]
+pub mod __private {
+    pub use crate::sched::g::{
+        cancel_waiting, commit_park, dead_word, goid_of, runnable_word, take_permit, unpark_state,
+        UnparkAction, BLOCKING, DEAD, NOTIFIED, RUNNABLE, RUNNING, STATUS_MASK, SYSCALL, WAITING,
+    };
+}

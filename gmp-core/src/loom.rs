@@ -77,7 +77,9 @@ mod imp {
 #[cfg(loom)]
 #[allow(dead_code, unused_imports)]
 mod imp {
-    pub(crate) use loom::sync::Arc;
+    // std's Arc under loom too: refcounts are not what the models check, and the scheduler
+    // takes `self: &Arc<Self>` receivers, which loom's Arc cannot be.
+    pub(crate) use std::sync::Arc;
     pub(crate) mod atomic {
         pub(crate) use loom::sync::atomic::{
             fence, AtomicBool, AtomicPtr, AtomicU32, AtomicU64, AtomicU8, AtomicUsize, Ordering,

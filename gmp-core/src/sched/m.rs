@@ -53,11 +53,11 @@ struct MCtx {
     lockedg: Cell<Option<Arc<G>>>,
 }
 
-// The scheduler's thread-local. It is std's (not the loom facade's): the scheduler loop never
-// runs under loom. It is reached only through the `#[inline(never)]` `ctx()`, so a goroutine
-// that migrates never reuses another thread's TLS address (research/rust-peers.md §2.4).
-std::thread_local! {
-    static MCTX: Cell<*const MCtx> = const { Cell::new(std::ptr::null()) };
+// The scheduler's thread-local (the facade's, so each loom thread modelling an M has its own).
+// It is reached only through the `#[inline(never)]` `ctx()`, so a goroutine that migrates
+// never reuses another thread's TLS address (research/rust-peers.md §2.4).
+crate::loom::thread_local! {
+    static MCTX: Cell<*const MCtx> = Cell::new(std::ptr::null());
 }
 
 #[inline(never)]
@@ -522,7 +522,7 @@ fn execute(c: &MCtx, g: Arc<G>, inherit: bool) {
                 // SAFETY: still RUNNING: we own the cells. The coroutine goes back into the G
                 // before WAITING is published, so whoever readies the G finds it there.
                 unsafe { g.co.with_mut(|x| *x = Some(co)) };
-                if commit_park(&g) {
+                if g::commit_park(&g.state) {
                     c.g.set(std::ptr::null());
                     if g.cancel.load(SeqCst) && s.shutdown.load(SeqCst) {
                         // The shutdown sweep may have missed us (we were RUNNING): requeue.
@@ -579,24 +579,6 @@ fn execute(c: &MCtx, g: Arc<G>, inherit: bool) {
                 return;
             }
             CoroutineResult::Return(()) => unreachable!("goroutine coroutines return only on Exit"),
-        }
-    }
-}
-
-/// Go: `park_m`: RUNNING → WAITING unless a permit is pending. Returns `false` (and consumes
-/// the permit) if the goroutine must continue instead.
-fn commit_park(g: &G) -> bool {
-    let mut w = g.state.load(SeqCst);
-    loop {
-        debug_assert_eq!(w & g::STATUS_MASK, g::RUNNING);
-        let (new, parks) = if w & g::NOTIFIED != 0 {
-            (w & !g::NOTIFIED, false)
-        } else {
-            ((w & !g::STATUS_MASK) | g::WAITING, true)
-        };
-        match g.state.compare_exchange_weak(w, new, SeqCst, SeqCst) {
-            Ok(_) => return parks,
-            Err(x) => w = x,
         }
     }
 }

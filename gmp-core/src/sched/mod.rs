@@ -116,7 +116,7 @@ pub(crate) struct Locked {
     /// Free Gs beyond the per-P lists (Go: `sched.gFree`).
     gfree: Vec<Arc<G>>,
     /// Thread handles of the Ms, joined at shutdown.
-    threads: Vec<std::thread::JoinHandle<()>>,
+    threads: Vec<crate::loom::thread::JoinHandle<()>>,
 }
 
 /// One runtime's scheduler.
@@ -478,7 +478,7 @@ impl Sched {
         mm.spinning.store(spinning, SeqCst);
         mm.nextp.store(pp, SeqCst);
         let sched = self.clone();
-        let spawned = std::thread::Builder::new()
+        let spawned = crate::loom::thread::Builder::new()
             .name(format!("gmp-m{id}"))
             .spawn(move || m::mstart(sched, mm));
         match spawned {

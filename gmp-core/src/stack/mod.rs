@@ -93,19 +93,22 @@ use sys::GuardKind;
 /// Default usable bytes of a goroutine stack (the guard page comes on top).
 ///
 /// 64 KiB: research (rust-peers.md §2.3) measured `println!` at 0.4 KiB, float formatting at
-/// 2.7 KiB, sorting 10k items at 5 KiB and a panic caught by `catch_unwind` at 22 KiB of stack
-/// in release builds (23 KiB in debug); 64 KiB leaves room for real call chains on top of a
-/// panic. Only touched pages cost memory, so the generous reservation is nearly free.
+/// 2.7 KiB, sorting 10k items at 5 KiB, and a caught panic needs up to 23 KiB (with
+/// `RUST_BACKTRACE=1`, see [`MIN_STACK_SIZE`]); 64 KiB leaves room for real call chains on top
+/// of a panic. Only touched pages cost memory, so the generous reservation is nearly free.
 pub(crate) const DEFAULT_STACK_SIZE: usize = 64 * 1024;
 
 /// Smallest stack size a runtime accepts ([`validate_stack_size`]).
 ///
-/// 32 KiB, the smallest power of two on which a goroutine can still panic: unwinding a
-/// caught panic needs ~22 KiB of stack (`panic_fits_in_min_stack` measures it on this exact
-/// size), and gmp promises that a panicking goroutine does not take the process down (join
-/// returns `Panicked`). On 16 KiB every panic would become a stack-overflow abort. Going
-/// smaller would save only address space, never memory: RSS is paid per touched page, so a
-/// goroutine that uses 3 KiB costs one page on a 16 KiB stack and on a 64 KiB stack alike.
+/// 32 KiB, the smallest power of two on which a goroutine can always panic: gmp promises
+/// that a panicking goroutine does not take the process down (join returns `Panicked`), and
+/// the panic machinery runs on the panicking stack. `panic_fits_in_min_stack` measures a
+/// caught panic on this exact size: 6 KiB with the default hook, 23 KiB when
+/// `RUST_BACKTRACE=1` makes the hook capture and print a backtrace (research measured 22 KiB
+/// too). On 16 KiB a panic would turn into a stack-overflow abort exactly when someone sets
+/// `RUST_BACKTRACE` to debug it. Going smaller would save only address space, never memory:
+/// RSS is paid per touched page, so a goroutine that uses 3 KiB costs one page on a 16 KiB
+/// stack and on a 64 KiB stack alike.
 pub(crate) const MIN_STACK_SIZE: usize = 32 * 1024;
 
 /// Largest stack size a runtime accepts: 1 GiB, Go's `maxstacksize` on 64-bit systems

@@ -41,11 +41,16 @@ pub(super) mod child {
     /// Runs the test `test` (its path inside the crate, `stack::tests::name`) alone in a
     /// child copy of this test binary with the child mode `mode`, and waits for it.
     pub(crate) fn run(test: &str, mode: &str) -> Outcome {
+        run_with_backtrace(test, mode, "0")
+    }
+
+    /// [`run`] with `RUST_BACKTRACE` set to `backtrace` in the child.
+    pub(crate) fn run_with_backtrace(test: &str, mode: &str, backtrace: &str) -> Outcome {
         let exe = std::env::current_exe().expect("current_exe");
         let mut cmd = Command::new(exe);
         cmd.args(["--exact", test, "--nocapture", "--test-threads=1"])
             .env(CHILD_ENV, mode)
-            .env_remove("RUST_BACKTRACE");
+            .env("RUST_BACKTRACE", backtrace);
         // SAFETY: the closure runs in the forked child before exec and only calls setrlimit,
         // which is async-signal-safe; it allocates nothing and takes no lock.
         unsafe {
@@ -393,8 +398,9 @@ fn million_live_stacks_on_default_map_count() {
     assert_eq!(pool.state.lock().live, 0);
 }
 
-#[test]
-fn panic_fits_in_min_stack() {
+/// Runs a goroutine-like coroutine on a fresh `MIN_STACK_SIZE` stack that panics and catches
+/// it; returns how many bytes of the stack it used (pattern fill).
+fn caught_panic_stack_use() -> usize {
     super::install_overflow_handler();
     let pool = StackPool::new(MIN_STACK_SIZE);
     let stack = pool.alloc().unwrap();
@@ -407,6 +413,7 @@ fn panic_fits_in_min_stack() {
     let mut co = Coroutine::with_stack(stack, |_: &corosensei::Yielder<(), ()>, ()| {
         std::panic::catch_unwind(|| panic!("a goroutine on a minimum-size stack panics")).is_err()
     });
+    // An overflow aborts with "goroutine 1 overflowed its stack" instead of a bare SIGSEGV.
     super::set_running(Some(running));
     let result = co.resume(());
     super::set_running(None);
@@ -415,13 +422,37 @@ fn panic_fits_in_min_stack() {
     // SAFETY: reads the usable range of a stack we own.
     let bytes = unsafe { std::slice::from_raw_parts(lo as *const u8, MIN_STACK_SIZE) };
     let lowest = bytes.iter().position(|&b| b != 0xa5).unwrap();
-    let used = top - (lo + lowest);
-    eprintln!("a caught panic used {used} bytes of a {MIN_STACK_SIZE}-byte stack");
-    assert!(
-        used + 4096 <= MIN_STACK_SIZE,
-        "a caught panic used {used} bytes: MIN_STACK_SIZE leaves under a page of margin"
-    );
     pool.free(stack);
+    top - (lo + lowest)
+}
+
+#[test]
+fn panic_fits_in_min_stack() {
+    if child::mode().is_some() {
+        eprintln!("USED: {}", caught_panic_stack_use());
+        return;
+    }
+    // The default hook prints a backtrace with RUST_BACKTRACE=1 (the deepest case), on the
+    // panicking stack.
+    for backtrace in ["0", "1"] {
+        let out =
+            child::run_with_backtrace(&test_path("panic_fits_in_min_stack"), "run", backtrace);
+        assert!(out.status.success(), "{:?}\n{}", out.status, out.stderr);
+        let used: usize = out
+            .stderr
+            .lines()
+            .find_map(|l| l.strip_prefix("USED: "))
+            .expect(&out.stderr)
+            .parse()
+            .unwrap();
+        eprintln!(
+            "RUST_BACKTRACE={backtrace}: a caught panic used {used} of {MIN_STACK_SIZE} bytes"
+        );
+        assert!(
+            used + 4096 <= MIN_STACK_SIZE,
+            "a caught panic used {used} bytes: MIN_STACK_SIZE leaves under a page of margin"
+        );
+    }
 }
 
 /// Child modes of `guard_pages_fault`: write to a guard page, expecting to die by SIGSEGV.

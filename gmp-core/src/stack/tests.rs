@@ -115,6 +115,15 @@ fn read_top(stack: &Stack) -> u8 {
 }
 
 #[test]
+fn pool_is_shared_and_stacks_move_between_threads() {
+    fn send_sync<T: Send + Sync>() {}
+    fn send<T: Send>() {}
+    send_sync::<StackPool>();
+    send::<Stack>();
+    send::<RunningStack>();
+}
+
+#[test]
 fn validate_stack_size_rounds_and_rejects() {
     let page = page_size();
     assert_eq!(validate_stack_size(DEFAULT_STACK_SIZE).unwrap(), 64 * 1024);
@@ -709,12 +718,30 @@ fn map_count_exhaustion_with_mprotect_guards_is_a_clear_error() {
     }
 }
 
-/// Prints the cost of the pool's operations (`cargo test --release -- --ignored
-/// measure_pool_costs --nocapture`).
+/// Prints the CPU cost of the pool's operations (`cargo test --release -p gmp-core --lib --
+/// --ignored measure_pool_costs --nocapture`).
 #[test]
 #[ignore = "measurement, prints numbers"]
 fn measure_pool_costs() {
-    use std::time::Instant;
+    // Thread CPU time, so that other processes on a busy machine do not inflate the numbers.
+    struct Instant(std::time::Duration);
+    impl Instant {
+        fn now() -> Self {
+            let mut ts = libc::timespec {
+                tv_sec: 0,
+                tv_nsec: 0,
+            };
+            // SAFETY: clock_gettime writes one timespec through a valid pointer.
+            unsafe { libc::clock_gettime(libc::CLOCK_THREAD_CPUTIME_ID, &mut ts) };
+            Instant(std::time::Duration::new(
+                ts.tv_sec as u64,
+                ts.tv_nsec as u32,
+            ))
+        }
+        fn elapsed(&self) -> std::time::Duration {
+            Instant::now().0 - self.0
+        }
+    }
     let pool = StackPool::new(DEFAULT_STACK_SIZE);
     let n = 100_000;
 

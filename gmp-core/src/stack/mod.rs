@@ -269,10 +269,11 @@ struct PoolState {
 ///
 /// `Send + Sync`; every method takes `&self`.
 ///
-/// Cost (measured on the project's 2-core VM, see `measure_pool_costs`): `alloc` of a pooled
-/// stack and `free` into `warm` are one uncontended lock each (~20–40 ns); the first `alloc` of
-/// each slot adds one `madvise` call (~1 µs); a new slab (every 60–15,000 slots) one `mmap`;
-/// a `free` beyond the warm budget one `MADV_DONTNEED` (~1–3 µs, more if pages were touched).
+/// Cost (thread CPU time on the project's 2-core VM, release build, `measure_pool_costs`):
+/// `alloc` of a pooled stack plus `free` into `warm` is ~30 ns for the pair (one uncontended
+/// lock each); the first `alloc` of each slot adds one `madvise` call (~1.5 µs); a new slab
+/// (every 60–15,000 slots) one `mmap`; a `free` beyond the warm budget one `MADV_DONTNEED`
+/// (~2.5 µs for untouched pages, tens of µs once pages were touched: the TLB flush).
 pub(crate) struct StackPool {
     /// Usable bytes per stack (page multiple).
     stack_size: usize,

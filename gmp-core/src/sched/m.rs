@@ -125,7 +125,9 @@ pub(crate) fn add_timer_here(t: crate::timer::TimerWhen) -> Result<(), crate::ti
 
 /// Go: `mstart`: the body of every M thread.
 pub(crate) fn mstart(sched: Arc<Sched>, m: Arc<MShared>) {
-    crate::stack::ensure_altstack();
+    if let Err(e) = crate::stack::ensure_altstack() {
+        eprintln!("gmp: M {} has no alternate signal stack ({e}): a stack overflow on it will not be reported", m.id);
+    }
     let seed = (m.id as u64 + 1).wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
     let c = MCtx {
         sched,

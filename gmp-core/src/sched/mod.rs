@@ -158,6 +158,7 @@ impl std::fmt::Debug for Sched {
         f.debug_struct("Sched")
             .field("gomaxprocs", &self.gomaxprocs)
             .field("ngoroutines", &self.ngoroutines.load(Relaxed))
+            .field("stack_size", &self.stacks.stack_size())
             .finish_non_exhaustive()
     }
 }

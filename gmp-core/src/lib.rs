@@ -21,3 +21,10 @@ pub mod time;
 mod timer;
 
 pub use reason::WaitReason;
+
+/// Scheduler internals for gmp's own integration tests and loom models. Not a public API:
+/// no stability, no docs.
+#[doc(hidden)]
+pub mod __private {
+    pub use crate::sched::runq::{Ptr, RunQueue, LOCAL_QUEUE_CAPACITY};
+}

@@ -1,6 +1,8 @@
 //! The G/M/P scheduler (Go: runtime/proc.go). Goroutines land in the next change; until then
 //! every caller is a plain thread and parking falls through to the thread parker.
 
+pub(crate) mod runq;
+
 use crate::reason::WaitReason;
 use crate::timer::{TimerThread, TimerWhen};
 use std::sync::OnceLock;

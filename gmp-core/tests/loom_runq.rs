@@ -34,7 +34,11 @@ type Q = RunQueue<Id>;
 fn put(q: &Q, v: usize, next: bool, spilled: &mut Vec<usize>) {
     // SAFETY: the calling model thread owns `q`.
     if let Err(batch) = unsafe { q.put(Id(v), next) } {
-        assert_eq!(batch.len(), CAP / 2 + 1, "overflow batch is half the ring + 1");
+        assert_eq!(
+            batch.len(),
+            CAP / 2 + 1,
+            "overflow batch is half the ring + 1"
+        );
         spilled.extend(batch.into_iter().map(|x| x.0));
     }
 }

@@ -71,10 +71,15 @@
 //! 4. *runnext:* the owner's swap is release (publishes the item); a taker's CAS is acquire.
 //!    Every non-null value is written by an owner swap, so the taker syncs with its writer.
 //! 5. *Not sequentially consistent:* [`is_empty`](RunQueue::is_empty) and
-//!    [`len`](RunQueue::len) are snapshots. Go's lost-wakeup protocol ("put work; StoreLoad;
-//!    check `nmspinning`", and the spinning M's "decrement `nmspinning`; StoreLoad; check every
-//!    `runqempty`") needs a `fence(SeqCst)` on both sides. Those fences belong to the
-//!    scheduler; this queue gives only acquire/release.
+//!    [`len`](RunQueue::len) are snapshots. Go's `runqempty` re-reads `runqtail` to catch a
+//!    runnext kicked to the ring between its reads. Here that re-read catches the kick when the
+//!    observer saw `runnext == null` written by the owner (`get`'s CAS is AcqRel). When a thief
+//!    took the new runnext instead, the observer may still see the old tail and report empty
+//!    while the kicked item sits in the ring. Go's seq-cst atomics rule that out. Here it is
+//!    ruled out by a `fence(SeqCst)` on both sides, which Go's lost-wakeup protocol needs
+//!    anyway: "put work; StoreLoad; check `nmspinning`", and the spinning M's "decrement
+//!    `nmspinning`; StoreLoad; check every `runqempty`". Those fences belong to the scheduler;
+//!    this queue gives only acquire/release.
 
 use crate::loom::atomic::{
     AtomicPtr, AtomicUsize,

@@ -71,7 +71,10 @@ impl Co {
 
     /// The overflow handler's record for goroutine `goid` running on this coroutine.
     pub(crate) fn running_record(&self, goid: u64) -> crate::stack::RunningStack {
-        crate::stack::RunningStack { goid, ..self.bounds }
+        crate::stack::RunningStack {
+            goid,
+            ..self.bounds
+        }
     }
 
     /// Retires the coroutine and returns its stack to be pooled.

@@ -4,7 +4,7 @@
 use super::co::{Co, Resume, Suspend, Yielder};
 use super::g::{self, GoUnparker, G};
 use super::{Sched, GLOBAL_QUEUE_INTERVAL, NO_P, P, STEAL_TRIES};
-use crate::loom::atomic::{AtomicBool, AtomicUsize, Ordering::*};
+use crate::loom::atomic::{fence, AtomicBool, AtomicUsize, Ordering::*};
 use crate::loom::Arc;
 use crate::reason::WaitReason;
 use crate::thread_parker::ThreadParker;
@@ -57,6 +57,7 @@ struct MCtx {
 // It is reached only through the `#[inline(never)]` `ctx()`, so a goroutine that migrates
 // never reuses another thread's TLS address (research/rust-peers.md §2.4).
 crate::loom::thread_local! {
+    #[allow(clippy::missing_const_for_thread_local)] // loom's thread_local! has no const form
     static MCTX: Cell<*const MCtx> = Cell::new(std::ptr::null());
 }
 
@@ -316,7 +317,8 @@ fn findrunnable(c: &MCtx) -> Option<(Arc<G>, bool)> {
                 return Some((g, false));
             }
         }
-        if let Some(x) = pp.runq.get() {
+        // SAFETY: this M holds `pp`, so it is the queue's owner.
+        if let Some(x) = unsafe { pp.runq.get() } {
             return Some(x);
         }
         if s.runqsize.load(SeqCst) > 0 {
@@ -352,6 +354,9 @@ fn findrunnable(c: &MCtx) -> Option<(Arc<G>, bool)> {
         // work is seen here.
         if c.spinning.replace(false) {
             s.nmspinning.fetch_sub(1, SeqCst);
+            // StoreLoad: the decrement above before the queue checks below (pairs with the
+            // fence in `wakep`).
+            fence(SeqCst);
             if s.runqsize.load(SeqCst) > 0 {
                 let mut l = s.lock.lock();
                 if !l.runq.is_empty() {
@@ -430,11 +435,14 @@ fn steal_work(c: &MCtx, pp: &P, now: Instant) -> Option<Arc<G>> {
                 continue;
             }
             if last && c.sched.check_timers(p2, now) {
-                if let Some((g, _)) = pp.runq.get() {
+                // SAFETY: this M holds `pp`.
+                if let Some((g, _)) = unsafe { pp.runq.get() } {
                     return Some(g);
                 }
             }
-            if let Some(g) = p2.runq.steal_into(&pp.runq, last, p2.running.load(Relaxed)) {
+            // SAFETY: this M holds `pp`, the destination; `p2` is another P.
+            if let Some(g) = unsafe { p2.runq.steal_into(&pp.runq, last, p2.running.load(Relaxed)) }
+            {
                 return Some(g);
             }
         }
@@ -505,15 +513,9 @@ fn execute(c: &MCtx, g: Arc<G>, inherit: bool) {
             }
         },
     };
-    let (guard_lo, guard_hi, size) = co.stack_bounds();
+    let info = co.running_record(g.goid());
     c.g.set(Arc::as_ptr(&g));
     c.g_arc.set(Some(g));
-    let info = crate::stack::RunningStack {
-        goid: current_goid().unwrap_or(0),
-        guard_lo,
-        guard_hi,
-        size,
-    };
     loop {
         crate::stack::set_running(Some(info));
         let r = co.resume(Resume::Run);

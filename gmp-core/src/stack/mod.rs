@@ -177,6 +177,7 @@ pub(crate) struct Stack {
 
 impl Stack {
     /// Usable bytes of this stack, excluding the guard page.
+    #[allow(dead_code)] // used by the stack tests; the scheduler keeps a RunningStack record
     pub(crate) fn size(&self) -> usize {
         self.size
     }

@@ -58,3 +58,14 @@ pub use goroutine::{
 };
 pub use reason::WaitReason;
 pub use runtime::{run, Builder, Runtime};
+
+/// Scheduler internals for gmp's own integration tests and loom models. Not a public API:
+/// no stability, no docs.
+#[doc(hidden)]
+pub mod __private {
+    pub use crate::sched::g::{
+        cancel_waiting, commit_park, dead_word, goid_of, runnable_word, take_permit, unpark_state,
+        UnparkAction, BLOCKING, DEAD, NOTIFIED, RUNNABLE, RUNNING, STATUS_MASK, SYSCALL, WAITING,
+    };
+    pub use crate::sched::runq::{Ptr, RunQueue, LOCAL_QUEUE_CAPACITY};
+}

@@ -72,12 +72,24 @@ mod imp {
     pub(crate) fn spin_loop() {
         std::hint::spin_loop();
     }
+    /// Same as Go's `len(p.runq)` (runtime/runtime2.go): 256 slots per P, as tokio's
+    /// `LOCAL_QUEUE_CAPACITY`.
+    pub(crate) const LOCAL_QUEUE_CAPACITY: usize = 256;
+
+    /// Go's `usleep` (used by `runqgrab` before stealing a running P's `runnext`): sleeps the
+    /// OS thread for about `us` microseconds (the kernel's timer slack may stretch it, as in Go).
+    #[inline]
+    pub(crate) fn usleep(us: u64) {
+        std::thread::sleep(std::time::Duration::from_micros(us));
+    }
 }
 
 #[cfg(loom)]
 #[allow(dead_code, unused_imports)]
 mod imp {
-    pub(crate) use loom::sync::Arc;
+    // std's Arc under loom too: refcounts are not what the models check, and the scheduler
+    // takes `self: &Arc<Self>` receivers, which loom's Arc cannot be.
+    pub(crate) use std::sync::Arc;
     pub(crate) mod atomic {
         pub(crate) use loom::sync::atomic::{
             fence, AtomicBool, AtomicPtr, AtomicU32, AtomicU64, AtomicU8, AtomicUsize, Ordering,
@@ -142,6 +154,15 @@ mod imp {
     }
 
     pub(crate) fn spin_loop() {
+        loom::thread::yield_now();
+    }
+
+    /// Small enough for loom to reach the full, overflow and wrap-around paths in a few
+    /// operations ("shouldn't impact logic, but allows loom to test more edge cases", tokio).
+    pub(crate) const LOCAL_QUEUE_CAPACITY: usize = 4;
+
+    /// loom has no clock: a sleep is a yield, so the model lets other threads run first.
+    pub(crate) fn usleep(_us: u64) {
         loom::thread::yield_now();
     }
 }

@@ -2,7 +2,6 @@
 //! goroutine after another (its body is a loop: run the current G's task, report `Finished`).
 
 use crate::stack::Stack;
-use corosensei::stack::Stack as _;
 use corosensei::{Coroutine, CoroutineResult};
 
 /// What the M passes in when it resumes a coroutine.
@@ -31,8 +30,8 @@ type Coro = Coroutine<Resume, Suspend, (), Stack>;
 /// A reusable goroutine coroutine.
 pub(crate) struct Co {
     coro: Option<Coro>,
-    /// `(guard_lo, guard_hi, usable size)` of the stack.
-    bounds: (usize, usize, usize),
+    /// The overflow handler's record of the stack (its goid is filled in per run).
+    bounds: crate::stack::RunningStack,
 }
 
 // SAFETY: a `Co` moves between Ms only while suspended, at one of gmp's scheduling points.
@@ -52,8 +51,7 @@ impl std::fmt::Debug for Co {
 impl Co {
     /// A coroutine on `stack` that runs goroutine tasks for the scheduler.
     pub(crate) fn new(stack: Stack) -> Co {
-        let (limit, base) = (stack.limit().get(), stack.base().get());
-        let bounds = (limit - crate::stack::GUARD_SIZE, limit, base - limit);
+        let bounds = stack.running(0);
         let coro = Coroutine::with_stack(stack, |y: &Yielder, mut input: Resume| loop {
             match input {
                 Resume::Exit => return,
@@ -71,9 +69,12 @@ impl Co {
         self.coro.as_mut().expect("live coroutine").resume(r)
     }
 
-    /// `(guard_lo, guard_hi, usable size)` of the stack, for the overflow handler.
-    pub(crate) fn stack_bounds(&self) -> (usize, usize, usize) {
-        self.bounds
+    /// The overflow handler's record for goroutine `goid` running on this coroutine.
+    pub(crate) fn running_record(&self, goid: u64) -> crate::stack::RunningStack {
+        crate::stack::RunningStack {
+            goid,
+            ..self.bounds
+        }
     }
 
     /// Retires the coroutine and returns its stack to be pooled.

@@ -17,21 +17,27 @@ pub(crate) trait Task: Send {
     fn cancel(self: Box<Self>, why: crate::JoinError);
 }
 
-/// Goroutine status, the low bits of [`G::state`] (Go: `_Grunnable`, `_Grunning`, ...).
-pub(crate) const DEAD: u64 = 0;
-pub(crate) const RUNNABLE: u64 = 1;
-pub(crate) const RUNNING: u64 = 2;
-pub(crate) const WAITING: u64 = 3;
-pub(crate) const SYSCALL: u64 = 4;
-pub(crate) const STATUS_MASK: u64 = 0b111;
+/// Goroutine status, the low bits of [`G::state`]: free or finished (Go: `_Gdead`).
+pub const DEAD: u64 = 0;
+/// In a run queue (Go: `_Grunnable`).
+pub const RUNNABLE: u64 = 1;
+/// On an M (Go: `_Grunning`).
+pub const RUNNING: u64 = 2;
+/// Parked (Go: `_Gwaiting`).
+pub const WAITING: u64 = 3;
+/// In `syscall(f)` (Go: `_Gsyscall`).
+pub const SYSCALL: u64 = 4;
+/// The status bits.
+pub const STATUS_MASK: u64 = 0b111;
 /// A park permit is pending (an unpark came while the goroutine was not parked).
-pub(crate) const NOTIFIED: u64 = 1 << 3;
+pub const NOTIFIED: u64 = 1 << 3;
 /// The goroutine parked while unwinding, so it blocks its M's thread instead of switching
 /// (std's panic count is thread-local): `unpark` must also wake `thread_parker`.
-pub(crate) const BLOCKING: u64 = 1 << 4;
+pub const BLOCKING: u64 = 1 << 4;
 const GOID_SHIFT: u32 = 8;
 
-pub(crate) fn goid_of(w: u64) -> u64 {
+/// The goroutine id in a state word.
+pub fn goid_of(w: u64) -> u64 {
     w >> GOID_SHIFT
 }
 
@@ -248,57 +254,107 @@ impl GoUnparker {
     /// Permit semantics: a `WAITING` goroutine becomes runnable; any other live one gets the
     /// permit, consumed by its next park.
     pub(crate) fn unpark(&self) {
-        let g = &self.g;
-        let mut w = g.state.load(Acquire);
-        loop {
-            if goid_of(w) != self.goid {
-                return; // the goroutine is gone; this G now runs another
-            }
-            match w & STATUS_MASK {
-                DEAD => return,
-                WAITING => match g.state.compare_exchange_weak(
-                    w,
-                    (w & !STATUS_MASK) | RUNNABLE,
-                    AcqRel,
-                    Acquire,
-                ) {
-                    Ok(_) => {
-                        g.sched.ready(g.clone());
-                        return;
-                    }
-                    Err(x) => w = x,
-                },
-                _ => {
-                    if w & NOTIFIED != 0 {
-                        return;
-                    }
-                    match g
-                        .state
-                        .compare_exchange_weak(w, w | NOTIFIED, AcqRel, Acquire)
-                    {
-                        Ok(_) => {
-                            if w & BLOCKING != 0 {
-                                if let Some(t) = g.thread_parker.lock().as_ref() {
-                                    t.unpark();
-                                }
-                            }
-                            return;
-                        }
-                        Err(x) => w = x,
-                    }
+        match unpark_state(&self.g.state, self.goid) {
+            UnparkAction::Ready => self.g.sched.ready(self.g.clone()),
+            UnparkAction::Notified { blocking: true } => {
+                if let Some(t) = self.g.thread_parker.lock().as_ref() {
+                    t.unpark();
                 }
             }
+            UnparkAction::Notified { blocking: false } | UnparkAction::Nothing => {}
         }
     }
 }
 
+/// What an unpark did to a goroutine's state word.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum UnparkAction {
+    /// It was WAITING and is now RUNNABLE: the caller must queue it (Go: `goready`).
+    Ready,
+    /// It was not parked: a permit is now pending. `blocking`: it parks on its thread (it
+    /// was unwinding), so that thread must be woken too.
+    Notified {
+        /// Wake the goroutine's thread parker as well.
+        blocking: bool,
+    },
+    /// Nothing to do: a permit was already pending, the goroutine is dead, or the G now runs
+    /// another goroutine.
+    Nothing,
+}
+
+/// The unpark transition on a state word, for goroutine `goid` (see [`G::state`]).
+pub fn unpark_state(state: &AtomicU64, goid: u64) -> UnparkAction {
+    let mut w = state.load(Acquire);
+    loop {
+        if goid_of(w) != goid {
+            return UnparkAction::Nothing;
+        }
+        let new = match w & STATUS_MASK {
+            DEAD => return UnparkAction::Nothing,
+            WAITING => (w & !STATUS_MASK) | RUNNABLE,
+            _ if w & NOTIFIED != 0 => return UnparkAction::Nothing,
+            _ => w | NOTIFIED,
+        };
+        match state.compare_exchange_weak(w, new, AcqRel, Acquire) {
+            Ok(_) if w & STATUS_MASK == WAITING => return UnparkAction::Ready,
+            Ok(_) => {
+                return UnparkAction::Notified {
+                    blocking: w & BLOCKING != 0,
+                }
+            }
+            Err(x) => w = x,
+        }
+    }
+}
+
+/// The goroutine's own fast path: consumes a pending permit, if any.
+pub fn take_permit(state: &AtomicU64) -> bool {
+    let mut w = state.load(Acquire);
+    while w & NOTIFIED != 0 {
+        match state.compare_exchange_weak(w, w & !NOTIFIED, AcqRel, Acquire) {
+            Ok(_) => return true,
+            Err(x) => w = x,
+        }
+    }
+    false
+}
+
+/// Go: `park_m`, run by the M after the goroutine suspended with a park request:
+/// RUNNING → WAITING, unless a permit is pending. Returns `false` (and consumes the permit)
+/// when the goroutine must continue instead.
+pub fn commit_park(state: &AtomicU64) -> bool {
+    let mut w = state.load(SeqCst);
+    loop {
+        debug_assert_eq!(w & STATUS_MASK, RUNNING);
+        let (new, parks) = if w & NOTIFIED != 0 {
+            (w & !NOTIFIED, false)
+        } else {
+            ((w & !STATUS_MASK) | WAITING, true)
+        };
+        match state.compare_exchange_weak(w, new, SeqCst, SeqCst) {
+            Ok(_) => return parks,
+            Err(x) => w = x,
+        }
+    }
+}
+
+/// The shutdown sweep's transition: WAITING → RUNNABLE for a goroutine being cancelled.
+/// Returns whether the caller must queue it.
+pub fn cancel_waiting(state: &AtomicU64) -> bool {
+    let w = state.load(SeqCst);
+    w & STATUS_MASK == WAITING
+        && state
+            .compare_exchange(w, (w & !STATUS_MASK) | RUNNABLE, SeqCst, SeqCst)
+            .is_ok()
+}
+
 /// Builds the state word of a freshly started goroutine.
-pub(crate) fn runnable_word(goid: u64) -> u64 {
+pub fn runnable_word(goid: u64) -> u64 {
     (goid << GOID_SHIFT) | RUNNABLE
 }
 
 /// The state word of a dead goroutine that last had `goid`.
-pub(crate) fn dead_word(goid: u64) -> u64 {
+pub fn dead_word(goid: u64) -> u64 {
     goid << GOID_SHIFT
 }
 

@@ -4,7 +4,7 @@
 use super::co::{Co, Resume, Suspend, Yielder};
 use super::g::{self, GoUnparker, G};
 use super::{Sched, GLOBAL_QUEUE_INTERVAL, NO_P, P, STEAL_TRIES};
-use crate::loom::atomic::{AtomicBool, AtomicUsize, Ordering::*};
+use crate::loom::atomic::{fence, AtomicBool, AtomicUsize, Ordering::*};
 use crate::loom::Arc;
 use crate::reason::WaitReason;
 use crate::thread_parker::ThreadParker;
@@ -53,11 +53,12 @@ struct MCtx {
     lockedg: Cell<Option<Arc<G>>>,
 }
 
-// The scheduler's thread-local. It is std's (not the loom facade's): the scheduler loop never
-// runs under loom. It is reached only through the `#[inline(never)]` `ctx()`, so a goroutine
-// that migrates never reuses another thread's TLS address (research/rust-peers.md §2.4).
-std::thread_local! {
-    static MCTX: Cell<*const MCtx> = const { Cell::new(std::ptr::null()) };
+// The scheduler's thread-local (the facade's, so each loom thread modelling an M has its own).
+// It is reached only through the `#[inline(never)]` `ctx()`, so a goroutine that migrates
+// never reuses another thread's TLS address (research/rust-peers.md §2.4).
+crate::loom::thread_local! {
+    #[allow(clippy::missing_const_for_thread_local)] // loom's thread_local! has no const form
+    static MCTX: Cell<*const MCtx> = Cell::new(std::ptr::null());
 }
 
 #[inline(never)]
@@ -125,7 +126,9 @@ pub(crate) fn add_timer_here(t: crate::timer::TimerWhen) -> Result<(), crate::ti
 
 /// Go: `mstart`: the body of every M thread.
 pub(crate) fn mstart(sched: Arc<Sched>, m: Arc<MShared>) {
-    crate::stack::ensure_altstack();
+    if let Err(e) = crate::stack::ensure_altstack() {
+        eprintln!("gmp: M {} has no alternate signal stack ({e}): a stack overflow on it will not be reported", m.id);
+    }
     let seed = (m.id as u64 + 1).wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
     let c = MCtx {
         sched,
@@ -314,7 +317,8 @@ fn findrunnable(c: &MCtx) -> Option<(Arc<G>, bool)> {
                 return Some((g, false));
             }
         }
-        if let Some(x) = pp.runq.get() {
+        // SAFETY: this M holds `pp`, so it is the queue's owner.
+        if let Some(x) = unsafe { pp.runq.get() } {
             return Some(x);
         }
         if s.runqsize.load(SeqCst) > 0 {
@@ -350,6 +354,9 @@ fn findrunnable(c: &MCtx) -> Option<(Arc<G>, bool)> {
         // work is seen here.
         if c.spinning.replace(false) {
             s.nmspinning.fetch_sub(1, SeqCst);
+            // StoreLoad: the decrement above before the queue checks below (pairs with the
+            // fence in `wakep`).
+            fence(SeqCst);
             if s.runqsize.load(SeqCst) > 0 {
                 let mut l = s.lock.lock();
                 if !l.runq.is_empty() {
@@ -428,11 +435,14 @@ fn steal_work(c: &MCtx, pp: &P, now: Instant) -> Option<Arc<G>> {
                 continue;
             }
             if last && c.sched.check_timers(p2, now) {
-                if let Some((g, _)) = pp.runq.get() {
+                // SAFETY: this M holds `pp`.
+                if let Some((g, _)) = unsafe { pp.runq.get() } {
                     return Some(g);
                 }
             }
-            if let Some(g) = p2.runq.steal_into(&pp.runq, last, p2.running.load(Relaxed)) {
+            // SAFETY: this M holds `pp`, the destination; `p2` is another P.
+            if let Some(g) = unsafe { p2.runq.steal_into(&pp.runq, last, p2.running.load(Relaxed)) }
+            {
                 return Some(g);
             }
         }
@@ -503,15 +513,9 @@ fn execute(c: &MCtx, g: Arc<G>, inherit: bool) {
             }
         },
     };
-    let (guard_lo, guard_hi, size) = co.stack_bounds();
+    let info = co.running_record(g.goid());
     c.g.set(Arc::as_ptr(&g));
     c.g_arc.set(Some(g));
-    let info = crate::stack::RunningStack {
-        goid: current_goid().unwrap_or(0),
-        guard_lo,
-        guard_hi,
-        size,
-    };
     loop {
         crate::stack::set_running(Some(info));
         let r = co.resume(Resume::Run);
@@ -522,7 +526,7 @@ fn execute(c: &MCtx, g: Arc<G>, inherit: bool) {
                 // SAFETY: still RUNNING: we own the cells. The coroutine goes back into the G
                 // before WAITING is published, so whoever readies the G finds it there.
                 unsafe { g.co.with_mut(|x| *x = Some(co)) };
-                if commit_park(&g) {
+                if g::commit_park(&g.state) {
                     c.g.set(std::ptr::null());
                     if g.cancel.load(SeqCst) && s.shutdown.load(SeqCst) {
                         // The shutdown sweep may have missed us (we were RUNNING): requeue.
@@ -579,24 +583,6 @@ fn execute(c: &MCtx, g: Arc<G>, inherit: bool) {
                 return;
             }
             CoroutineResult::Return(()) => unreachable!("goroutine coroutines return only on Exit"),
-        }
-    }
-}
-
-/// Go: `park_m`: RUNNING → WAITING unless a permit is pending. Returns `false` (and consumes
-/// the permit) if the goroutine must continue instead.
-fn commit_park(g: &G) -> bool {
-    let mut w = g.state.load(SeqCst);
-    loop {
-        debug_assert_eq!(w & g::STATUS_MASK, g::RUNNING);
-        let (new, parks) = if w & g::NOTIFIED != 0 {
-            (w & !g::NOTIFIED, false)
-        } else {
-            ((w & !g::STATUS_MASK) | g::WAITING, true)
-        };
-        match g.state.compare_exchange_weak(w, new, SeqCst, SeqCst) {
-            Ok(_) => return parks,
-            Err(x) => w = x,
         }
     }
 }

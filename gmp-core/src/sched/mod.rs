@@ -34,7 +34,7 @@ pub(crate) use dump::dump;
 pub(crate) use g::GoUnparker;
 pub(crate) use m::{can_spin, checkpoint, current_unparker, gopark, gopark_deadline};
 
-use crate::loom::atomic::{AtomicBool, AtomicU32, AtomicU64, AtomicUsize, Ordering::*};
+use crate::loom::atomic::{fence, AtomicBool, AtomicU32, AtomicU64, AtomicUsize, Ordering::*};
 use crate::loom::{Arc, Mutex, UnsafeCell};
 use crate::park::Unparker;
 use crate::stack::StackPool;
@@ -116,7 +116,7 @@ pub(crate) struct Locked {
     /// Free Gs beyond the per-P lists (Go: `sched.gFree`).
     gfree: Vec<Arc<G>>,
     /// Thread handles of the Ms, joined at shutdown.
-    threads: Vec<std::thread::JoinHandle<()>>,
+    threads: Vec<crate::loom::thread::JoinHandle<()>>,
 }
 
 /// One runtime's scheduler.
@@ -158,6 +158,7 @@ impl std::fmt::Debug for Sched {
         f.debug_struct("Sched")
             .field("gomaxprocs", &self.gomaxprocs)
             .field("ngoroutines", &self.ngoroutines.load(Relaxed))
+            .field("stack_size", &self.stacks.stack_size())
             .finish_non_exhaustive()
     }
 }
@@ -358,7 +359,8 @@ impl Sched {
 
     /// Go: `runqput`, spilling to the global queue when the ring is full (`runqputslow`).
     pub(crate) fn runqput(&self, pp: &P, g: Arc<G>, next: bool) {
-        if let Err(batch) = pp.runq.put(g, next) {
+        // SAFETY: callers pass the P their M holds (`current_p_of`), so we are its owner.
+        if let Err(batch) = unsafe { pp.runq.put(g, next) } {
             self.globrunqputbatch(batch);
         }
     }
@@ -392,7 +394,13 @@ impl Sched {
         let g = l.runq.pop_front();
         let rest: Vec<Arc<G>> = l.runq.drain(..n - 1).collect();
         self.runqsize.store(l.runq.len(), SeqCst);
-        pp.runq.put_batch(rest.into_iter());
+        // SAFETY: the caller's M holds `pp`.
+        if let Err(back) = unsafe { pp.runq.put_batch(rest) } {
+            for g in back.into_iter().rev() {
+                l.runq.push_front(g);
+            }
+            self.runqsize.store(l.runq.len(), SeqCst);
+        }
         g
     }
 
@@ -428,6 +436,9 @@ impl Sched {
 
     /// Go: `wakep`: starts a spinning M if there is an idle P and nobody is spinning.
     pub(crate) fn wakep(self: &Arc<Self>) {
+        // StoreLoad: the work the caller just queued before the spinner count (pairs with the
+        // fence after a departing spinner's decrement in `findrunnable`).
+        fence(SeqCst);
         if self.nmspinning.load(SeqCst) != 0 || self.npidle.load(SeqCst) == 0 {
             return;
         }
@@ -478,7 +489,7 @@ impl Sched {
         mm.spinning.store(spinning, SeqCst);
         mm.nextp.store(pp, SeqCst);
         let sched = self.clone();
-        let spawned = std::thread::Builder::new()
+        let spawned = crate::loom::thread::Builder::new()
             .name(format!("gmp-m{id}"))
             .spawn(move || m::mstart(sched, mm));
         match spawned {
@@ -637,7 +648,8 @@ impl Sched {
         for p in self.allp.iter() {
             drop(p.timers.lock().drain());
             p.timer0.store(0, SeqCst);
-            for g in p.runq.drain() {
+            // SAFETY: every M has exited, so nobody else owns this P's queue.
+            for g in unsafe { p.runq.drain() } {
                 drop(g);
             }
             // SAFETY: every M has exited, so nobody holds this P.

@@ -1,0 +1,452 @@
+//! Goroutine stacks: sizes, the slab-backed [`StackPool`], and (in `overflow`) the
+//! stack-overflow report.
+//!
+//! # Design
+//!
+//! A goroutine runs on a corosensei coroutine, so it needs a stack of its own: a fixed-size
+//! range of memory with an inaccessible guard page below it (stacks grow down). Go grows its
+//! stacks by copying; Rust cannot (pointers into the stack are everywhere), so a goroutine
+//! gets its whole stack up front and we make that cheap in three ways.
+//!
+//! **Reserved, committed on touch.** Stacks are address space, not memory: slabs are mapped
+//! `MAP_PRIVATE|MAP_ANONYMOUS|MAP_NORESERVE` and the kernel supplies a physical page only
+//! when one is first written. A parked goroutine that used 3 KiB of its 64 KiB stack costs
+//! one page of RSS. No byte of a slot is written by the pool (no headers, no canaries), so an
+//! unused stack costs no RSS at all.
+//!
+//! **Slabs, not one mapping per stack.** The kernel caps a process at `vm.max_map_count`
+//! mappings (65,530 by default). A stack made the classic way (mmap + `mprotect` a guard)
+//! costs two: the guard splits the mapping. That caps a process near 32,750 stacks. Instead
+//! the pool maps large slabs and carves them into slots:
+//!
+//! ```text
+//!   slab (one mmap, one VMA) ───────────────────────────────────────────────────────────►
+//!   │ guard │      stack 0 (size)      │ guard │      stack 1 (size)      │ guard │ ...
+//!   │ 1 page│ ◄── grows down from top  │ 1 page│ ◄── grows down from top  │
+//!   ^slot 0 start = limit()   base() = ^slot 0 end = slot 1 start
+//! ```
+//!
+//! Each slot is one guard page plus `size` usable bytes; a stack's base (its highest address,
+//! where the coroutine starts) is the end of its slot, and an overflow runs into the guard
+//! at the bottom of the same slot, never into the neighbour below it. The guard is made with
+//! `madvise(MADV_GUARD_INSTALL)` (Linux ≥ 6.13), which puts a marker in the page table
+//! instead of changing the mapping's protection, so the slab stays one mapping whatever the
+//! number of guards in it. On older kernels the pool falls back to `mprotect(PROT_NONE)`
+//! guards (two mappings per stack, as before) and, when the limit is reached, returns an
+//! error that names `vm.max_map_count`, its value, and how to raise it. Slabs start at
+//! [`FIRST_SLAB_BYTES`] and double up to [`MAX_SLAB_BYTES`], so a small runtime reserves
+//! little and a million 64 KiB stacks (68 GiB of address space) take about 75 slabs. Guards
+//! are installed lazily, when a slot is first handed out, so mapping a 1 GiB slab is one
+//! cheap system call.
+//!
+//! **Pooled.** A fresh mmap'ed stack costs ~10 µs; a pooled one a lock and a `Vec` pop. A
+//! freed stack goes to one of two free lists under one [`parking_lot::Mutex`]:
+//!
+//! - `warm` (LIFO, at most [`WARM_POOL_BYTES`] worth of stacks, 1024 of 64 KiB): its pages
+//!   stay resident, so the next goroutine reuses them without page faults;
+//! - `cold`: a stack freed while `warm` is full first has its pages returned to the kernel
+//!   with `madvise(MADV_DONTNEED)` (outside the lock), so a burst of a million goroutines that
+//!   ends does not leave gigabytes of RSS behind. The guard page is not part of the released
+//!   range (and guard markers survive DONTNEED anyway; a test proves it).
+//!
+//! `alloc` takes `warm`, then `cold`, then carves a new slot (mapping a new slab when the
+//! current one is used up). Slots are never unmapped one by one; dropping the pool unmaps its
+//! slabs. The scheduler keeps a small per-P cache of stacks in front of the pool, so the
+//! global lock is off the common spawn/exit path (Go: `stackcache` per P in front of
+//! `stackpool`, runtime/stack.go).
+//!
+//! # Ownership rules
+//!
+//! A [`Stack`] is a unique handle (not `Clone`) to one slot of one pool. Give it back with
+//! [`StackPool::free`] on the pool it came from; a `Stack` that is dropped instead is leaked
+//! until the pool is dropped. The pool must outlive its stacks: dropping a pool while stacks
+//! are out is a bug (a debug assertion), and in release builds the pool then leaks its slabs
+//! instead of unmapping memory a coroutine might still run on.
+//!
+//! # Overflow
+//!
+//! An overflow touches the guard page and the kernel raises SIGSEGV. `overflow.rs` installs a
+//! handler (on an alternate signal stack, since the faulting stack is full) that recognises
+//! the guard page of the goroutine running on the faulting thread, prints
+//! `goroutine N overflowed its stack (S bytes)` and aborts. Rust functions with frames larger
+//! than a page probe their stack page by page (`probestack`), so they touch the guard before
+//! anything below it; C code compiled without `-fstack-clash-protection` could jump over a
+//! one-page guard into the neighbouring stack, as it can on any thread stack.
+
+mod overflow;
+mod sys;
+
+use std::fmt;
+use std::io;
+use std::num::NonZeroUsize;
+
+use parking_lot::Mutex;
+
+// The scheduler's interface; until the rewritten scheduler lands only the tests use it.
+#[allow(unused_imports)]
+pub(crate) use overflow::{
+    ensure_altstack, install_overflow_handler, running, set_running, RunningStack,
+};
+pub(crate) use sys::page_size;
+use sys::GuardKind;
+
+/// Default usable bytes of a goroutine stack (the guard page comes on top).
+///
+/// 64 KiB: research (rust-peers.md §2.3) measured `println!` at 0.4 KiB, float formatting at
+/// 2.7 KiB, sorting 10k items at 5 KiB, and a caught panic needs up to 23 KiB (with
+/// `RUST_BACKTRACE=1`, see [`MIN_STACK_SIZE`]); 64 KiB leaves room for real call chains on top
+/// of a panic. Only touched pages cost memory, so the generous reservation is nearly free.
+pub(crate) const DEFAULT_STACK_SIZE: usize = 64 * 1024;
+
+/// Smallest stack size a runtime accepts ([`validate_stack_size`]).
+///
+/// 32 KiB, the smallest power of two on which a goroutine can always panic: gmp promises
+/// that a panicking goroutine does not take the process down (join returns `Panicked`), and
+/// the panic machinery runs on the panicking stack. `panic_fits_in_min_stack` measures a
+/// caught panic on this exact size: 6 KiB with the default hook, 23 KiB when
+/// `RUST_BACKTRACE=1` makes the hook capture and print a backtrace (research measured 22 KiB
+/// too). On 16 KiB a panic would turn into a stack-overflow abort exactly when someone sets
+/// `RUST_BACKTRACE` to debug it. Going smaller would save only address space, never memory:
+/// RSS is paid per touched page, so a goroutine that uses 3 KiB costs one page on a 16 KiB
+/// stack and on a 64 KiB stack alike.
+pub(crate) const MIN_STACK_SIZE: usize = 32 * 1024;
+
+/// Largest stack size a runtime accepts: 1 GiB, Go's `maxstacksize` on 64-bit systems
+/// (runtime/proc.go: `maxstacksize = 1000000000`). Larger is almost surely a unit mistake.
+pub(crate) const MAX_STACK_SIZE: usize = 1 << 30;
+
+/// Worst-case bytes of stack the pool keeps resident in its `warm` list. Beyond this, freed
+/// stacks have their pages released. 64 MiB = 1024 stacks of 64 KiB; a typical goroutine
+/// touched 1–2 pages, so the usual cost is 4–8 MiB of RSS.
+const WARM_POOL_BYTES: usize = 64 << 20;
+
+/// The `warm` list holds at least this many stacks, however large they are.
+const MIN_WARM_STACKS: usize = 16;
+
+/// Size of a pool's first slab (60 stacks of 64 KiB). Each next slab is twice as large.
+const FIRST_SLAB_BYTES: usize = 4 << 20;
+
+/// Slabs stop doubling here: 1 GiB (~15,400 stacks of 64 KiB) of address space per mapping.
+const MAX_SLAB_BYTES: usize = if cfg!(target_pointer_width = "64") {
+    1 << 30
+} else {
+    64 << 20
+};
+
+/// Checks a requested goroutine stack size and rounds it up to whole pages.
+///
+/// Sizes below [`MIN_STACK_SIZE`] (after rounding) or above [`MAX_STACK_SIZE`] are an
+/// `InvalidInput` error whose message names the bound (`Builder::build()` returns it).
+pub(crate) fn validate_stack_size(bytes: usize) -> io::Result<usize> {
+    if bytes > MAX_STACK_SIZE {
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidInput,
+            format!(
+                "goroutine stack size {bytes} bytes is above the maximum of {MAX_STACK_SIZE} \
+                 bytes (1 GiB)"
+            ),
+        ));
+    }
+    let page = page_size();
+    // Cannot overflow: bytes <= 1 GiB.
+    let rounded = bytes.div_ceil(page) * page;
+    if rounded < MIN_STACK_SIZE {
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidInput,
+            format!(
+                "goroutine stack size {bytes} bytes is below the minimum of {MIN_STACK_SIZE} \
+                 bytes (32 KiB): a goroutine needs about 22 KiB of stack to unwind a panic"
+            ),
+        ));
+    }
+    Ok(rounded)
+}
+
+/// One goroutine stack: a unique handle to a slot of a [`StackPool`].
+///
+/// Layout (addresses grow to the right): `[guard_lo, guard_hi)` is the guard page,
+/// `[guard_hi, base)` the `size` usable bytes. Give it back with [`StackPool::free`].
+pub(crate) struct Stack {
+    /// Highest address, one past the usable range (corosensei's `base`).
+    top: NonZeroUsize,
+    /// Usable bytes, excluding the guard.
+    size: usize,
+    /// Bytes of guard below the usable range (one page).
+    guard: usize,
+}
+
+impl Stack {
+    /// Usable bytes of this stack, excluding the guard page.
+    #[allow(dead_code)] // used by the stack tests; the scheduler keeps a RunningStack record
+    pub(crate) fn size(&self) -> usize {
+        self.size
+    }
+
+    /// The guard page as `(lo, hi)`: any access to `lo..hi` faults.
+    pub(crate) fn guard_range(&self) -> (usize, usize) {
+        let hi = self.top.get() - self.size;
+        (hi - self.guard, hi)
+    }
+
+    /// The record the overflow handler needs while goroutine `goid` runs on this stack
+    /// (pass it to [`set_running`]).
+    pub(crate) fn running(&self, goid: u64) -> RunningStack {
+        let (guard_lo, guard_hi) = self.guard_range();
+        RunningStack {
+            goid,
+            guard_lo,
+            guard_hi,
+            size: self.size,
+        }
+    }
+
+    /// Start of the slot (the guard page's low end).
+    fn slot_start(&self) -> usize {
+        self.top.get() - self.size - self.guard
+    }
+}
+
+impl fmt::Debug for Stack {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let (lo, hi) = self.guard_range();
+        f.debug_struct("Stack")
+            .field("guard", &format_args!("{lo:#x}..{hi:#x}"))
+            .field("usable", &format_args!("{hi:#x}..{:#x}", self.top.get()))
+            .field("size", &self.size)
+            .finish()
+    }
+}
+
+// SAFETY: the trait's contract holds:
+// 1. `base()` is the end of the slot, page-aligned, so aligned to STACK_ALIGNMENT (16).
+// 2. `limit()` is the start of the slot, the low end of the guard page, as the trait asks
+//    ("this limit must include any guard pages"; corosensei's trap handler uses it to decide
+//    whether a faulting stack pointer lies in this stack). It is page-aligned too.
+// 3. `base - limit - guard = size >= MIN_STACK_SIZE (32 KiB) >= corosensei's 4096` usable
+//    bytes, readable and writable, and the guard page below them faults on any access
+//    (installed before the `Stack` is created, never removed while the pool lives).
+// 4. The memory stays mapped until the pool is dropped, which requires every stack to have
+//    been freed (or leaks the slabs): a coroutine never runs on unmapped memory.
+unsafe impl corosensei::stack::Stack for Stack {
+    #[inline]
+    fn base(&self) -> corosensei::stack::StackPointer {
+        self.top
+    }
+
+    #[inline]
+    fn limit(&self) -> corosensei::stack::StackPointer {
+        NonZeroUsize::new(self.slot_start()).expect("mmap never returns address 0")
+    }
+}
+
+/// One mapping the pool carves slots from.
+#[derive(Debug)]
+struct Slab {
+    base: usize,
+    len: usize,
+}
+
+/// The pool's mutable state, behind its mutex.
+#[derive(Debug)]
+struct PoolState {
+    /// Freed stacks whose pages may be resident (LIFO: the most recently used is hottest).
+    warm: Vec<Stack>,
+    /// Freed stacks whose pages were released with `MADV_DONTNEED`.
+    cold: Vec<Stack>,
+    /// Slot starts carved from a slab whose guard install failed; retried first.
+    unguarded: Vec<usize>,
+    /// Every slab mapped so far (unmapped on drop).
+    slabs: Vec<Slab>,
+    /// Next uncarved slot start in the newest slab, and that slab's end.
+    bump: usize,
+    bump_end: usize,
+    /// Size of the next slab to map.
+    next_slab_bytes: usize,
+    /// Stacks handed out and not yet freed.
+    live: usize,
+}
+
+/// The per-runtime source of goroutine stacks (see the module docs for the design).
+///
+/// `Send + Sync`; every method takes `&self`.
+///
+/// Cost (thread CPU time on the project's 2-core VM, release build, `measure_pool_costs`):
+/// `alloc` of a pooled stack plus `free` into `warm` is ~30 ns for the pair (one uncontended
+/// lock each); the first `alloc` of each slot adds one `madvise` call (~1.5 µs); a new slab
+/// (every 60–15,000 slots) one `mmap`; a `free` beyond the warm budget one `MADV_DONTNEED`
+/// (~2.5 µs for untouched pages, tens of µs once pages were touched: the TLB flush).
+pub(crate) struct StackPool {
+    /// Usable bytes per stack (page multiple).
+    stack_size: usize,
+    /// Guard bytes per stack (one page).
+    guard_size: usize,
+    /// `guard_size + stack_size`.
+    slot_size: usize,
+    guard_kind: GuardKind,
+    /// Most stacks kept in `warm`.
+    warm_cap: usize,
+    state: Mutex<PoolState>,
+}
+
+impl fmt::Debug for StackPool {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let st = self.state.lock();
+        f.debug_struct("StackPool")
+            .field("stack_size", &self.stack_size)
+            .field("guard_kind", &self.guard_kind)
+            .field("live", &st.live)
+            .field("warm", &st.warm.len())
+            .field("cold", &st.cold.len())
+            .field("slabs", &st.slabs.len())
+            .finish()
+    }
+}
+
+impl StackPool {
+    /// A pool of stacks of `stack_size` usable bytes, a size returned by
+    /// [`validate_stack_size`]. Maps nothing until the first `alloc`.
+    pub(crate) fn new(stack_size: usize) -> Self {
+        let warm_cap = (WARM_POOL_BYTES / stack_size).max(MIN_WARM_STACKS);
+        Self::with_options(stack_size, sys::detect_guard_kind(), warm_cap)
+    }
+
+    fn with_options(stack_size: usize, guard_kind: GuardKind, warm_cap: usize) -> Self {
+        let page = page_size();
+        assert!(
+            (corosensei::stack::MIN_STACK_SIZE..=MAX_STACK_SIZE).contains(&stack_size)
+                && stack_size % page == 0,
+            "StackPool::new({stack_size}): use validate_stack_size first"
+        );
+        StackPool {
+            stack_size,
+            guard_size: page,
+            slot_size: stack_size + page,
+            guard_kind,
+            warm_cap,
+            state: Mutex::new(PoolState {
+                warm: Vec::new(),
+                cold: Vec::new(),
+                unguarded: Vec::new(),
+                slabs: Vec::new(),
+                bump: 0,
+                bump_end: 0,
+                next_slab_bytes: FIRST_SLAB_BYTES,
+                live: 0,
+            }),
+        }
+    }
+
+    /// Usable bytes of every stack of this pool.
+    pub(crate) fn stack_size(&self) -> usize {
+        self.stack_size
+    }
+
+    /// Hands out a stack: a pooled one if any, else a new slot (mapping a new slab if needed).
+    ///
+    /// Errors: the kernel refused memory (`OutOfMemory`, with a message naming
+    /// `vm.max_map_count` and how to raise it), or another `mmap`/`madvise` failure.
+    pub(crate) fn alloc(&self) -> io::Result<Stack> {
+        let slot = {
+            let mut st = self.state.lock();
+            if let Some(stack) = st.warm.pop() {
+                st.live += 1;
+                return Ok(stack);
+            }
+            if let Some(stack) = st.cold.pop() {
+                st.live += 1;
+                return Ok(stack);
+            }
+            let slot = self.carve(&mut st)?;
+            st.live += 1;
+            slot
+        };
+        // SAFETY: `slot..slot + guard_size` is the first page of a slot just carved from one
+        // of our slabs (page-aligned: slabs are, and slot_size is a page multiple); no stack
+        // covers it and nobody else knows its address.
+        if let Err(e) = unsafe { sys::install_guard(self.guard_kind, slot, self.guard_size) } {
+            let mut st = self.state.lock();
+            st.unguarded.push(slot);
+            st.live -= 1;
+            return Err(e);
+        }
+        Ok(Stack {
+            top: NonZeroUsize::new(slot + self.slot_size).expect("slot end is not 0"),
+            size: self.stack_size,
+            guard: self.guard_size,
+        })
+    }
+
+    /// A never-used slot start (its guard not installed yet); maps a new slab if needed.
+    fn carve(&self, st: &mut PoolState) -> io::Result<usize> {
+        if let Some(slot) = st.unguarded.pop() {
+            return Ok(slot);
+        }
+        if st.bump == st.bump_end {
+            let slots = (st.next_slab_bytes / self.slot_size).max(1);
+            let len = slots * self.slot_size;
+            let base = sys::map_slab(len, self.guard_kind)?;
+            st.slabs.push(Slab { base, len });
+            st.bump = base;
+            st.bump_end = base + len;
+            st.next_slab_bytes = (st.next_slab_bytes * 2).min(MAX_SLAB_BYTES);
+        }
+        let slot = st.bump;
+        st.bump += self.slot_size;
+        Ok(slot)
+    }
+
+    /// Takes a stack back. Its contents are garbage from now on. Cheap unless the warm list
+    /// is full, in which case the stack's pages are first released to the kernel.
+    ///
+    /// `stack` must come from this pool (checked in debug builds).
+    pub(crate) fn free(&self, stack: Stack) {
+        let mut st = self.state.lock();
+        debug_assert!(
+            stack.size == self.stack_size && self.owns(&st, &stack),
+            "StackPool::free: {stack:?} does not belong to this pool"
+        );
+        debug_assert!(st.live > 0);
+        st.live -= 1;
+        if st.warm.len() < self.warm_cap {
+            st.warm.push(stack);
+            return;
+        }
+        drop(st);
+        let (_, usable) = stack.guard_range();
+        // SAFETY: `usable..usable + size` is the usable range of a stack of our pool that its
+        // owner just gave back, so nobody needs its contents; it is page-aligned and stays
+        // mapped. The guard page is outside the range.
+        unsafe { sys::release_pages(usable, stack.size) };
+        self.state.lock().cold.push(stack);
+    }
+
+    /// Whether `stack` is a slot of one of this pool's slabs.
+    fn owns(&self, st: &PoolState, stack: &Stack) -> bool {
+        let start = stack.slot_start();
+        st.slabs.iter().any(|s| {
+            start >= s.base && start < s.base + s.len && (start - s.base) % self.slot_size == 0
+        })
+    }
+}
+
+impl Drop for StackPool {
+    fn drop(&mut self) {
+        let st = self.state.get_mut();
+        if st.live != 0 {
+            if !std::thread::panicking() {
+                debug_assert_eq!(st.live, 0, "StackPool dropped with stacks still in use");
+            }
+            // A coroutine may still run on one of them: leak the address space rather than
+            // unmap memory in use.
+            return;
+        }
+        for slab in st.slabs.drain(..) {
+            // SAFETY: the slab is our own mapping and no stack carved from it is in use
+            // (`live == 0`); the free lists are dropped with the pool.
+            unsafe { sys::unmap(slab.base, slab.len) };
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -137,8 +137,8 @@ fn verify(args: &[String]) -> Result<(), DynError> {
             continue;
         }
         let mut cmd = cargo();
-        cmd.args(["test", "--release", "-p", c])
-            .env("RUSTFLAGS", "--cfg loom -C debug-assertions")
+        cmd.args(["test", "--profile", "loom", "-p", c])
+            .env("RUSTFLAGS", "--cfg loom")
             .env("CARGO_TARGET_DIR", root.join("target/loom"))
             .env("LOOM_MAX_PREEMPTIONS", &preemptions)
             .env(

@@ -365,3 +365,24 @@ fn deadlocked_receive_is_reported() {
         c.recv()
     });
 }
+
+#[test]
+fn timer_channels_never_fire_early_in_goroutines() {
+    both(|| {
+        for _ in 0..3 {
+            let t0 = Instant::now();
+            let slept = go(move || {
+                gmp_core::sleep(Duration::from_millis(20));
+                t0.elapsed()
+            });
+            let at = time::after(Duration::from_millis(30)).recv().unwrap();
+            assert!(at >= t0 + Duration::from_millis(30), "after fired early");
+            assert!(
+                t0.elapsed() >= Duration::from_millis(30),
+                "after delivered early"
+            );
+            let slept = slept.join().unwrap();
+            assert!(slept >= Duration::from_millis(20), "sleep returned early");
+        }
+    });
+}

@@ -138,6 +138,32 @@ impl WaitGroup {
         self.add(-1);
     }
 
+    /// Runs `f` in a new goroutine counted by this group (Go 1.25: `WaitGroup.Go`): `add(1)`,
+    /// spawn with [`gmp_core::go`], and `done` when `f` returns or unwinds.
+    ///
+    /// ```
+    /// use gmp_sync::{Mutex, WaitGroup};
+    /// use std::sync::Arc;
+    ///
+    /// let wg = WaitGroup::new();
+    /// let total = Arc::new(Mutex::new(0));
+    /// for i in 1..=4 {
+    ///     let total = total.clone();
+    ///     wg.go(move || *total.lock() += i);
+    /// }
+    /// wg.wait();
+    /// assert_eq!(*total.lock(), 10);
+    /// ```
+    #[track_caller]
+    pub fn go<F: FnOnce() + Send + 'static>(&self, f: F) -> gmp_core::JoinHandle<()> {
+        self.add(1);
+        let done = DoneOnDrop(self.clone());
+        gmp_core::go(move || {
+            let _done = done;
+            f();
+        })
+    }
+
     /// Parks until the counter is zero (Go: `WaitGroup.Wait`).
     ///
     /// # Panics
@@ -176,6 +202,16 @@ impl WaitGroup {
                 Err(now) => state = now,
             }
         }
+    }
+}
+
+/// Calls `done` when dropped, so a goroutine started by [`WaitGroup::go`] counts as done
+/// whether `f` returns or unwinds.
+struct DoneOnDrop(WaitGroup);
+
+impl Drop for DoneOnDrop {
+    fn drop(&mut self) {
+        self.0.done();
     }
 }
 

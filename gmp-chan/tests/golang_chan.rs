@@ -114,8 +114,7 @@ fn nonblock() {
         let sync = chan::<bool>(0);
         for buffer in 0..2 {
             let c32 = chan::<i32>(buffer);
-            let r = select! { recv(c32) -> _ => panic!("blocked i32sender"), default => {} };
-            let () = r;
+            select! { recv(c32) -> _ => panic!("blocked i32sender"), default => {} }
             let (c, s) = (c32.clone(), sync.clone());
             go(move || {
                 assert_eq!(c.recv(), Some(123), "i32 value");
@@ -356,6 +355,7 @@ fn sendstmt_chan_of_chan() {
     assert!(sent, "nonblock");
     assert_eq!(c.recv(), Some(2), "bad receive");
     let b = chan::<bool>(1);
+    #[allow(clippy::nonminimal_bool)] // the point of Go's test: `c <- false || true` parses
     b.send(false || true).unwrap();
     assert_eq!(b.recv(), Some(true), "sent false");
 }

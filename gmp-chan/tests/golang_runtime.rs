@@ -179,15 +179,15 @@ fn test_select_stress() {
         let c: Vec<Chan<usize>> = vec![chan(0), chan(0), chan(2), chan(3)];
         let done = chan::<()>(0);
         // Plain sends and receives on each channel.
-        for k in 0..4 {
-            let (ck, d) = (c[k].clone(), done.clone());
+        for ck0 in &c {
+            let (ck, d) = (ck0.clone(), done.clone());
             go(move || {
                 for i in 0..N {
                     ck.send(i).unwrap();
                 }
                 d.send(()).unwrap();
             });
-            let (ck, d) = (c[k].clone(), done.clone());
+            let (ck, d) = (ck0.clone(), done.clone());
             go(move || {
                 for _ in 0..N {
                     ck.recv();

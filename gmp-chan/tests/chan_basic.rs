@@ -37,8 +37,10 @@ fn unbuffered_is_a_rendezvous() {
         // The send returned, so the receiver must have taken the value.
         assert_eq!(t.load(Ordering::SeqCst), 1);
     });
-    thread::sleep(Duration::from_millis(20));
-    assert_eq!(ch.__queued(), (0, 1), "the sender waits in sendq");
+    // The sender blocks in sendq until we receive.
+    while ch.__queued() != (0, 1) {
+        thread::yield_now();
+    }
     taken.store(1, Ordering::SeqCst);
     assert_eq!(ch.recv(), Some(5));
     h.join().unwrap();

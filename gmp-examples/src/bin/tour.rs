@@ -3,12 +3,24 @@
 
 #[path = "../ex/anon.rs"]
 mod anon;
+#[path = "../ex/counter.rs"]
+mod counter;
 #[path = "../ex/goexit.rs"]
 mod goexit;
 #[path = "../ex/hello.rs"]
 mod hello;
 #[path = "../ex/newtask.rs"]
 mod newtask;
+#[path = "../ex/pipeline.rs"]
+mod pipeline;
+#[path = "../ex/sieve.rs"]
+mod sieve;
+#[path = "../ex/skynet.rs"]
+mod skynet;
+#[path = "../ex/sum.rs"]
+mod sum;
+#[path = "../ex/timeout.rs"]
+mod timeout;
 
 /// (name, what it shows, program)
 const TOUR: &[(&str, &str, fn())] = &[
@@ -31,6 +43,28 @@ const TOUR: &[(&str, &str, fn())] = &[
         "goexit",
         "runtime.Goexit runs the defers (drops) and ends the goroutine",
         goexit::main,
+    ),
+    (
+        "sum",
+        "two goroutines sum halves of a slice and send the results on a channel",
+        sum::main,
+    ),
+    (
+        "sieve",
+        "Go's concurrent prime sieve: a pipeline of filter goroutines",
+        sieve::main,
+    ),
+    ("pipeline", "fan-out / fan-in over channels", pipeline::main),
+    ("timeout", "select with time::after", timeout::main),
+    (
+        "skynet",
+        "1,000,000 goroutines summing over channels",
+        skynet::main,
+    ),
+    (
+        "counter",
+        "1000 goroutines increment a counter under a Mutex, with a WaitGroup",
+        counter::main,
     ),
 ];
 

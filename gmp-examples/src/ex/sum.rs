@@ -21,7 +21,7 @@ fn sum(s: &[i32], c: Sender<i32>) {
 #[allow(unreachable_pub)] // public for the tour, private in the binary
 pub fn main() {
     gmp_core::run(|| {
-        let s = vec![7, 2, 8, -9, 4, 0];
+        let s = [7, 2, 8, -9, 4, 0];
         let c = chan(0);
         let (first, second) = s.split_at(s.len() / 2);
         let (first, second) = (first.to_vec(), second.to_vec());

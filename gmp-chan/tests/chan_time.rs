@@ -100,9 +100,10 @@ fn many_resets_never_deliver_stale_values() {
 
 #[test]
 fn ticker_ticks_and_stops() {
+    // t0 before the ticker: ticks are due at creation + 5, 10, 15, 20 ms.
+    let t0 = Instant::now();
     let tk = time::tick(5 * MS);
     assert_eq!(tk.c().cap(), 0);
-    let t0 = Instant::now();
     for _ in 0..4 {
         tk.c().recv().unwrap();
     }

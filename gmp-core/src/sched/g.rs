@@ -85,6 +85,9 @@ pub(crate) struct G {
     pub(crate) lockedm: UnsafeCell<Option<Arc<super::m::MShared>>>,
     /// Where a `BLOCKING` goroutine's M sleeps.
     pub(crate) thread_parker: Mutex<Option<Arc<ThreadParker>>>,
+    /// This G's index in `Sched::allgs`, so releasing it is O(1); written only under the
+    /// `allgs` lock.
+    pub(crate) allg_index: crate::loom::atomic::AtomicUsize,
 }
 
 // SAFETY: the `UnsafeCell` fields are touched only by the goroutine's current owner: the
@@ -127,6 +130,7 @@ impl G {
             locked: UnsafeCell::new(0),
             lockedm: UnsafeCell::new(None),
             thread_parker: Mutex::new(None),
+            allg_index: crate::loom::atomic::AtomicUsize::new(usize::MAX),
         }
     }
 

@@ -272,7 +272,9 @@ impl Sched {
     /// Go: `malg` + `allgadd`: a brand-new G, without a stack until it first runs.
     fn malg(self: &Arc<Self>) -> Arc<G> {
         let g = Arc::new(G::new(self.clone()));
-        self.allgs.lock().push(g.clone());
+        let mut all = self.allgs.lock();
+        g.allg_index.store(all.len(), Relaxed);
+        all.push(g.clone());
         g
     }
 
@@ -350,8 +352,11 @@ impl Sched {
             self.stacks.free(co.into_stack());
         }
         let mut all = self.allgs.lock();
-        if let Some(i) = all.iter().position(|x| Arc::ptr_eq(x, &g)) {
-            all.swap_remove(i);
+        let i = g.allg_index.load(Relaxed);
+        debug_assert!(Arc::ptr_eq(&all[i], &g), "allgs index out of date");
+        all.swap_remove(i);
+        if let Some(moved) = all.get(i) {
+            moved.allg_index.store(i, Relaxed);
         }
     }
 

@@ -53,6 +53,12 @@ mod imp {
     /// `log2` of the number of parking-lot buckets (Go's semtable has 251 roots).
     pub(crate) const TABLE_BITS: u32 = 8;
 
+    /// The parking-lot bucket of `key` (Fibonacci hashing, as parking_lot_core's `hash`).
+    #[inline]
+    pub(crate) fn bucket_index(key: usize) -> usize {
+        ((key as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15) >> (64 - TABLE_BITS)) as usize
+    }
+
     /// A short-critical-section lock for a parking-lot bucket (never held across a park).
     pub(crate) type BucketLock<T> = parking_lot::Mutex<T>;
     pub(crate) type BucketGuard<'a, T> = parking_lot::MutexGuard<'a, T>;
@@ -107,6 +113,15 @@ mod imp {
 
     /// Two buckets under loom: unrelated keys collide, which exercises the key matching.
     pub(crate) const TABLE_BITS: u32 = 1;
+
+    /// The bucket of `key` under loom: bit 3 of the address. A hash of the whole address
+    /// would make the bucket (and so which lock a thread takes) differ between executions
+    /// of a model, as heap addresses do, and loom requires every execution to be
+    /// deterministic. Bit 3 is stable: the keys of one model live in a few allocations whose
+    /// bases are 16-byte aligned, so it depends only on a field's offset in its allocation.
+    pub(crate) fn bucket_index(key: usize) -> usize {
+        (key >> 3) & 1
+    }
 
     /// loom's mutex with parking_lot's `lock() -> guard` shape.
     #[derive(Debug, Default)]

@@ -26,7 +26,7 @@
 //! otherwise a waker got there first and its token stands.
 
 use crate::loom::atomic::{AtomicUsize, Ordering};
-use crate::loom::{global, BucketGuard, BucketLock, UnsafeCell, TABLE_BITS};
+use crate::loom::{bucket_index, global, BucketGuard, BucketLock, UnsafeCell, TABLE_BITS};
 use gmp_core::park::{self, Unparker, WaitReason};
 use std::collections::VecDeque;
 use std::fmt;
@@ -111,11 +111,6 @@ global! {
     static TABLE: Box<[Bucket]> = (0..1usize << TABLE_BITS)
         .map(|_| Bucket { queue: BucketLock::new(VecDeque::new()) })
         .collect();
-}
-
-/// The bucket index of `key` (Fibonacci hashing, as parking_lot_core's `hash`).
-fn bucket_index(key: usize) -> usize {
-    ((key as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15) >> (64 - TABLE_BITS)) as usize
 }
 
 fn lock_bucket(key: usize) -> BucketGuard<'static, VecDeque<WaiterRef>> {

@@ -64,8 +64,9 @@ pub use runtime::{run, Builder, Runtime};
 #[doc(hidden)]
 pub mod __private {
     pub use crate::sched::g::{
-        cancel_waiting, commit_park, dead_word, goid_of, runnable_word, take_permit, unpark_state,
-        UnparkAction, BLOCKING, DEAD, NOTIFIED, RUNNABLE, RUNNING, STATUS_MASK, SYSCALL, WAITING,
+        cancel_waiting, commit_park, dead_word, goid_of, recheck_cancel_after_park, runnable_word,
+        sweep_cancel, take_permit, unpark_state, UnparkAction, BLOCKING, DEAD, NOTIFIED, RUNNABLE,
+        RUNNING, STATUS_MASK, SYSCALL, WAITING,
     };
     pub use crate::sched::runq::{Ptr, RunQueue, LOCAL_QUEUE_CAPACITY};
 }

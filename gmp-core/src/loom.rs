@@ -76,6 +76,17 @@ mod imp {
     /// `LOCAL_QUEUE_CAPACITY`.
     pub(crate) const LOCAL_QUEUE_CAPACITY: usize = 256;
 
+    /// Orders a SeqCst store or RMW before a later SeqCst load of another atomic (the
+    /// store-buffering, or Dekker, pattern). The C++/Rust memory model already guarantees this
+    /// when both accesses are `SeqCst` (they are in the single total order), so in real builds
+    /// this is only a compiler fence. loom models `SeqCst` accesses as `AcqRel`
+    /// (tokio-rs/loom#180) and would report a false failure; under loom it is a real
+    /// `fence(SeqCst)`, which loom does model.
+    #[inline(always)]
+    pub(crate) fn seqcst_fence() {
+        std::sync::atomic::compiler_fence(std::sync::atomic::Ordering::SeqCst);
+    }
+
     /// Go's `usleep` (used by `runqgrab` before stealing a running P's `runnext`): sleeps the
     /// OS thread for about `us` microseconds (the kernel's timer slack may stretch it, as in Go).
     #[inline]
@@ -160,6 +171,11 @@ mod imp {
     /// Small enough for loom to reach the full, overflow and wrap-around paths in a few
     /// operations ("shouldn't impact logic, but allows loom to test more edge cases", tokio).
     pub(crate) const LOCAL_QUEUE_CAPACITY: usize = 4;
+
+    /// See the non-loom version: loom needs a real fence to see the SeqCst total order.
+    pub(crate) fn seqcst_fence() {
+        loom::sync::atomic::fence(loom::sync::atomic::Ordering::SeqCst);
+    }
 
     /// loom has no clock: a sleep is a yield, so the model lets other threads run first.
     pub(crate) fn usleep(_us: u64) {

@@ -352,6 +352,27 @@ pub fn cancel_waiting(state: &AtomicU64) -> bool {
             .is_ok()
 }
 
+/// The shutdown sweep's half of the cancel hand-shake: flag the goroutine, then move it
+/// WAITING → RUNNABLE if it is parked. Returns whether the caller must queue it.
+///
+/// Races the M's half ([`recheck_cancel_after_park`]): the M publishes WAITING then reads the
+/// flag; the sweep publishes the flag then reads the state (store-buffering). With both
+/// orders SeqCst, at least one side sees the other's write, and `cancel_waiting`'s CAS lets
+/// at most one of them queue the goroutine.
+pub fn sweep_cancel(state: &AtomicU64, cancel: &AtomicBool) -> bool {
+    cancel.store(true, SeqCst);
+    crate::loom::seqcst_fence();
+    cancel_waiting(state)
+}
+
+/// The M's half of the cancel hand-shake, after [`commit_park`] published WAITING: whether
+/// a shutdown sweep that ran while the goroutine was still RUNNING (and so skipped it) flagged
+/// it, in which case the M must queue it so it unwinds.
+pub fn recheck_cancel_after_park(state: &AtomicU64, cancel: &AtomicBool) -> bool {
+    crate::loom::seqcst_fence();
+    cancel.load(SeqCst) && cancel_waiting(state)
+}
+
 /// Builds the state word of a freshly started goroutine.
 pub fn runnable_word(goid: u64) -> u64 {
     (goid << GOID_SHIFT) | RUNNABLE

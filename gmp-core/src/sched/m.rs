@@ -528,21 +528,9 @@ fn execute(c: &MCtx, g: Arc<G>, inherit: bool) {
                 unsafe { g.co.with_mut(|x| *x = Some(co)) };
                 if g::commit_park(&g.state) {
                     c.g.set(std::ptr::null());
-                    if g.cancel.load(SeqCst) && s.shutdown.load(SeqCst) {
-                        // The shutdown sweep may have missed us (we were RUNNING): requeue.
-                        let w = g.state.load(SeqCst);
-                        if w & g::STATUS_MASK == g::WAITING
-                            && g.state
-                                .compare_exchange(
-                                    w,
-                                    (w & !g::STATUS_MASK) | g::RUNNABLE,
-                                    SeqCst,
-                                    SeqCst,
-                                )
-                                .is_ok()
-                        {
-                            s.globrunqput(g);
-                        }
+                    // The shutdown sweep may have missed us (we were RUNNING): requeue.
+                    if g::recheck_cancel_after_park(&g.state, &g.cancel) {
+                        s.globrunqput(g);
                     }
                     return;
                 }

@@ -621,13 +621,7 @@ impl Sched {
         self.shutdown.store(true, SeqCst);
         let gs: Vec<Arc<G>> = self.allgs.lock().clone();
         for g in &gs {
-            g.cancel.store(true, SeqCst);
-            let w = g.state.load(SeqCst);
-            if w & g::STATUS_MASK == g::WAITING
-                && g.state
-                    .compare_exchange(w, (w & !g::STATUS_MASK) | g::RUNNABLE, SeqCst, SeqCst)
-                    .is_ok()
-            {
+            if g::sweep_cancel(&g.state, &g.cancel) {
                 self.globrunqput(g.clone());
             }
         }

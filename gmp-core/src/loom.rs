@@ -87,6 +87,10 @@ mod imp {
         std::sync::atomic::compiler_fence(std::sync::atomic::Ordering::SeqCst);
     }
 
+    /// Whether to install the `goroutine N panicked at` hook (not under loom: a hook that
+    /// reads the scheduler's thread-local while loom tears a model down aborts the process).
+    pub(crate) const PANIC_HOOK: bool = true;
+
     /// Go's `usleep` (used by `runqgrab` before stealing a running P's `runnext`): sleeps the
     /// OS thread for about `us` microseconds (the kernel's timer slack may stretch it, as in Go).
     #[inline]
@@ -176,6 +180,9 @@ mod imp {
     pub(crate) fn seqcst_fence() {
         loom::sync::atomic::fence(loom::sync::atomic::Ordering::SeqCst);
     }
+
+    /// No panic hook under loom (see the non-loom version).
+    pub(crate) const PANIC_HOOK: bool = false;
 
     /// loom has no clock: a sleep is a yield, so the model lets other threads run first.
     pub(crate) fn usleep(_us: u64) {

@@ -581,7 +581,11 @@ fn gdestroy(s: &Sched, pp: &P, g: Arc<G>, co: Option<Co>) {
     unsafe { g.co.with_mut(|x| *x = co) };
     g.state.store(g::dead_word(g.goid()), Release);
     s.gfput(pp, g);
-    if s.ngoroutines.fetch_sub(1, SeqCst) == 1 && s.shutdown.load(SeqCst) {
+    let last = s.ngoroutines.fetch_sub(1, SeqCst) == 1;
+    // Pairs with the fence after `shutdown` is set: either `shutdown()` wakes the Ms after
+    // this decrement, or this sees `shutdown` and wakes them itself.
+    crate::loom::seqcst_fence();
+    if last && s.shutdown.load(SeqCst) {
         s.wake_all_ms();
     }
 }
@@ -732,6 +736,9 @@ pub(crate) fn ncpu() -> usize {
 /// Prints `goroutine N panicked at ...` for panics inside goroutines (std prints the thread
 /// name); everything else goes to the hook that was installed before.
 pub(crate) fn install_panic_hook() {
+    if !crate::loom::PANIC_HOOK {
+        return;
+    }
     static ONCE: std::sync::Once = std::sync::Once::new();
     ONCE.call_once(|| {
         let prev = std::panic::take_hook();

@@ -619,6 +619,8 @@ impl Sched {
     /// exiting the process). Returns once every M thread has exited.
     pub(crate) fn shutdown(self: &Arc<Self>) {
         self.shutdown.store(true, SeqCst);
+        // Pairs with the fence in `gdestroy` (the last goroutine's exit wakes the Ms).
+        crate::loom::seqcst_fence();
         let gs: Vec<Arc<G>> = self.allgs.lock().clone();
         for g in &gs {
             if g::sweep_cancel(&g.state, &g.cancel) {

@@ -87,6 +87,9 @@ mod imp {
         std::sync::atomic::compiler_fence(std::sync::atomic::Ordering::SeqCst);
     }
 
+    /// Whether runtimes start a sysmon thread (loom models run without one: it never ends).
+    pub(crate) const SYSMON: bool = true;
+
     /// Go's `usleep` (used by `runqgrab` before stealing a running P's `runnext`): sleeps the
     /// OS thread for about `us` microseconds (the kernel's timer slack may stretch it, as in Go).
     #[inline]
@@ -176,6 +179,9 @@ mod imp {
     pub(crate) fn seqcst_fence() {
         loom::sync::atomic::fence(loom::sync::atomic::Ordering::SeqCst);
     }
+
+    /// No sysmon under loom: a thread that sleeps and loops forever cannot be model-checked.
+    pub(crate) const SYSMON: bool = false;
 
     /// loom has no clock: a sleep is a yield, so the model lets other threads run first.
     pub(crate) fn usleep(_us: u64) {

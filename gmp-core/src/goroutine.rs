@@ -240,6 +240,7 @@ where
     let (task, slot) = make_task(f);
     let parent = sched::m::current_goid().unwrap_or(0);
     let id = s.newproc(task, site, parent, is_main);
+    sched::m::preempt_check(); // `go` is a preemption point
     JoinHandle { slot, id: GoId(id) }
 }
 
@@ -317,6 +318,44 @@ pub fn sleep(d: Duration) {
         park::park(WaitReason::Sleep);
     }
     t.stop();
+}
+
+/// Runs blocking code without stalling the other goroutines (Go's `entersyscall` /
+/// `exitsyscall` around a system call).
+///
+/// `f` runs on the calling goroutine's M (thread). Its P is left up for grabs: if `f` has not
+/// returned after about 20 µs and other goroutines are waiting, the runtime's monitor thread
+/// (sysmon) hands the P to another M, starting one if needed, so they keep running. When `f`
+/// returns, the goroutine takes a P back (its own if still free) or waits in the run queue
+/// for one. A quick `f` costs a few atomic operations.
+///
+/// Use it around anything that blocks the thread: a blocking system call, file I/O, a C
+/// library call, `std::thread::sleep`, a `std::sync` lock that may wait. Inside `f`, gmp's
+/// own blocking calls block the thread too (the goroutine has no P to give back), and
+/// goroutines it spawns go to the global run queue. Outside a goroutine it just calls `f`.
+///
+/// ```
+/// use std::time::Duration;
+/// let rt = gmp_core::Runtime::builder().procs(1).build().unwrap();
+/// let n = rt.run(|| {
+///     let slow = gmp_core::go(|| gmp_core::syscall(|| std::thread::sleep(Duration::from_millis(50))));
+///     // With one P, this goroutine still runs while the other sleeps in the syscall.
+///     let quick = gmp_core::go(|| 1 + 1);
+///     let n = quick.join().unwrap();
+///     slow.join().unwrap();
+///     n
+/// });
+/// assert_eq!(n, 2);
+/// ```
+pub fn syscall<R>(f: impl FnOnce() -> R) -> R {
+    struct Exit(bool);
+    impl Drop for Exit {
+        fn drop(&mut self) {
+            sched::syscall::exitsyscall(self.0);
+        }
+    }
+    let _exit = Exit(sched::syscall::entersyscall());
+    f()
 }
 
 /// Go's `runtime.NumGoroutine`: live goroutines of the current runtime (or of the default

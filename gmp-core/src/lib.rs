@@ -36,8 +36,23 @@
 //! operation, a lock, `sleep`, `gosched`, `join`). So, across such a call, do not hold a
 //! `thread_local!` borrow, a `!Send` value (`Rc`, `RefCell` borrows), or a std/parking_lot
 //! lock guard (it would block the whole M; use `gmp-sync`'s locks). A goroutine that needs a
-//! thread of its own can call [`lock_os_thread`]. A CPU-bound loop with no gmp calls holds its
-//! P until it ends; call [`gosched`] in it to let others run.
+//! thread of its own can call [`lock_os_thread`].
+//!
+//! ## Blocking code and preemption
+//!
+//! Wrap code that blocks its thread (a blocking system call, file I/O, a C library, a
+//! `std::sync` lock that may wait) in [`syscall`]: if it blocks for more than about 20 µs
+//! while other goroutines wait, the runtime's monitor thread (sysmon, as in Go) hands the P to
+//! another M, so they keep running.
+//!
+//! Preemption is cooperative: Go interrupts a running goroutine with a signal, which is
+//! unsound for Rust code (it could stop inside `malloc` or while holding a lock). Instead,
+//! every gmp call that can block, every `go` and every [`gosched`] is a preemption point:
+//! there a goroutine yields if sysmon saw it hold its P for over 10 ms, and after a run of 128
+//! operations that completed without blocking. A CPU-bound loop with **no** gmp calls holds
+//! its P until it ends (its P's other goroutines wait; other Ps steal them if they can); call
+//! [`gosched`] (or [`park::checkpoint`], cheaper: it yields only when asked to) now and then
+//! in such a loop.
 
 #![cfg_attr(loom, allow(dead_code, unreachable_pub))]
 
@@ -54,7 +69,7 @@ mod timer;
 
 pub use goroutine::{
     current_id, dump, go, goexit, gomaxprocs, gosched, lock_os_thread, num_goroutine, sleep,
-    unlock_os_thread, GoId, JoinError, JoinHandle,
+    syscall, unlock_os_thread, GoId, JoinError, JoinHandle,
 };
 pub use reason::WaitReason;
 pub use runtime::{run, Builder, Runtime};

@@ -91,6 +91,9 @@ mod imp {
     /// reads the scheduler's thread-local while loom tears a model down aborts the process).
     pub(crate) const PANIC_HOOK: bool = true;
 
+    /// Whether runtimes start a sysmon thread (loom models run without one: it never ends).
+    pub(crate) const SYSMON: bool = true;
+
     /// Go's `usleep` (used by `runqgrab` before stealing a running P's `runnext`): sleeps the
     /// OS thread for about `us` microseconds (the kernel's timer slack may stretch it, as in Go).
     #[inline]
@@ -183,6 +186,9 @@ mod imp {
 
     /// No panic hook under loom (see the non-loom version).
     pub(crate) const PANIC_HOOK: bool = false;
+
+    /// No sysmon under loom: a thread that sleeps and loops forever cannot be model-checked.
+    pub(crate) const SYSMON: bool = false;
 
     /// loom has no clock: a sleep is a yield, so the model lets other threads run first.
     pub(crate) fn usleep(_us: u64) {

@@ -22,6 +22,7 @@ pub struct Builder {
     procs: Option<usize>,
     stack_size: usize,
     deadlock_detection: bool,
+    max_threads: usize,
 }
 
 impl Builder {
@@ -46,10 +47,21 @@ impl Builder {
         self
     }
 
+    /// The most Ms (OS threads running goroutines) the runtime may start, default 10,000 (Go's
+    /// `debug.SetMaxThreads`). Ms beyond the Ps are needed only while goroutines block in
+    /// [`syscall`](crate::syscall); a program that needs more than the limit fails as Go's does:
+    /// `run` panics with "program exceeds the N-thread limit". Below `procs` is an error at
+    /// `build`.
+    pub fn max_threads(mut self, n: usize) -> Self {
+        self.max_threads = n;
+        self
+    }
+
     /// Builds the runtime. Its Ms (threads) start on demand.
     ///
     /// # Errors
-    /// `InvalidInput` for `procs(0)` or a stack size below the minimum.
+    /// `InvalidInput` for `procs(0)`, a stack size below the minimum, or `max_threads` below
+    /// `procs`.
     pub fn build(self) -> io::Result<Runtime> {
         let procs = match self.procs {
             Some(0) => {
@@ -62,8 +74,17 @@ impl Builder {
             None => crate::sched::m::ncpu(),
         };
         let stack_size = crate::stack::validate_stack_size(self.stack_size)?;
+        if self.max_threads < procs {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                format!(
+                    "gmp: max_threads ({}) must be at least procs ({procs}): each P needs an M",
+                    self.max_threads
+                ),
+            ));
+        }
         Ok(Runtime {
-            sched: Sched::new(procs, stack_size, self.deadlock_detection),
+            sched: Sched::new(procs, stack_size, self.deadlock_detection, self.max_threads),
         })
     }
 }
@@ -96,6 +117,7 @@ impl Runtime {
             procs: None,
             stack_size: crate::stack::DEFAULT_STACK_SIZE,
             deadlock_detection: true,
+            max_threads: crate::sched::DEFAULT_MAX_THREADS,
         }
     }
 

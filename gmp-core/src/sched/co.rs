@@ -22,6 +22,9 @@ pub(crate) enum Suspend {
     Yield,
     /// The task returned (or unwound): the goroutine is dead (Go: `goexit0`).
     Finished,
+    /// The goroutine left `syscall(f)` and found no P: queue it, stop the M (Go:
+    /// `exitsyscall0`).
+    ExitSyscall,
 }
 
 pub(crate) type Yielder = corosensei::Yielder<Resume, Suspend>;

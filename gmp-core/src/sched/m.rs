@@ -3,7 +3,7 @@
 
 use super::co::{Co, Resume, Suspend, Yielder};
 use super::g::{self, GoUnparker, G};
-use super::{Sched, GLOBAL_QUEUE_INTERVAL, NO_P, P, STEAL_TRIES};
+use super::{Sched, GLOBAL_QUEUE_INTERVAL, NO_P, P, P_IDLE, P_RUNNING, STEAL_TRIES};
 use crate::loom::atomic::{fence, AtomicBool, AtomicUsize, Ordering::*};
 use crate::loom::Arc;
 use crate::reason::WaitReason;
@@ -39,11 +39,13 @@ impl MShared {
 }
 
 /// The M's own view, on its thread's stack and reachable from its thread-local.
-struct MCtx {
-    sched: Arc<Sched>,
+pub(super) struct MCtx {
+    pub(super) sched: Arc<Sched>,
     m: Arc<MShared>,
-    /// The P held, or `NO_P`.
-    p: Cell<usize>,
+    /// The P held, or `NO_P` (also while the running goroutine is inside `syscall(f)`).
+    pub(super) p: Cell<usize>,
+    /// The P this M had when its goroutine entered `syscall(f)` (Go: `m.oldp`), or `NO_P`.
+    pub(super) oldp: Cell<usize>,
     /// The goroutine running on this M right now (null on the scheduler stack).
     g: Cell<*const G>,
     g_arc: Cell<Option<Arc<G>>>,
@@ -62,7 +64,7 @@ crate::loom::thread_local! {
 }
 
 #[inline(never)]
-fn ctx() -> Option<&'static MCtx> {
+pub(super) fn ctx() -> Option<&'static MCtx> {
     let p = MCTX.with(|c| c.get());
     // SAFETY: MCTX points at the MCtx on this M's stack for as long as `mstart` runs, and is
     // null otherwise; callers use the reference only until their next scheduling point.
@@ -71,7 +73,7 @@ fn ctx() -> Option<&'static MCtx> {
 
 /// The running goroutine of this thread, if any.
 #[inline(never)]
-fn current_g() -> Option<&'static G> {
+pub(super) fn current_g() -> Option<&'static G> {
     let c = ctx()?;
     // SAFETY: `g` is set by `execute` around `resume` and points at a G kept alive by the Arc in
     // `g_arc`; a G stays alive while its goroutine does.
@@ -134,6 +136,7 @@ pub(crate) fn mstart(sched: Arc<Sched>, m: Arc<MShared>) {
         sched,
         m,
         p: Cell::new(NO_P),
+        oldp: Cell::new(NO_P),
         g: Cell::new(std::ptr::null()),
         g_arc: Cell::new(None),
         spinning: Cell::new(false),
@@ -149,16 +152,16 @@ pub(crate) fn mstart(sched: Arc<Sched>, m: Arc<MShared>) {
     c.sched.lock.lock().mcount -= 1;
 }
 
-fn acquirep(c: &MCtx, p: usize) {
+pub(super) fn acquirep(c: &MCtx, p: usize) {
     debug_assert!(p != NO_P && c.p.get() == NO_P);
-    c.sched.allp[p].running.store(true, Relaxed);
+    c.sched.allp[p].status.store(P_RUNNING, SeqCst);
     c.p.set(p);
 }
 
 fn releasep(c: &MCtx) -> usize {
     let p = c.p.replace(NO_P);
     debug_assert!(p != NO_P);
-    c.sched.allp[p].running.store(false, Relaxed);
+    c.sched.allp[p].status.store(P_IDLE, SeqCst);
     p
 }
 
@@ -171,6 +174,14 @@ fn schedule(c: &MCtx) {
             match stoplockedm(c) {
                 Some(g) => execute(c, g, false),
                 None => return,
+            }
+            continue;
+        }
+        if c.p.get() == NO_P {
+            // Our goroutine left `syscall(f)`, found no P and queued itself (Go:
+            // `exitsyscall0` → `stopm`).
+            if !stopm(c) {
+                return;
             }
             continue;
         }
@@ -441,8 +452,10 @@ fn steal_work(c: &MCtx, pp: &P, now: Instant) -> Option<Arc<G>> {
                 }
             }
             // SAFETY: this M holds `pp`, the destination; `p2` is another P.
-            if let Some(g) = unsafe { p2.runq.steal_into(&pp.runq, last, p2.running.load(Relaxed)) }
-            {
+            if let Some(g) = unsafe {
+                p2.runq
+                    .steal_into(&pp.runq, last, p2.status.load(Relaxed) == P_RUNNING)
+            } {
                 return Some(g);
             }
         }
@@ -488,6 +501,7 @@ fn execute(c: &MCtx, g: Arc<G>, inherit: bool) {
     let pp = &s.allp[c.p.get()];
     if !inherit {
         pp.schedtick.fetch_add(1, Relaxed);
+        pp.preempt.store(false, Relaxed); // a new time slice (Go: execute's `gp.preempt = false`)
     }
     let w = g.state.fetch_add(g::RUNNING - g::RUNNABLE, AcqRel);
     debug_assert_eq!(w & g::STATUS_MASK, g::RUNNABLE);
@@ -521,6 +535,11 @@ fn execute(c: &MCtx, g: Arc<G>, inherit: bool) {
         let r = co.resume(Resume::Run);
         crate::stack::set_running(None);
         let g = c.g_arc.take().expect("running G");
+        // The goroutine may have left `syscall(f)` on another P than it started on.
+        let pp = match c.p.get() {
+            NO_P => None,
+            p => Some(&s.allp[p]),
+        };
         match r {
             CoroutineResult::Yield(Suspend::Park) => {
                 // SAFETY: still RUNNING: we own the cells. The coroutine goes back into the G
@@ -528,6 +547,11 @@ fn execute(c: &MCtx, g: Arc<G>, inherit: bool) {
                 unsafe { g.co.with_mut(|x| *x = Some(co)) };
                 if g::commit_park(&g.state) {
                     c.g.set(std::ptr::null());
+                    if let Some(pp) = pp {
+                        if pp.preempt.load(Relaxed) {
+                            end_time_slice(s, pp);
+                        }
+                    }
                     // The shutdown sweep may have missed us (we were RUNNING): requeue.
                     if g::recheck_cancel_after_park(&g.state, &g.cancel) {
                         s.globrunqput(g);
@@ -539,13 +563,27 @@ fn execute(c: &MCtx, g: Arc<G>, inherit: bool) {
                 co = unsafe { g.co.with_mut(|x| (*x).take()) }.expect("coroutine");
                 c.g_arc.set(Some(g));
             }
+            CoroutineResult::Yield(Suspend::ExitSyscall) => {
+                // Go: `exitsyscall0`: the goroutine left `syscall(f)` and found no P: queue it
+                // globally; this M has no P and stops in `schedule`.
+                debug_assert!(pp.is_none());
+                // SAFETY: still RUNNING: we own the cells until the status store below.
+                unsafe { g.co.with_mut(|x| *x = Some(co)) };
+                c.g.set(std::ptr::null());
+                g.state.fetch_sub(g::RUNNING - g::RUNNABLE, Release);
+                s.globrunqput(g);
+                c.sched.wakep();
+                return;
+            }
             CoroutineResult::Yield(Suspend::Yield) => {
+                let pp = pp.expect("a goroutine yields only while holding a P");
                 if pp.runq.is_empty()
                     && s.runqsize.load(Relaxed) == 0
                     && pp.timer0.load(Relaxed) == 0
                 {
                     // Nothing else to run here: stay on this goroutine.
                     pp.schedtick.fetch_add(1, Relaxed);
+                    pp.preempt.store(false, Relaxed);
                     c.g_arc.set(Some(g));
                     continue;
                 }
@@ -567,10 +605,26 @@ fn execute(c: &MCtx, g: Arc<G>, inherit: bool) {
                 if c.lockedg.take().is_some_and(|lg| !Arc::ptr_eq(&lg, &g)) {
                     unreachable!("an M runs only its locked goroutine");
                 }
+                let pp = pp.expect("a goroutine ends only while holding a P");
                 gdestroy(s, pp, g, Some(co));
                 return;
             }
             CoroutineResult::Return(()) => unreachable!("goroutine coroutines return only on Exit"),
+        }
+    }
+}
+
+/// sysmon flagged the P (one time slice over 10 ms) and its goroutine just parked: the
+/// goroutine it woke last, in `runnext`, must not inherit the slice again, or two goroutines
+/// waking each other would keep the P forever (Go's TestPingPongHog). It goes to the tail.
+fn end_time_slice(s: &Sched, pp: &P) {
+    pp.preempt.store(false, Relaxed);
+    pp.schedtick.fetch_add(1, Relaxed);
+    // SAFETY: this M holds `pp`, so it is the queue's owner.
+    unsafe {
+        if let Some((g, from_runnext)) = pp.runq.get() {
+            // Not from `runnext`: it was the head; keep it first by putting it in `runnext`.
+            s.runqput(pp, g, !from_runnext);
         }
     }
 }
@@ -609,13 +663,13 @@ pub(crate) fn run_current_task(y: &Yielder) {
 
 // ---- the goroutine side -----------------------------------------------------------------
 
-fn yielder_of(g: &G) -> &Yielder {
+pub(super) fn yielder_of(g: &G) -> &Yielder {
     // SAFETY: set by `run_current_task` before the task runs; the coroutine (and so the
     // yielder) outlives the task.
     unsafe { &*g.yielder.with(|p| *p) }
 }
 
-fn check_cancel(g: &G) {
+pub(super) fn check_cancel(g: &G) {
     if g.cancel.load(Relaxed) && g.sched.shutdown.load(Relaxed) {
         crate::goroutine::cancel_unwind();
     }
@@ -629,9 +683,10 @@ pub(crate) fn gopark(reason: WaitReason, _deadline: Option<Instant>) -> bool {
     if g.take_permit() {
         return true;
     }
-    if std::thread::panicking() {
+    if std::thread::panicking() || in_syscall() {
         // std's panic count is thread-local: a goroutine that parks while unwinding keeps its
-        // thread (research/rust-peers.md §2.4, hazard 4).
+        // thread (research/rust-peers.md §2.4, hazard 4). Inside `syscall(f)` the goroutine
+        // has no P to give back: blocking calls block its M, as the syscall itself does.
         park_on_thread(g);
         return true;
     }
@@ -682,16 +737,47 @@ pub(crate) fn gopark_deadline(reason: WaitReason, deadline: Instant) -> Option<b
 #[inline(never)]
 pub(crate) fn gosched() -> bool {
     let Some(g) = current_g() else { return false };
+    if in_syscall() {
+        return true; // no P to yield (see `gopark`)
+    }
     check_cancel(g);
     yielder_of(g).suspend(Suspend::Yield);
     check_cancel(g);
     true
 }
 
-/// A cooperative preemption point: spends budget, yields when it runs out.
+/// Whether the calling goroutine is inside `syscall(f)` (it runs without a P).
+fn in_syscall() -> bool {
+    ctx().is_some_and(|c| c.p.get() == NO_P)
+}
+
+/// Whether sysmon asked the goroutine on this M's P to yield (Go: `gp.preempt`).
+fn preempt_requested(c: &MCtx) -> bool {
+    match c.p.get() {
+        NO_P => false,
+        p => c.sched.allp[p].preempt.load(Relaxed),
+    }
+}
+
+/// The preemption point of `go`: yields if sysmon flagged the goroutine (no budget spent).
+pub(crate) fn preempt_check() {
+    if let Some(c) = ctx() {
+        if !c.g.get().is_null() && preempt_requested(c) {
+            gosched();
+        }
+    }
+}
+
+/// A cooperative preemption point: spends budget, yields when it runs out or when sysmon
+/// flagged the goroutine for holding its P over 10 ms.
 #[inline]
 pub(crate) fn checkpoint() {
-    if let Some(g) = current_g() {
+    let Some(c) = ctx() else { return };
+    // SAFETY: see `current_g`.
+    if let Some(g) = unsafe { c.g.get().as_ref() } {
+        if c.p.get() == NO_P {
+            return; // inside `syscall(f)`
+        }
         check_cancel(g);
         // SAFETY: the running G's budget is touched only by the goroutine itself.
         let spent = g.budget.with_mut(|b| unsafe {
@@ -703,7 +789,7 @@ pub(crate) fn checkpoint() {
                 false
             }
         });
-        if spent {
+        if spent || preempt_requested(c) {
             gosched();
         }
     }

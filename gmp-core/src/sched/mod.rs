@@ -29,12 +29,16 @@ mod dump;
 pub(crate) mod g;
 pub(crate) mod m;
 pub(crate) mod runq;
+pub(crate) mod syscall;
+mod sysmon;
 
 pub(crate) use dump::dump;
 pub(crate) use g::GoUnparker;
 pub(crate) use m::{can_spin, checkpoint, current_unparker, gopark, gopark_deadline};
 
-use crate::loom::atomic::{fence, AtomicBool, AtomicU32, AtomicU64, AtomicUsize, Ordering::*};
+use crate::loom::atomic::{
+    fence, AtomicBool, AtomicU32, AtomicU64, AtomicU8, AtomicUsize, Ordering::*,
+};
 use crate::loom::{Arc, Mutex, UnsafeCell};
 use crate::park::Unparker;
 use crate::stack::StackPool;
@@ -61,6 +65,13 @@ const GFREE_GLOBAL_MAX: usize = 4096;
 /// Same as Go's `_GoidCacheBatch` (runtime/proc.go).
 const GOID_CACHE_BATCH: u64 = 16;
 pub(crate) const NO_P: usize = usize::MAX;
+/// Same as Go's `sched.maxmcount` default (runtime/proc.go): at most 10,000 Ms.
+pub(crate) const DEFAULT_MAX_THREADS: usize = 10_000;
+
+/// P status, [`P::status`] (Go: `_Pidle`, `_Prunning`, `_Psyscall`).
+pub(crate) const P_IDLE: u8 = 0;
+pub(crate) const P_RUNNING: u8 = 1;
+pub(crate) const P_SYSCALL: u8 = 2;
 
 /// A P: the right to run goroutines.
 pub(crate) struct P {
@@ -72,8 +83,21 @@ pub(crate) struct P {
     /// Earliest entry of `timers` in ns since the runtime's epoch, or 0 if none: lets other Ms
     /// find the next timer without taking the heap lock.
     pub(crate) timer0: AtomicU64,
-    /// Whether an M holds this P (a stealing hint, Go: `_Prunning`).
-    pub(crate) running: AtomicBool,
+    /// Who has this P (Go: `p.status`).
+    ///
+    /// | value       | meaning                                        | moved out by                      |
+    /// |-------------|------------------------------------------------|-----------------------------------|
+    /// | `P_IDLE`    | on the idle list, or being handed to an M      | `acquirep` → `P_RUNNING`          |
+    /// | `P_RUNNING` | an M holds it and runs goroutines              | its M: `releasep` → `P_IDLE`, `entersyscall` → `P_SYSCALL` |
+    /// | `P_SYSCALL` | its M is inside `syscall(f)`; the P is up for grabs | CAS by the M (`exitsyscall` → `P_RUNNING`) or by sysmon (`retake` → `P_IDLE`, then `handoffp`) |
+    ///
+    /// The CAS out of `P_SYSCALL` decides who owns the P; the loser must not touch it.
+    pub(crate) status: AtomicU8,
+    /// When the M entered `syscall(f)`, in ns since the epoch (Go: `pd.syscallwhen`).
+    pub(crate) syscall_when: AtomicU64,
+    /// Set by sysmon when the same goroutine has held this P for over 10 ms: the goroutine
+    /// yields at its next preemption point (Go: `gp.preempt`, set by `preemptone`).
+    pub(crate) preempt: AtomicBool,
     /// Dead Gs for reuse (owner only).
     pub(crate) gfree: UnsafeCell<Vec<Arc<G>>>,
     /// Goroutine ids reserved for this P: `[next, end)` (owner only).
@@ -151,6 +175,12 @@ pub(crate) struct Sched {
     /// The main goroutine of `run` called `goexit`.
     pub(crate) main_goexited: AtomicBool,
     next_mid: AtomicUsize,
+    /// At most this many Ms (Go: `sched.maxmcount`).
+    max_threads: usize,
+    /// The sysmon thread's sleep (Go: `sched.sysmonnote`) and whether it is in its deep sleep
+    /// waiting for a P to become busy (Go: `sched.sysmonwait`).
+    pub(crate) sysmon_note: crate::thread_parker::ThreadParker,
+    pub(crate) sysmon_wait: AtomicBool,
 }
 
 impl std::fmt::Debug for Sched {
@@ -164,7 +194,12 @@ impl std::fmt::Debug for Sched {
 }
 
 impl Sched {
-    pub(crate) fn new(procs: usize, stack_size: usize, deadlock_detection: bool) -> Arc<Sched> {
+    pub(crate) fn new(
+        procs: usize,
+        stack_size: usize,
+        deadlock_detection: bool,
+        max_threads: usize,
+    ) -> Arc<Sched> {
         crate::stack::install_overflow_handler();
         m::install_panic_hook();
         let allp: Vec<P> = (0..procs)
@@ -174,12 +209,14 @@ impl Sched {
                 schedtick: AtomicU32::new(0),
                 timers: Mutex::new(TimerHeap::default()),
                 timer0: AtomicU64::new(0),
-                running: AtomicBool::new(false),
+                status: AtomicU8::new(P_IDLE),
+                syscall_when: AtomicU64::new(0),
+                preempt: AtomicBool::new(false),
                 gfree: UnsafeCell::new(Vec::new()),
                 goidcache: UnsafeCell::new((0, 0)),
             })
             .collect();
-        Arc::new(Sched {
+        let s = Arc::new(Sched {
             allp: allp.into_boxed_slice(),
             gomaxprocs: procs,
             lock: Mutex::new(Locked {
@@ -210,7 +247,24 @@ impl Sched {
             run_waiters: Mutex::new(Vec::new()),
             main_goexited: AtomicBool::new(false),
             next_mid: AtomicUsize::new(0),
-        })
+            max_threads,
+            sysmon_note: crate::thread_parker::ThreadParker::new(),
+            sysmon_wait: AtomicBool::new(false),
+        });
+        if crate::loom::SYSMON {
+            let s2 = s.clone();
+            let h = crate::loom::thread::Builder::new()
+                .name("gmp-sysmon".into())
+                .spawn(move || sysmon::sysmon(s2));
+            match h {
+                Ok(h) => s.lock.lock().threads.push(h),
+                // Goroutines still run; only the syscall hand-off and preemption are lost.
+                Err(e) => {
+                    eprintln!("gmp: cannot start sysmon ({e}): syscall(f) will not hand off its P")
+                }
+            }
+        }
+        s
     }
 
     pub(crate) fn nanotime(&self, t: Instant) -> u64 {
@@ -430,7 +484,19 @@ impl Sched {
     fn pidleget(&self, l: &mut Locked) -> Option<usize> {
         let p = l.pidle.pop()?;
         self.npidle.fetch_sub(1, SeqCst);
+        // A P gets busy: sysmon must watch again (Go: the `sched.sysmonwait` wake-ups).
+        crate::loom::seqcst_fence();
+        if self.sysmon_wait.load(SeqCst) {
+            self.sysmon_wait.store(false, SeqCst);
+            self.sysmon_note.unpark();
+        }
         Some(p)
+    }
+
+    /// `pidleget` taking the lock itself.
+    pub(crate) fn pidleget_locked(&self) -> Option<usize> {
+        let mut l = self.lock.lock();
+        self.pidleget(&mut l)
     }
 
     /// Go: `pidleput`.
@@ -485,6 +551,22 @@ impl Sched {
             mm.spinning.store(spinning, SeqCst);
             mm.nextp.store(pp, SeqCst);
             mm.note.unpark();
+            return;
+        }
+        if l.mcount >= self.max_threads {
+            // Go: "runtime: program exceeds 10000-thread limit" (checkmcount), fatal.
+            self.pidleput(&mut l, pp);
+            if spinning {
+                self.nmspinning.fetch_sub(1, SeqCst);
+            }
+            drop(l);
+            let msg = format!(
+                "gmp: program exceeds the {}-thread limit (Builder::max_threads): too many Ms \
+                 are blocked in syscall(f)",
+                self.max_threads
+            );
+            eprintln!("{msg}");
+            self.report_fatal(msg);
             return;
         }
         l.mcount += 1;
@@ -684,6 +766,7 @@ impl Sched {
         for mm in ms {
             mm.note.unpark();
         }
+        self.sysmon_note.unpark();
     }
 
     /// Reports a fatal condition (deadlock) to the threads waiting in `run`.

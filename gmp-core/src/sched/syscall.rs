@@ -1,0 +1,88 @@
+//! Blocking calls (Go: `entersyscall`, `exitsyscall`, `exitsyscallfast`, `exitsyscall0`):
+//! `syscall(f)` runs `f` on the calling M with its P left up for grabs, so a blocking `f`
+//! does not stall the P's other goroutines.
+//!
+//! # Protocol
+//!
+//! `entersyscall` moves the goroutine RUNNING → SYSCALL and its P `P_RUNNING` →
+//! `P_SYSCALL`, and parks the P in the M's `oldp` (the M holds no P while `f` runs). Then:
+//!
+//! - `f` returns quickly: `exitsyscall` wins the CAS `P_SYSCALL` → `P_RUNNING` and carries on
+//!   with its P, having paid two atomic writes and a CAS (Go's `exitsyscallfast`).
+//! - `f` blocks: sysmon sees the P in `P_SYSCALL` for over 20 µs with work waiting (or for
+//!   over 10 ms), wins the CAS `P_SYSCALL` → `P_IDLE` and hands the P off (`handoffp`), so
+//!   another M runs its goroutines. When `f` returns, `exitsyscall` loses the CAS and looks
+//!   for an idle P; with none, the goroutine suspends, its M queues it on the global queue
+//!   and stops (Go's `exitsyscall0`), and it continues on whichever M picks it up.
+//!
+//! While `f` runs the goroutine has no P, so gmp's blocking calls inside `f` block the M's
+//! thread (as `f` itself does), `gosched` does nothing, and goroutines it spawns or wakes go to
+//! the global queue.
+
+use super::g;
+use super::m::{acquirep, check_cancel, ctx, current_g, yielder_of};
+use super::{co::Suspend, NO_P, P_RUNNING, P_SYSCALL};
+use crate::loom::atomic::Ordering::*;
+use std::time::Instant;
+
+/// Go: `entersyscall`. Returns whether the caller entered a syscall (`false` on a plain
+/// thread or when already inside one), to pass to [`exitsyscall`].
+pub(crate) fn entersyscall() -> bool {
+    let Some(c) = ctx() else { return false };
+    let Some(gp) = current_g() else { return false };
+    let p = c.p.get();
+    if p == NO_P {
+        return false; // nested `syscall`: the outer one already gave the P up
+    }
+    check_cancel(gp);
+    let s = &*c.sched;
+    let pp = &s.allp[p];
+    // RUNNING → SYSCALL in the status bits; a racing unpark's CAS retries (permit bits kept).
+    gp.state.fetch_add(g::SYSCALL - g::RUNNING, SeqCst);
+    c.p.set(NO_P);
+    c.oldp.set(p);
+    pp.syscall_when.store(s.nanotime(Instant::now()), Relaxed);
+    // Publishes the P (and the M's writes to its owner-side state) to sysmon's CAS.
+    pp.status.store(P_SYSCALL, SeqCst);
+    true
+}
+
+/// Go: `exitsyscall`: takes the P back if sysmon left it, else any idle P, else queues the
+/// goroutine and lets it continue wherever an M picks it up.
+pub(crate) fn exitsyscall(entered: bool) {
+    if !entered {
+        return;
+    }
+    let c = ctx().expect("exitsyscall on the M that entered the syscall");
+    let gp = current_g().expect("exitsyscall in the goroutine that entered the syscall");
+    let s = &*c.sched;
+    let p = c.oldp.replace(NO_P);
+    // Go: `exitsyscallfast`: our P is still ours.
+    if s.allp[p]
+        .status
+        .compare_exchange(P_SYSCALL, P_RUNNING, SeqCst, SeqCst)
+        .is_ok()
+    {
+        c.p.set(p);
+        gp.state.fetch_sub(g::SYSCALL - g::RUNNING, SeqCst);
+        return;
+    }
+    // sysmon retook it. Go: `exitsyscallfast_pidle`.
+    loop {
+        if let Some(p) = s.pidleget_locked() {
+            acquirep(c, p);
+            gp.state.fetch_sub(g::SYSCALL - g::RUNNING, SeqCst);
+            return;
+        }
+        if !std::thread::panicking() {
+            break;
+        }
+        // Unwinding (a panic escaped `f`): std's panic count is thread-local, so the goroutine
+        // cannot switch threads now. Wait on this thread for a P to free up.
+        crate::loom::usleep(20);
+    }
+    // No P: suspend; our M queues us (Go: `exitsyscall0`) and we resume on some M with a P.
+    gp.state.fetch_sub(g::SYSCALL - g::RUNNING, SeqCst);
+    yielder_of(gp).suspend(Suspend::ExitSyscall);
+    check_cancel(gp);
+}

@@ -1,0 +1,113 @@
+//! sysmon (Go: `sysmon`, `retake`, `preemptone`): a dedicated thread, without a P, that hands
+//! the P of an M stuck in `syscall(f)` to another M and asks goroutines that hold their P for
+//! over 10 ms to yield at their next preemption point.
+//!
+//! It sleeps 20 µs between rounds while it finds work, doubling up to 10 ms after 50 idle
+//! rounds (Go's schedule), and sleeps until woken when every P is idle, so an idle runtime
+//! costs no CPU.
+
+use super::{Sched, P_RUNNING, P_SYSCALL};
+use crate::loom::atomic::Ordering::*;
+use crate::loom::Arc;
+use std::time::{Duration, Instant};
+
+/// Same as Go's sysmon start delay (runtime/proc.go: `delay = 20`).
+const MIN_DELAY: Duration = Duration::from_micros(20);
+/// Same as Go's cap (`if delay > 10*1000 { delay = 10 * 1000 }`).
+const MAX_DELAY: Duration = Duration::from_millis(10);
+/// Same as Go: after 50 idle rounds (1 ms) sysmon starts doubling its sleep.
+const IDLE_ROUNDS_BEFORE_BACKOFF: u32 = 50;
+/// Same as Go's `forcePreemptNS`: a goroutine may hold its P this long between scheduling points.
+const FORCE_PREEMPT_NS: u64 = 10_000_000;
+/// A P stays with an M in a syscall for at least one sysmon tick (Go retakes after the P has
+/// been seen in `_Psyscall` by a previous round, ~20 µs).
+const SYSCALL_GRACE_NS: u64 = 20_000;
+/// Go: a P in a syscall with nothing else to run is retaken after 10 ms anyway.
+const SYSCALL_IDLE_RETAKE_NS: u64 = 10_000_000;
+
+/// What sysmon remembers of a P between rounds (Go: `sysmontick`).
+#[derive(Clone, Copy, Default)]
+struct Tick {
+    schedtick: u32,
+    schedwhen: u64,
+}
+
+/// Go: `sysmon`: the thread's body, until the runtime shuts down.
+pub(super) fn sysmon(s: Arc<Sched>) {
+    let mut ticks = vec![Tick::default(); s.gomaxprocs];
+    let mut idle = 0u32;
+    let mut delay = MIN_DELAY;
+    loop {
+        if idle == 0 {
+            delay = MIN_DELAY;
+        } else if idle > IDLE_ROUNDS_BEFORE_BACKOFF {
+            delay = (delay * 2).min(MAX_DELAY);
+        }
+        s.sysmon_note.park_deadline(Instant::now() + delay);
+        if s.shutdown.load(SeqCst) && s.ngoroutines.load(SeqCst) == 0 {
+            return;
+        }
+        if s.npidle.load(SeqCst) == s.gomaxprocs {
+            // Nothing runs: sleep until a P gets busy (`pidleget` wakes us; Go: `sysmonwait`).
+            s.sysmon_wait.store(true, SeqCst);
+            crate::loom::seqcst_fence();
+            if s.npidle.load(SeqCst) == s.gomaxprocs && !s.shutdown.load(SeqCst) {
+                s.sysmon_note.park();
+            }
+            s.sysmon_wait.store(false, SeqCst);
+            idle = 0;
+            continue;
+        }
+        let now = s.nanotime(Instant::now());
+        if retake(&s, now, &mut ticks) > 0 {
+            idle = 0;
+        } else {
+            idle += 1;
+        }
+    }
+}
+
+/// Go: `retake`: hands off the Ps of Ms in long syscalls and flags goroutines that have held
+/// their P for over 10 ms. Returns how many Ps it retook.
+fn retake(s: &Arc<Sched>, now: u64, ticks: &mut [Tick]) -> usize {
+    let mut n = 0;
+    for (i, pp) in s.allp.iter().enumerate() {
+        let t = pp.schedtick.load(Relaxed);
+        if ticks[i].schedtick != t {
+            ticks[i] = Tick {
+                schedtick: t,
+                schedwhen: now,
+            };
+        }
+        match pp.status.load(SeqCst) {
+            // Go: preemptone, when the same time slice has lasted over 10 ms.
+            P_RUNNING if ticks[i].schedwhen + FORCE_PREEMPT_NS <= now => {
+                pp.preempt.store(true, Relaxed);
+            }
+            P_SYSCALL => {
+                let when = pp.syscall_when.load(Relaxed);
+                if now < when + SYSCALL_GRACE_NS {
+                    continue;
+                }
+                // Go: do not retake a P with nothing to run while other Ps (idle or spinning)
+                // can take new work, unless the syscall has lasted 10 ms.
+                if pp.runq.is_empty()
+                    && s.nmspinning.load(SeqCst) + s.npidle.load(SeqCst) > 0
+                    && now < when + SYSCALL_IDLE_RETAKE_NS
+                {
+                    continue;
+                }
+                if pp
+                    .status
+                    .compare_exchange(P_SYSCALL, super::P_IDLE, SeqCst, SeqCst)
+                    .is_ok()
+                {
+                    n += 1;
+                    s.handoffp(i);
+                }
+            }
+            _ => {}
+        }
+    }
+    n
+}

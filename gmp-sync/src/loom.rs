@@ -90,6 +90,20 @@ mod imp {
         gmp_core::park::can_spin(iteration)
     }
 
+    /// Parks the calling goroutine or thread (the parking lot's only way to sleep). It
+    /// unwinds instead of returning if the goroutine is cancelled.
+    #[inline]
+    pub(crate) fn park(reason: gmp_core::park::WaitReason) {
+        gmp_core::park::park(reason)
+    }
+
+    /// Gives up the CPU for a moment: a cancelled waiter waiting for a waker that is between
+    /// two of its instructions on another thread.
+    #[inline]
+    pub(crate) fn yield_now() {
+        std::thread::yield_now();
+    }
+
     /// Same as Go's `active_spin_cnt` (runtime/proc.go): pause instructions per spin.
     const ACTIVE_SPIN_CNT: u32 = 30;
 
@@ -162,12 +176,87 @@ mod imp {
         CLOCK.fetch_add(d.as_nanos() as u64, loom::sync::atomic::Ordering::Relaxed);
     }
 
+    // loom's thread-locals: model threads share one OS thread.
+    loom::thread_local! {
+        /// 0: no cancellation armed; `n`: the `n`-th park from now unwinds.
+        static CANCEL_AT_PARK: std::cell::Cell<usize> = std::cell::Cell::new(0);
+        /// Whether the armed park unwinds after sleeping (woken) rather than before.
+        static CANCEL_AFTER: std::cell::Cell<bool> = std::cell::Cell::new(false);
+    }
+
+    /// The unwind payload of a cancellation that [`cancel_next_park`] injects.
+    #[derive(Debug)]
+    pub struct Cancelled;
+
+    /// Makes the calling thread's next park unwind with [`Cancelled`] instead of sleeping, as
+    /// a goroutine whose runtime is dropped while it parks does (gmp-core checks for
+    /// cancellation when a goroutine parks). The waiter is queued by then, and a waker may
+    /// have dequeued it already: loom explores both. A model catches the unwind
+    /// (`catch_unwind`) and checks that the primitive is left consistent.
+    ///
+    /// Such models run with at most 2 preemptions ([`model_with_cancellation`]).
+    pub fn cancel_next_park() {
+        CANCEL_AT_PARK.with(|c| c.set(1));
+        CANCEL_AFTER.with(|c| c.set(false));
+    }
+
+    /// Makes the calling thread's `n`-th park from now unwind with [`Cancelled`] once it has
+    /// been woken, as a goroutine cancelled after a waker chose it but before it ran does
+    /// (gmp-core checks for cancellation again when a parked goroutine resumes).
+    pub fn cancel_after_park(n: usize) {
+        assert!(n >= 1);
+        CANCEL_AT_PARK.with(|c| c.set(n));
+        CANCEL_AFTER.with(|c| c.set(true));
+    }
+
+    /// `loom::model` for models that cancel a thread while it parks ([`cancel_next_park`],
+    /// [`cancel_after_park`]), with the preemption bound capped at 2 (the default of
+    /// `cargo xtask verify`).
+    ///
+    /// Why the cap: loom runs every model thread on one OS thread, so they share its panic
+    /// count. With 3 preemptions loom may switch threads in the middle of a cancelled
+    /// waiter's unwind; another thread that then drops a `loom::sync::Mutex` guard (our
+    /// bucket locks) sees a panic in progress, and the `std` mutex inside loom's is poisoned,
+    /// which loom reports as a failure of its own. That is an artefact of the harness, not of
+    /// the code under test.
+    pub fn model_with_cancellation<F>(f: F)
+    where
+        F: Fn() + Sync + Send + 'static,
+    {
+        let mut builder = loom::model::Builder::new();
+        builder.preemption_bound = Some(builder.preemption_bound.map_or(2, |b| b.min(2)));
+        builder.check(f);
+    }
+
+    /// Parks the calling loom thread, unwinding before or after if a model armed it.
+    pub(crate) fn park(reason: gmp_core::park::WaitReason) {
+        let armed = CANCEL_AT_PARK.with(|c| {
+            let n = c.get();
+            if n > 0 {
+                c.set(n - 1);
+            }
+            n == 1
+        });
+        let after = CANCEL_AFTER.with(|c| c.get());
+        if armed && !after {
+            std::panic::resume_unwind(Box::new(Cancelled));
+        }
+        gmp_core::park::park(reason);
+        if armed {
+            std::panic::resume_unwind(Box::new(Cancelled));
+        }
+    }
+
     /// No spinning under loom: a spin is just more interleavings to explore.
     pub(crate) fn can_spin(_iteration: u32) -> bool {
         false
     }
 
     pub(crate) fn do_spin() {
+        loom::thread::yield_now();
+    }
+
+    pub(crate) fn yield_now() {
         loom::thread::yield_now();
     }
 }

@@ -19,7 +19,8 @@
 //!   waiter that must find its own bucket (on unwind, or for a future timed wait) locks the
 //!   bucket of the key it read, then re-reads the key (parking_lot's `lock_bucket_checked`).
 //! - If the park unwinds (a goroutine cancelled while parked), the waiter removes itself from
-//!   its queue before its frame dies, so the queue never holds a dangling pointer.
+//!   its queue before its frame dies, so the queue never holds a dangling pointer, and tells
+//!   its primitive whether a waker had chosen it ([`Abandoned`]).
 //!
 //! Timed waits would slot in the same way as the unwind path: on timeout, lock the waiter's
 //! bucket (checked), and if the waiter is still queued remove it and report the timeout;
@@ -128,25 +129,58 @@ impl Drop for AbortOnUnwind {
     }
 }
 
-/// Removes a queued waiter from its bucket if its park unwinds (see the module invariants).
-struct DequeueOnUnwind<'a>(&'a Waiter);
+/// How a waiter left the parking lot when its park unwound (its goroutine was cancelled
+/// while parked): what its primitive must now undo or pass on. See [`park`]'s `on_abandon`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Abandoned {
+    /// It was still queued on `key` (its last key: [`requeue`] may have moved it) and has
+    /// been removed. No waker chose it; the primitive may still count it as a waiter.
+    Dequeued {
+        /// The key it was queued on.
+        key: usize,
+    },
+    /// A waker had already dequeued it from `key` and handed it `token`, but it never got to
+    /// act on it: whatever the token granted (a unit, a lock, a wake-up) is the primitive's
+    /// to give back or pass on.
+    Woken {
+        /// The key it was woken from.
+        key: usize,
+        /// The token its waker handed it.
+        token: UnparkToken,
+    },
+}
 
-impl Drop for DequeueOnUnwind<'_> {
+/// Removes a queued waiter from its bucket if its park unwinds, then tells its primitive how
+/// it left (see the module invariants).
+struct DequeueOnUnwind<'a, F: FnOnce(Abandoned)> {
+    waiter: &'a Waiter,
+    /// Taken when the park returns normally, so a normal return does nothing here.
+    on_abandon: Option<F>,
+}
+
+impl<F: FnOnce(Abandoned)> Drop for DequeueOnUnwind<'_, F> {
     fn drop(&mut self) {
-        let me = WaiterRef(NonNull::from(self.0));
-        loop {
-            let key = self.0.key.load(Ordering::Relaxed);
+        let Some(on_abandon) = self.on_abandon.take() else {
+            return;
+        };
+        let me = WaiterRef(NonNull::from(self.waiter));
+        let how = loop {
+            let key = self.waiter.key.load(Ordering::Relaxed);
             let mut q = lock_bucket(key);
-            if self.0.key.load(Ordering::Relaxed) != key {
+            if self.waiter.key.load(Ordering::Relaxed) != key {
                 continue; // requeued while we locked: try the new bucket
             }
             if let Some(pos) = q.iter().position(|r| *r == me) {
                 q.remove(pos);
+                break Abandoned::Dequeued { key };
             }
             // Not queued: a waker dequeued us under this lock and its token is stored; it no
             // longer touches us.
-            return;
-        }
+            let token = self.waiter.state.load(Ordering::Acquire);
+            debug_assert_ne!(token, NOT_WOKEN, "gmp-sync: a dequeued waiter has no token");
+            break Abandoned::Woken { key, token };
+        };
+        on_abandon(how);
     }
 }
 
@@ -162,6 +196,12 @@ impl Drop for DequeueOnUnwind<'_> {
 /// if it panics nothing has been queued. `before_sleep` runs with no lock held and may call
 /// into the parking lot (`Cond::wait` unlocks the mutex there, which may wake a waiter), but
 /// must not panic: the waiter is queued by then, so a panic aborts the process.
+///
+/// If the park unwinds (the goroutine is cancelled while parked: its runtime was dropped),
+/// the waiter is taken off its queue if it is still there, and `on_abandon` is called, with
+/// no lock held, to say whether it was still queued or a waker had already chosen it, so
+/// that the primitive can give back what the waiter was counted in or granted. It runs
+/// during the unwind: it must not panic or park, but may call into the parking lot.
 pub fn park(
     key: usize,
     park_token: ParkToken,
@@ -169,6 +209,7 @@ pub fn park(
     reason: WaitReason,
     validate: impl FnOnce() -> bool,
     before_sleep: impl FnOnce(),
+    on_abandon: impl FnOnce(Abandoned),
 ) -> Option<UnparkToken> {
     let waiter = Waiter {
         key: AtomicUsize::new(key),
@@ -189,17 +230,20 @@ pub fn park(
         }
     }
     // `waiter` is published: until a waker's token shows up it must not be dropped queued.
-    let dequeue_on_unwind = DequeueOnUnwind(&waiter);
+    let mut dequeue_on_unwind = DequeueOnUnwind {
+        waiter: &waiter,
+        on_abandon: Some(on_abandon),
+    };
     let bomb = AbortOnUnwind;
     before_sleep();
     std::mem::forget(bomb);
     loop {
         let s = waiter.state.load(Ordering::Acquire);
         if s != NOT_WOKEN {
-            std::mem::forget(dequeue_on_unwind);
+            dequeue_on_unwind.on_abandon = None;
             return Some(s);
         }
-        park::park(reason);
+        crate::loom::park(reason);
     }
 }
 

@@ -2,8 +2,8 @@
 //! lock under [`Mutex`](crate::Mutex), [`RwLock`](crate::RwLock)'s writer lock and [`Once`](crate::Once).
 
 use crate::loom::atomic::{AtomicU32, Ordering};
-use crate::loom::{can_spin, const_fn, do_spin, nanotime};
-use crate::sema::Sema;
+use crate::loom::{can_spin, const_fn, do_spin, nanotime, yield_now};
+use crate::sema::{Left, Sema};
 use gmp_core::park::WaitReason;
 
 /// Bit 0 of the state: the mutex is held. Same as Go's `mutexLocked`.
@@ -44,6 +44,9 @@ pub(crate) struct RawMutex {
     ///   woken waiter adds `LOCKED - 1 waiter` itself (clearing STARVING if it was the last
     ///   waiter or waited < 1 ms). While STARVING is set, nobody else may take the lock.
     /// - `Cond::broadcast` adds waiters it moved onto `sema` from the condition variable.
+    /// - A waiter whose goroutine is cancelled while parked removes itself ([`abandon`]).
+    ///
+    /// [`abandon`]: RawMutex::abandon
     state: AtomicU32,
     sema: Sema,
 }
@@ -126,7 +129,7 @@ impl RawMutex {
         {
             wait_start = ws;
             if !self.sema.finish_wake(token) {
-                self.sema.acquire(true, reason);
+                self.sema.acquire(true, reason, |left| self.abandon(left));
             }
             if self.after_wake(wait_start, &mut starving) {
                 return;
@@ -189,7 +192,7 @@ impl RawMutex {
                     if wait_start == 0 {
                         wait_start = nanotime().max(1);
                     }
-                    self.sema.acquire(lifo, reason);
+                    self.sema.acquire(lifo, reason, |left| self.abandon(left));
                     if self.after_wake(wait_start, &mut starving) {
                         return;
                     }
@@ -250,31 +253,144 @@ impl RawMutex {
             std::process::abort();
         }
         if new & MUTEX_STARVING == 0 {
-            let mut old = new;
-            loop {
-                // No waiters, or one is already awake or has the lock: nothing to wake.
-                if old >> MUTEX_WAITER_SHIFT == 0
-                    || old & (MUTEX_LOCKED | MUTEX_WOKEN | MUTEX_STARVING) != 0
-                {
-                    return;
-                }
-                // Take one waiter off the count and wake it, with WOKEN set.
-                let new = (old - (1 << MUTEX_WAITER_SHIFT)) | MUTEX_WOKEN;
-                match self
-                    .state
-                    .compare_exchange(old, new, Ordering::SeqCst, Ordering::Relaxed)
-                {
-                    Ok(_) => {
-                        self.sema.release(false);
-                        return;
-                    }
-                    Err(now) => old = now,
-                }
-            }
+            self.wake_one_if_idle(new);
         } else {
             // Starvation mode: hand ownership to the next waiter. LOCKED stays clear, but
             // STARVING keeps newcomers out until the waiter takes it.
             self.sema.release(true);
         }
+    }
+
+    /// The normal-mode half of `unlockSlow`, from state `old`: if waiters are counted and
+    /// none of LOCKED, WOKEN, STARVING is set, uncounts one, sets WOKEN and wakes it.
+    pub(crate) fn wake_one_if_idle(&self, mut old: u32) {
+        loop {
+            // No waiters, or one is already awake or has the lock: nothing to wake.
+            if old >> MUTEX_WAITER_SHIFT == 0
+                || old & (MUTEX_LOCKED | MUTEX_WOKEN | MUTEX_STARVING) != 0
+            {
+                return;
+            }
+            // Take one waiter off the count and wake it, with WOKEN set.
+            let new = (old - (1 << MUTEX_WAITER_SHIFT)) | MUTEX_WOKEN;
+            match self
+                .state
+                .compare_exchange(old, new, Ordering::SeqCst, Ordering::Relaxed)
+            {
+                Ok(_) => {
+                    self.sema.release(false);
+                    return;
+                }
+                Err(now) => old = now,
+            }
+        }
+    }
+
+    /// Wakes a waiter if the lock is free and nobody is awake to take it: what a cancelled
+    /// `Cond` waiter that a `broadcast` woke does for the waiters it requeued onto us.
+    pub(crate) fn wake_if_idle(&self) {
+        self.wake_one_if_idle(self.state.load(Ordering::SeqCst));
+    }
+
+    /// Undoes a waiter of `lock_slow` whose goroutine was cancelled while parked on `sema`
+    /// (it unwinds out of `lock`, or out of `Cond::wait` after a `broadcast` requeued it
+    /// here). It is counted in the waiter count, and may have been woken, or even handed the
+    /// lock, before it could act on it.
+    ///
+    /// The counting argument. In normal mode every waiter that the state counts, or that an
+    /// unlock uncounted to wake it (releasing a count into `sema`, with WOKEN set), is queued
+    /// on `sema` or on its way there or back: `waiters + counts released = waiters around the
+    /// queue`. A leaving waiter restores that either by taking a released count, and with it
+    /// the woken waiter's duty (clear WOKEN; wake another if the lock is free), or else by
+    /// uncounting itself. If no waiter is counted, some unlock uncounted one and its count is
+    /// on its way into `sema` (the unlock runs on another thread, a few instructions from
+    /// it): wait for it. In starvation mode unlocks leave the count alone and a count in `sema`
+    /// is the lock itself being handed off: a leaving waiter that takes one owns the lock and
+    /// unlocks it; the last waiter leaving a held lock turns starvation mode off, so that the
+    /// holder's unlock does not hand the lock to nobody.
+    ///
+    /// Runs during an unwind: it never panics and never parks.
+    pub(crate) fn abandon(&self, left: Left) {
+        if left == Left::Holding {
+            self.abandon_owner();
+            return;
+        }
+        loop {
+            if self.sema.try_acquire() {
+                if self.state.load(Ordering::SeqCst) & MUTEX_STARVING != 0 {
+                    self.abandon_owner();
+                } else {
+                    self.abandon_woken();
+                }
+                return;
+            }
+            let old = self.state.load(Ordering::SeqCst);
+            let waiters = old >> MUTEX_WAITER_SHIFT;
+            let handing_off = old & (MUTEX_LOCKED | MUTEX_STARVING) == MUTEX_STARVING;
+            if waiters > 1 || (waiters == 1 && !handing_off) {
+                let mut new = old - (1 << MUTEX_WAITER_SHIFT);
+                if waiters == 1 {
+                    new &= !MUTEX_STARVING;
+                }
+                if self
+                    .state
+                    .compare_exchange(old, new, Ordering::SeqCst, Ordering::Relaxed)
+                    .is_ok()
+                {
+                    return;
+                }
+                continue;
+            }
+            // No waiter counted (a normal-mode wake-up is on its way), or we are the only one
+            // and the lock is being handed off: the count will show up in `sema`.
+            yield_now();
+        }
+    }
+
+    /// A cancelled waiter took a count released in normal mode: it is the awake waiter now.
+    /// It clears WOKEN, and wakes another waiter if the lock is free.
+    fn abandon_woken(&self) {
+        let mut old = self.state.load(Ordering::SeqCst);
+        while old & MUTEX_WOKEN != 0 {
+            match self.state.compare_exchange(
+                old,
+                old & !MUTEX_WOKEN,
+                Ordering::SeqCst,
+                Ordering::Relaxed,
+            ) {
+                Ok(_) => break,
+                Err(now) => old = now,
+            }
+        }
+        self.wake_if_idle();
+    }
+
+    /// A cancelled waiter was handed the lock (starvation mode): it takes it as `after_wake`
+    /// does, uncounting itself and ending starvation mode (it is not starving any more), and
+    /// unlocks it, which wakes the next waiter in normal mode.
+    fn abandon_owner(&self) {
+        let mut old = self.state.load(Ordering::SeqCst);
+        loop {
+            let mut new = (old | MUTEX_LOCKED) & !MUTEX_STARVING;
+            if new >> MUTEX_WAITER_SHIFT != 0 {
+                new -= 1 << MUTEX_WAITER_SHIFT;
+            }
+            match self
+                .state
+                .compare_exchange(old, new, Ordering::SeqCst, Ordering::Relaxed)
+            {
+                Ok(_) => break,
+                Err(now) => old = now,
+            }
+        }
+        // SAFETY: the hand-off made us the owner, and we set LOCKED just above.
+        unsafe { self.unlock() }
+    }
+
+    /// Whether the mutex is unlocked with nothing counted, flagged or released: what every
+    /// mutex must come back to once nobody uses it.
+    #[cfg(test)]
+    pub(crate) fn is_idle(&self) -> bool {
+        self.state.load(Ordering::SeqCst) == 0 && !self.sema.try_acquire()
     }
 }

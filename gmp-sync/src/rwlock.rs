@@ -1,6 +1,6 @@
 //! `RwLock<T>`: Go's writer-preferring `sync.RWMutex` holding its data.
 
-use crate::loom::atomic::{AtomicI32, Ordering::SeqCst};
+use crate::loom::atomic::{AtomicBool, AtomicI32, Ordering::SeqCst};
 use crate::loom::{const_fn, DataCell};
 use crate::raw_mutex::RawMutex;
 use crate::sema::Sema;
@@ -53,6 +53,16 @@ pub struct RwLock<T: ?Sized> {
     reader_count: AtomicI32,
     /// Go's `readerWait`: readers the waiting writer still waits for; the last of them wakes it.
     reader_wait: AtomicI32,
+    /// Whether the writer waiting for the departing readers was cancelled while it waited:
+    ///
+    /// | value   | meaning                                                            |
+    /// |---------|--------------------------------------------------------------------|
+    /// | `false` | the last departing reader wakes the waiting writer (`writer_sem`)   |
+    /// | `true`  | the writer is gone: the last departing reader unlocks in its place |
+    ///
+    /// Set by the cancelled writer; cleared (by CAS) by whichever of it and the last reader
+    /// finishes the write lock's unlock (see `abandon_write`).
+    writer_abandoned: AtomicBool,
     data: DataCell<T>,
 }
 
@@ -78,6 +88,7 @@ impl<T> RwLock<T> {
                 reader_sem: Sema::new(),
                 reader_count: AtomicI32::new(0),
                 reader_wait: AtomicI32::new(0),
+                writer_abandoned: AtomicBool::new(false),
                 data: DataCell::new(value),
             }
         }
@@ -95,7 +106,8 @@ impl<T: ?Sized> RwLock<T> {
         gmp_core::park::checkpoint();
         if self.reader_count.fetch_add(1, SeqCst) + 1 < 0 {
             // A writer is pending: wait for it.
-            self.reader_sem.acquire(false, WaitReason::SyncRWMutexRLock);
+            self.reader_sem
+                .acquire(false, WaitReason::SyncRWMutexRLock, |_| self.abandon_read());
         }
         RwLockReadGuard { lock: self }
     }
@@ -143,7 +155,16 @@ impl<T: ?Sized> RwLock<T> {
         }
         // A writer is pending; the last reader it waits for wakes it.
         if self.reader_wait.fetch_sub(1, SeqCst) - 1 == 0 {
-            self.writer_sem.release(false);
+            if self
+                .writer_abandoned
+                .compare_exchange(true, false, SeqCst, SeqCst)
+                .is_ok()
+            {
+                // The writer was cancelled while it waited for us: finish its lock's unlock.
+                self.write_unlock();
+            } else {
+                self.writer_sem.release(false);
+            }
         }
     }
 
@@ -157,7 +178,8 @@ impl<T: ?Sized> RwLock<T> {
         let r = self.reader_count.fetch_sub(RWMUTEX_MAX_READERS, SeqCst);
         // Wait for active readers.
         if r != 0 && self.reader_wait.fetch_add(r, SeqCst) + r != 0 {
-            self.writer_sem.acquire(false, WaitReason::SyncRWMutexLock);
+            self.writer_sem
+                .acquire(false, WaitReason::SyncRWMutexLock, |_| self.abandon_write());
         }
         RwLockWriteGuard { lock: self }
     }
@@ -204,6 +226,63 @@ impl<T: ?Sized> RwLock<T> {
         // Allow other writers to proceed.
         // SAFETY: the write guard being dropped holds `w`.
         unsafe { self.w.unlock() };
+    }
+
+    /// Undoes a `read` whose goroutine was cancelled while it waited for a writer (it
+    /// unwinds). It is registered in `reader_count`. Readers are counted, not named: each
+    /// writer's unlock releases one `reader_sem` count per registered waiting reader, and any
+    /// of them may take any count. So: if a count is there, take it and unlock as a reader
+    /// would (that count was granted to "a reader"); if a writer is still pending, the release
+    /// for us is not due yet: unregister; otherwise a writer's unlock is releasing our count
+    /// right now, on another thread: wait the few instructions until it shows up. Never a
+    /// leftover count that would let a later reader in beside a writer.
+    /// Runs during the unwind: never panics, never parks.
+    fn abandon_read(&self) {
+        loop {
+            if self.reader_sem.try_acquire() {
+                self.read_unlock();
+                return;
+            }
+            let c = self.reader_count.load(SeqCst);
+            if c < 0 {
+                if self
+                    .reader_count
+                    .compare_exchange(c, c - 1, SeqCst, SeqCst)
+                    .is_ok()
+                {
+                    return;
+                }
+                continue;
+            }
+            crate::loom::yield_now();
+        }
+    }
+
+    /// Undoes a `write` whose goroutine was cancelled while it waited for the readers to
+    /// leave (it unwinds). It holds `w` and has announced itself to readers; the last reader
+    /// to leave will release `writer_sem` for it. It cannot wait for them, so it hands its
+    /// unlock to that reader: it sets `writer_abandoned`, which the last reader takes (CAS)
+    /// and then unlocks in its place. If the readers have all left already (`reader_wait` is
+    /// 0), it takes the flag back itself; if it wins, the last reader is releasing
+    /// `writer_sem` instead, so it takes that count (waiting the few instructions until it
+    /// shows up) and unlocks; if it loses, the reader took over.
+    /// Runs during the unwind: never panics, never parks.
+    fn abandon_write(&self) {
+        self.writer_abandoned.store(true, SeqCst);
+        if self.reader_wait.load(SeqCst) > 0 {
+            return; // the last reader to leave sees the flag
+        }
+        if self
+            .writer_abandoned
+            .compare_exchange(true, false, SeqCst, SeqCst)
+            .is_err()
+        {
+            return; // the last reader took it: it unlocks for us
+        }
+        while !self.writer_sem.try_acquire() {
+            crate::loom::yield_now();
+        }
+        self.write_unlock();
     }
 
     /// Mutable access without locking: `&mut self` proves nobody else holds the lock.

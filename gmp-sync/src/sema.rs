@@ -3,13 +3,46 @@
 
 use crate::loom::atomic::{AtomicU32, Ordering::SeqCst};
 use crate::loom::const_fn;
-use crate::lot::{self, UnparkToken};
+use crate::lot::{self, Abandoned, UnparkToken};
 use gmp_core::park::WaitReason;
 
 /// Unpark token: woken by a release; the count must still be taken (and may have been stolen).
 pub(crate) const TOKEN_NORMAL: UnparkToken = 0;
 /// Unpark token: the releaser took the count on the waiter's behalf (Go: `s.ticket = 1`).
 pub(crate) const TOKEN_HANDOFF: UnparkToken = 1;
+
+/// What a waiter that unwound out of [`Sema::acquire`] (its goroutine was cancelled while
+/// parked) leaves with.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Left {
+    /// No count: it was still queued, or a release woke it to take a count that it had not
+    /// taken yet (the count is still in the semaphore, for anyone). The primitive on top may
+    /// still count it as one of its waiters.
+    Empty,
+    /// A count that a hand-off release took for it (`TOKEN_HANDOFF`): the primitive must
+    /// give back what that count stands for.
+    Holding,
+}
+
+impl Left {
+    /// What a waiter parked on a [`Sema`]'s key leaves with.
+    pub(crate) fn from_token(token: UnparkToken) -> Left {
+        if token == TOKEN_HANDOFF {
+            Left::Holding
+        } else {
+            Left::Empty
+        }
+    }
+}
+
+impl From<Abandoned> for Left {
+    fn from(how: Abandoned) -> Left {
+        match how {
+            Abandoned::Dequeued { .. } => Left::Empty,
+            Abandoned::Woken { token, .. } => Left::from_token(token),
+        }
+    }
+}
 
 /// Go's `sema uint32` with `semacquire1`/`semrelease1`.
 ///
@@ -44,7 +77,7 @@ impl Sema {
     }
 
     /// Go: `cansemacquire`.
-    fn try_acquire(&self) -> bool {
+    pub(crate) fn try_acquire(&self) -> bool {
         let mut v = self.count.load(SeqCst);
         loop {
             if v == 0 {
@@ -59,12 +92,28 @@ impl Sema {
 
     /// Takes one count, parking until one is released (Go: `semacquire1`). `lifo` queues the
     /// caller at the head of the waiters (a mutex waiter that lost a race after waking).
-    pub(crate) fn acquire(&self, lifo: bool, reason: WaitReason) {
+    ///
+    /// If the caller's goroutine is cancelled while parked here, `on_abandon` is called
+    /// during the unwind with what the caller [`Left`] with (see [`lot::park`]).
+    pub(crate) fn acquire(&self, lifo: bool, reason: WaitReason, on_abandon: impl FnOnce(Left)) {
         if self.try_acquire() {
             return;
         }
+        let mut on_abandon = Some(on_abandon);
         loop {
-            let token = lot::park(self.key(), 0, lifo, reason, || !self.try_acquire(), || {});
+            let token = lot::park(
+                self.key(),
+                0,
+                lifo,
+                reason,
+                || !self.try_acquire(),
+                || {},
+                |how| {
+                    if let Some(f) = on_abandon.take() {
+                        f(Left::from(how));
+                    }
+                },
+            );
             match token {
                 None => return, // the recheck under the bucket lock took a count
                 Some(t) => {

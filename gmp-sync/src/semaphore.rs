@@ -2,7 +2,7 @@
 
 use crate::loom::atomic::{AtomicUsize, Ordering::SeqCst};
 use crate::loom::const_fn;
-use crate::lot::{self, UnparkToken};
+use crate::lot::{self, Abandoned, Queue, UnparkToken};
 use gmp_core::park::WaitReason;
 use std::fmt;
 
@@ -20,6 +20,10 @@ const TOKEN_ACQUIRED: UnparkToken = 0;
 /// blocks smaller requests behind it even when they would fit, so a large request cannot be
 /// starved by a stream of small ones. A request larger than the capacity could never be
 /// served: [`acquire`](Semaphore::acquire) panics instead of blocking forever.
+///
+/// A waiter whose goroutine is cancelled while it waits (its runtime was dropped) leaves the
+/// queue as x/sync's cancelled `Acquire` does: units granted to it at that moment are
+/// released again, and the waiters behind it are served if they now fit.
 ///
 /// ```
 /// use gmp_sync::{Semaphore, WaitGroup};
@@ -143,11 +147,45 @@ impl Semaphore {
                 }
             },
             || {},
+            |how| match how {
+                // Still queued: it may have been the head that blocked smaller requests.
+                Abandoned::Dequeued { .. } => self.serve_after_leaving(),
+                // A release added our units to `cur` for us: give them back (x/sync: "Acquired
+                // the semaphore after we were canceled ... put the tokens back").
+                Abandoned::Woken { .. } => self.release(n),
+            },
         );
         match token {
             None => debug_assert!(acquired),
             Some(t) => debug_assert_eq!(t, TOKEN_ACQUIRED),
         }
+    }
+
+    /// A queued waiter left (its goroutine was cancelled): serve the waiters that now fit at
+    /// the head, and clear `WAITERS` if it was the last (x/sync: `Acquire`'s cancellation,
+    /// "if we're at the front and there're extra tokens left, notify other waiters").
+    fn serve_after_leaving(&self) {
+        lot::with_queue(self.key(), |q| {
+            let s = self.state.load(SeqCst);
+            if s & WAITERS != 0 {
+                self.serve(q, s & !WAITERS);
+            }
+        });
+    }
+
+    /// With `WAITERS` set and the queue locked, `cur` units held: wakes the waiters at the
+    /// head whose requests fit, in order, and stores the new state (x/sync: `notifyWaiters`).
+    fn serve(&self, q: &mut Queue<'_>, mut cur: usize) {
+        while let Some(weight) = q.front() {
+            if self.size - cur < weight {
+                // Not enough for the head: it blocks everyone behind it (FIFO).
+                break;
+            }
+            cur += weight;
+            q.unpark_front(TOKEN_ACQUIRED);
+        }
+        let flag = if q.is_empty() { 0 } else { WAITERS };
+        self.state.store(cur | flag, SeqCst);
     }
 
     /// Acquires `n` units if they are free now and nobody is waiting; never parks
@@ -214,17 +252,7 @@ impl Semaphore {
                 }
             }
             // WAITERS is set, so nobody changes the state without this lock.
-            let mut cur = (s & !WAITERS) - n;
-            while let Some(weight) = q.front() {
-                if self.size - cur < weight {
-                    // Not enough for the head: it blocks everyone behind it (FIFO).
-                    break;
-                }
-                cur += weight;
-                q.unpark_front(TOKEN_ACQUIRED);
-            }
-            let flag = if q.is_empty() { 0 } else { WAITERS };
-            self.state.store(cur | flag, SeqCst);
+            self.serve(q, (s & !WAITERS) - n);
         });
     }
 }

@@ -193,7 +193,11 @@ impl WaitGroup {
                 .compare_exchange(state, state + 1, SeqCst, SeqCst)
             {
                 Ok(_) => {
-                    inner.sema.acquire(false, WaitReason::SyncWaitGroupWait);
+                    inner
+                        .sema
+                        .acquire(false, WaitReason::SyncWaitGroupWait, |_| {
+                            inner.abandon_wait()
+                        });
                     if inner.state.load(SeqCst) != 0 {
                         panic!("sync: WaitGroup is reused before previous Wait has returned");
                     }
@@ -207,6 +211,36 @@ impl WaitGroup {
 
 /// Calls `done` when dropped, so a goroutine started by [`WaitGroup::go`] counts as done
 /// whether `f` returns or unwinds.
+impl Inner {
+    /// Undoes a `wait` whose goroutine was cancelled while parked (it unwinds): it is counted
+    /// in the waiter count, or, if the counter has reached zero, the last `done` is releasing
+    /// one wake-up for it. It takes that wake-up if it is there, uncounts itself if it is
+    /// still counted, and otherwise waits the few instructions until the wake-up shows up
+    /// (the `done` runs on another thread). So no wake-up is left over for the next round.
+    /// Runs during the unwind: never panics, never parks.
+    fn abandon_wait(&self) {
+        loop {
+            // A wake-up of this round (ours, or a sibling's that will take ours instead).
+            if self.sema.try_acquire() {
+                return;
+            }
+            let state = self.state.load(SeqCst);
+            let (v, w) = ((state >> 32) as i32, state as u32);
+            if v > 0 && w > 0 {
+                if self
+                    .state
+                    .compare_exchange(state, state - 1, SeqCst, SeqCst)
+                    .is_ok()
+                {
+                    return;
+                }
+                continue;
+            }
+            crate::loom::yield_now();
+        }
+    }
+}
+
 struct DoneOnDrop(WaitGroup);
 
 impl Drop for DoneOnDrop {

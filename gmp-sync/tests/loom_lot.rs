@@ -1,10 +1,11 @@
-//! loom models of the parking lot: park/validate against unpark (no lost wake-up), and
-//! requeue (waiters moved to another key are woken there, never lost).
+//! loom models of the parking lot: park/validate against unpark (no lost wake-up), requeue
+//! (waiters moved to another key are woken there, never lost), and a park that unwinds
+//! (cancelled) against unpark (it leaves its queue and reports whether it had been woken).
 #![cfg(loom)]
 
 use gmp_core::park::WaitReason;
-use gmp_sync::lot::{self, RequeueOp};
-use loom::sync::atomic::{AtomicBool, Ordering::SeqCst};
+use gmp_sync::lot::{self, Abandoned, RequeueOp};
+use loom::sync::atomic::{AtomicBool, AtomicUsize, Ordering::SeqCst};
 use loom::sync::Arc;
 use loom::thread;
 
@@ -21,7 +22,15 @@ fn park_validate_vs_unpark_one() {
         let ready = Arc::new(AtomicBool::new(false));
         let r = ready.clone();
         let waiter = thread::spawn(move || {
-            lot::park(K1, 0, false, WaitReason::Park, || !r.load(SeqCst), || {})
+            lot::park(
+                K1,
+                0,
+                false,
+                WaitReason::Park,
+                || !r.load(SeqCst),
+                || {},
+                |_| {},
+            )
         });
         ready.store(true, SeqCst);
         let res = lot::unpark_one(K1, |res| {
@@ -55,6 +64,7 @@ fn unpark_one_per_key() {
                     WaitReason::Park,
                     || !flag.load(SeqCst),
                     || {},
+                    |_| {},
                 )
             })
         };
@@ -85,7 +95,15 @@ fn requeue_then_unpark() {
             .map(|_| {
                 let r = released.clone();
                 thread::spawn(move || {
-                    lot::park(K1, 0, false, WaitReason::Park, || !r.load(SeqCst), || {})
+                    lot::park(
+                        K1,
+                        0,
+                        false,
+                        WaitReason::Park,
+                        || !r.load(SeqCst),
+                        || {},
+                        |_| {},
+                    )
                 })
             })
             .collect();
@@ -110,5 +128,59 @@ fn requeue_then_unpark() {
         let parked = tokens.iter().filter(|t| t.is_some()).count();
         assert_eq!(parked, woken + moved);
         assert_eq!(tokens.iter().filter(|t| **t == Some(TOKEN)).count(), woken);
+    });
+}
+
+/// The waiter's park unwinds (its goroutine is cancelled) while the waker unparks: either the
+/// waker found it and its token is reported to `on_abandon` as `Woken`, or it had left its
+/// queue first (`Dequeued`) and the waker found nobody; never both, never neither. (If the
+/// token is there before the waiter would sleep, it returns it without parking at all.)
+#[test]
+fn cancelled_park_vs_unpark_one() {
+    const NONE: usize = 0;
+    const DEQUEUED: usize = 1;
+    const WOKEN: usize = 2;
+    gmp_sync::loom::model_with_cancellation(|| {
+        let how = Arc::new(AtomicUsize::new(NONE));
+        let h = how.clone();
+        let waiter = thread::spawn(move || {
+            std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                gmp_sync::loom::cancel_next_park();
+                lot::park(
+                    K1,
+                    0,
+                    false,
+                    WaitReason::Park,
+                    || true,
+                    || {},
+                    |a| match a {
+                        Abandoned::Dequeued { key } => {
+                            assert_eq!(key, K1);
+                            h.store(DEQUEUED, SeqCst);
+                        }
+                        Abandoned::Woken { key, token } => {
+                            assert_eq!((key, token), (K1, TOKEN));
+                            h.store(WOKEN, SeqCst);
+                        }
+                    },
+                )
+            }))
+            .ok()
+        });
+        let res = lot::unpark_one(K1, |_| TOKEN);
+        match waiter.join().unwrap() {
+            Some(returned) => {
+                assert_eq!(returned, Some(TOKEN));
+                assert!(res.unparked);
+                assert_eq!(how.load(SeqCst), NONE);
+            }
+            None => match how.load(SeqCst) {
+                DEQUEUED => assert!(!res.unparked),
+                WOKEN => assert!(res.unparked),
+                other => panic!("on_abandon reported {other}"),
+            },
+        }
+        // Nothing is left queued on the key.
+        assert!(!lot::unpark_one(K1, |_| TOKEN).unparked);
     });
 }

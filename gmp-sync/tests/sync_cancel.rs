@@ -31,13 +31,37 @@ fn wait_until(what: &str, cond: impl Fn() -> bool) {
     }
 }
 
-/// Spawns on `rt` a goroutine that runs `block` (which parks) and, once it is parked, keeps
-/// the runtime's only P busy without yielding until the runtime is cancelled. Returns when
-/// `block`'s goroutine is parked and the P is busy: anything woken on `rt` from then on stays
-/// runnable, not running, until the runtime is dropped, and is then cancelled.
-fn park_then_hold_the_p(rt: &Runtime, block: impl FnOnce() + Send + 'static) {
+/// The goroutine that keeps a runtime's only P busy (see [`park_then_hold_the_p`]).
+struct HeldP {
+    rt: Runtime,
+    release: Arc<AtomicBool>,
+}
+
+impl HeldP {
+    /// Drops the runtime, which cancels its goroutines, and lets the P go only once the
+    /// cancellation has begun, so that a goroutine woken while the P was held is cancelled
+    /// before it runs.
+    fn cancel(self) {
+        let HeldP { rt, release } = self;
+        let dropper = std::thread::spawn(move || drop(rt));
+        // Dropping a runtime flags every goroutine for cancellation at once, then waits for
+        // them. Give it a generous moment to start (were it slower, the woken goroutine
+        // would run normally and the test would pass without testing anything, never fail).
+        std::thread::sleep(Duration::from_millis(200));
+        release.store(true, SeqCst);
+        dropper.join().expect("dropping the runtime");
+    }
+}
+
+/// Spawns on `rt` (one P) a goroutine that runs `block` (which parks) and, once it is
+/// parked, keeps the P busy without any scheduling point (so neither its budget nor sysmon's
+/// preemption flag makes it yield) until [`HeldP::cancel`]. Returns when `block`'s goroutine
+/// is parked and the P is held: anything woken on `rt` from then on stays runnable, not
+/// running, and is cancelled by [`HeldP::cancel`] before it runs.
+fn park_then_hold_the_p(rt: Runtime, block: impl FnOnce() + Send + 'static) -> HeldP {
     let busy = Arc::new(AtomicBool::new(false));
-    let b = busy.clone();
+    let release = Arc::new(AtomicBool::new(false));
+    let (b, r) = (busy.clone(), release.clone());
     rt.go(move || {
         let started = Arc::new(AtomicBool::new(false));
         let s = started.clone();
@@ -50,14 +74,12 @@ fn park_then_hold_the_p(rt: &Runtime, block: impl FnOnce() + Send + 'static) {
             gmp_core::gosched();
         }
         b.store(true, SeqCst);
-        // Hold the P; a checkpoint unwinds this goroutine once the runtime is dropped (the
-        // goroutine's budget allows ~128 checkpoints, over a second, before it would yield).
-        loop {
-            std::thread::sleep(Duration::from_millis(10));
-            gmp_core::park::checkpoint();
+        while !r.load(SeqCst) {
+            std::thread::sleep(Duration::from_millis(1));
         }
     });
     wait_until("the P is busy", || busy.load(SeqCst));
+    HeldP { rt, release }
 }
 
 /// Runs `block` in a goroutine of its own runtime and returns once that goroutine is parked
@@ -133,15 +155,14 @@ fn semaphore_cancelled_head_lets_the_smaller_waiter_behind_it_in() {
 fn semaphore_units_granted_to_a_cancelled_waiter_are_given_back() {
     let sem = Arc::new(Semaphore::new(1));
     assert!(sem.try_acquire(1));
-    let rt = rt1();
     let s = sem.clone();
-    park_then_hold_the_p(&rt, move || {
+    let held = park_then_hold_the_p(rt1(), move || {
         s.acquire(1);
         s.release(1); // only if the goroutine ran before the cancellation
     });
     assert!(debug_has(&*sem, "waiters: 1"), "{sem:?}");
     sem.release(1); // grants the unit to the parked goroutine, which cannot run yet
-    drop(rt); // ... and is cancelled before it returns from acquire
+    held.cancel(); // ... and it is cancelled before it returns from acquire
     assert!(sem.try_acquire(1), "the unit was lost: {sem:?}");
 }
 
@@ -150,15 +171,14 @@ fn semaphore_units_granted_to_a_cancelled_waiter_are_given_back() {
 #[test]
 fn mutex_wake_up_of_a_cancelled_waiter_is_passed_on() {
     let m = Arc::new(Mutex::new(0));
-    let held = m.lock();
-    let rt = rt1();
+    let guard = m.lock();
     let m1 = m.clone();
-    park_then_hold_the_p(&rt, move || *m1.lock() += 1);
+    let held = park_then_hold_the_p(rt1(), move || *m1.lock() += 1);
     // A second waiter, on another runtime, queued behind the first.
     let m2 = m.clone();
     let (rt2, second_done) = parked_goroutine(move || *m2.lock() += 10);
-    drop(held); // wakes the first waiter, which cannot run yet
-    drop(rt); // ... and is cancelled
+    drop(guard); // wakes the first waiter, which cannot run yet
+    held.cancel(); // ... and it is cancelled
     wait_until("the second waiter gets the lock", || {
         second_done.load(SeqCst)
     });
@@ -239,9 +259,8 @@ fn cond_waiter_cancelled_while_queued_does_not_pin_its_mutex() {
 #[test]
 fn cond_signal_to_a_cancelled_waiter_is_passed_on() {
     let state = Arc::new((Mutex::new(false), Cond::new()));
-    let rt = rt1();
     let s = state.clone();
-    park_then_hold_the_p(&rt, move || {
+    let held = park_then_hold_the_p(rt1(), move || {
         let mut g = s.0.lock();
         while !*g {
             g = s.1.wait(g);
@@ -256,7 +275,7 @@ fn cond_signal_to_a_cancelled_waiter_is_passed_on() {
     });
     *state.0.lock() = true;
     state.1.signal(); // wakes the first waiter (FIFO), which cannot run yet
-    drop(rt); // ... and is cancelled: the signal goes to the second
+    held.cancel(); // ... and it is cancelled: the signal goes to the second
     wait_until("the second waiter is signalled", || {
         second_done.load(SeqCst)
     });
@@ -355,11 +374,10 @@ fn rwlock_reader_cancelled_while_waiting_for_a_writer_is_unregistered() {
 fn rwlock_read_lock_granted_to_a_cancelled_reader_is_released() {
     let l = Arc::new(RwLock::new(0));
     let w = l.write();
-    let rt = rt1();
     let l2 = l.clone();
-    park_then_hold_the_p(&rt, move || drop(l2.read()));
+    let held = park_then_hold_the_p(rt1(), move || drop(l2.read()));
     drop(w); // grants the read lock to the parked reader, which cannot run yet
-    drop(rt); // ... and is cancelled
+    held.cancel(); // ... and it is cancelled
     drop(
         l.try_write()
             .expect("the cancelled reader's read lock was not released"),
@@ -394,12 +412,11 @@ fn rwlock_writer_cancelled_while_waiting_for_readers_unlocks_when_they_leave() {
 fn rwlock_writer_woken_then_cancelled_unlocks() {
     let l = Arc::new(RwLock::new(0));
     let r = l.read();
-    let rt = rt1();
     let l2 = l.clone();
-    park_then_hold_the_p(&rt, move || *l2.write() += 1);
+    let held = park_then_hold_the_p(rt1(), move || *l2.write() += 1);
     assert!(l.try_read().is_none());
     drop(r); // the last reader wakes the writer, which cannot run yet
-    drop(rt); // ... and is cancelled
+    held.cancel(); // ... and it is cancelled
     drop(
         l.try_write()
             .expect("the cancelled writer still holds the lock"),

@@ -168,11 +168,18 @@ impl NetPoll {
             return;
         }
         let mut fired: Vec<(Arc<PollDesc>, bool, bool)> = Vec::new();
+        let mut rearm = false;
         {
             let descs = self.descs.lock();
             for ev in events.iter() {
                 if ev.token() == WAKER_TOKEN {
-                    self.wake_sig.store(false, SeqCst);
+                    if block {
+                        self.wake_sig.store(false, SeqCst);
+                    } else {
+                        // The break is meant for a blocking poll (Go consumes it only there):
+                        // the waker is edge-triggered, so write it again for that poll.
+                        rearm = true;
+                    }
                     continue;
                 }
                 let Some(pd) = descs.get(ev.token()) else {
@@ -186,6 +193,11 @@ impl NetPoll {
             }
         }
         drop(guard);
+        if rearm {
+            if let Err(e) = self.waker.wake() {
+                eprintln!("gmp: netpollBreak failed: {e}");
+            }
+        }
         for (pd, r, w) in fired {
             // Go: netpollready.
             if r {

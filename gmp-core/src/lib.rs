@@ -96,5 +96,6 @@ pub mod __private {
         cancel_waiting, commit_park, dead_word, goid_of, runnable_word, take_permit, unpark_state,
         UnparkAction, BLOCKING, DEAD, NOTIFIED, RUNNABLE, RUNNING, STATUS_MASK, SYSCALL, WAITING,
     };
+    pub use crate::sched::netpoll::PollWait;
     pub use crate::sched::runq::{Ptr, RunQueue, LOCAL_QUEUE_CAPACITY};
 }

@@ -113,3 +113,44 @@ fn bind_to_a_used_port_is_addr_in_use() {
         assert_eq!(e.kind(), ErrorKind::AddrInUse, "{e}");
     });
 }
+
+#[test]
+fn several_goroutines_receive_on_one_socket() {
+    // Four receivers share one socket (one poll descriptor); every datagram must reach one of
+    // them, however readiness edges and wake-ups interleave.
+    const N: usize = 200;
+    everywhere(|| {
+        let rx = std::sync::Arc::new(UdpSocket::bind("127.0.0.1:0").unwrap());
+        let addr = rx.local_addr().unwrap();
+        let receivers: Vec<_> = (0..4)
+            .map(|_| {
+                let rx = rx.clone();
+                spawn(move || {
+                    let mut got = Vec::new();
+                    let mut buf = [0u8; 8];
+                    loop {
+                        let n = rx.recv(&mut buf).unwrap();
+                        let v = u64::from_le_bytes(buf[..n].try_into().unwrap());
+                        if v == u64::MAX {
+                            return got;
+                        }
+                        got.push(v);
+                    }
+                })
+            })
+            .collect();
+        let tx = UdpSocket::bind("127.0.0.1:0").unwrap();
+        for i in 0..N as u64 {
+            tx.send_to(&i.to_le_bytes(), addr).unwrap();
+            if i % 16 == 0 {
+                gmp_core::sleep(Duration::from_millis(1)); // let the receivers keep up
+            }
+        }
+        for _ in 0..4 {
+            tx.send_to(&u64::MAX.to_le_bytes(), addr).unwrap();
+        }
+        let mut all: Vec<u64> = receivers.into_iter().flat_map(|r| r()).collect();
+        all.sort_unstable();
+        assert_eq!(all, (0..N as u64).collect::<Vec<_>>());
+    });
+}

@@ -106,6 +106,7 @@ impl<S: AsRawFd> NetFd<S> {
         let mut deadline = None;
         let mut waited = false;
         loop {
+            let snapshot = self.pd.snapshot(mode);
             match op(&self.io) {
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
@@ -118,7 +119,7 @@ impl<S: AsRawFd> NetFd<S> {
                             deadline = Some(Instant::now().checked_add(t));
                         }
                     }
-                    self.wait(mode, deadline.flatten())?;
+                    self.wait(mode, snapshot, deadline.flatten())?;
                     waited = true;
                 }
                 r => {
@@ -132,13 +133,24 @@ impl<S: AsRawFd> NetFd<S> {
         }
     }
 
-    /// Waits until the socket may be ready for `mode`, or fails with std's timeout error at
-    /// `deadline`.
-    pub(crate) fn wait(&self, mode: Mode, deadline: Option<Instant>) -> io::Result<()> {
+    /// The readiness sequence number of `mode`: take it before an operation whose
+    /// `WouldBlock` leads to [`wait`](Self::wait).
+    pub(crate) fn snapshot(&self, mode: Mode) -> u64 {
+        self.pd.snapshot(mode)
+    }
+
+    /// Waits until the socket may be ready for `mode` (readiness since `snapshot`), or fails
+    /// with std's timeout error at `deadline`.
+    pub(crate) fn wait(
+        &self,
+        mode: Mode,
+        snapshot: u64,
+        deadline: Option<Instant>,
+    ) -> io::Result<()> {
         if deadline.is_some_and(|d| Instant::now() >= d) {
             return Err(timed_out());
         }
-        self.pd.wait(mode, deadline)
+        self.pd.wait(mode, snapshot, deadline)
     }
 
     pub(crate) fn set_read_timeout(&self, d: Option<Duration>) -> io::Result<()> {

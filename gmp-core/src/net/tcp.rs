@@ -191,7 +191,17 @@ impl TcpStream {
         }
         let deadline = timeout.and_then(|t| Instant::now().checked_add(t));
         loop {
-            match stream.inner.wait(Mode::Write, deadline) {
+            let snapshot = stream.inner.snapshot(Mode::Write);
+            // Failed (Go: the SO_ERROR check), connected, or still in progress?
+            if let Some(e) = stream.inner.get().take_error()? {
+                return Err(e);
+            }
+            match stream.inner.get().peer_addr() {
+                Ok(_) => return Ok(stream),
+                Err(e) if e.raw_os_error() == Some(libc::ENOTCONN) => {}
+                Err(e) => return Err(e),
+            }
+            match stream.inner.wait(Mode::Write, snapshot, deadline) {
                 Ok(()) => {}
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
                     return Err(io::Error::new(
@@ -199,15 +209,6 @@ impl TcpStream {
                         "connection timed out",
                     ))
                 }
-                Err(e) => return Err(e),
-            }
-            if let Some(e) = stream.inner.get().take_error()? {
-                return Err(e);
-            }
-            // Writable and no error: connected, unless the wake-up was spurious.
-            match stream.inner.get().peer_addr() {
-                Ok(_) => return Ok(stream),
-                Err(e) if e.raw_os_error() == Some(libc::ENOTCONN) => continue,
                 Err(e) => return Err(e),
             }
         }

@@ -12,7 +12,8 @@
 //! - [`PollDesc`] is Go's `pollDesc`: per direction, a readiness token and the goroutines
 //!   waiting for it (Go's `rg`/`wg`). Sockets are registered edge-triggered for both
 //!   directions, once (Go: `netpollopen`), so readiness that arrives while nobody waits must be
-//!   remembered: it is (Go's `pdReady`), and the next wait consumes it instead of parking.
+//!   remembered: it is, as a sequence number the next waiter compares with the one it saw
+//!   before its operation failed (the role of Go's `pdReady`), instead of parking.
 //! - The scheduler calls [`Sched::netpoll`] without blocking in `findrunnable` before stealing
 //!   (Go's step 8), and the one M that has nothing to run blocks in it until the earliest timer
 //!   (Go's step 13). The goroutines an event makes ready are injected by the caller
@@ -23,7 +24,7 @@
 
 use super::m::MShared;
 use super::Sched;
-use crate::loom::atomic::{AtomicBool, AtomicUsize, Ordering::*};
+use crate::loom::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering::*};
 use crate::loom::{Arc, Mutex};
 use crate::park::{self, Unparker, WaitReason};
 use mio::unix::SourceFd;
@@ -233,36 +234,68 @@ impl NetPoll {
     }
 }
 
-/// Per direction of a poll descriptor: Go's `rg`/`wg` semaphore, with a list instead of one
-/// slot so that several goroutines may wait on one socket (std allows concurrent reads on
-/// `&TcpStream`; Go serializes them with `fdMutex` instead).
+/// Per direction of a poll descriptor: Go's `rg`/`wg`, with a readiness *sequence number*
+/// instead of the `pdReady` bit, and a list of waiters instead of one slot, so that several
+/// goroutines may wait on one socket (std allows concurrent reads on `&TcpStream`; Go
+/// serializes them with `fdMutex` instead).
 ///
-/// | `ready` | `waiters`  | meaning (Go's value)                                    |
-/// |---------|------------|---------------------------------------------------------|
-/// | false   | empty      | nothing pending, nobody waits (`pdNil`)                  |
-/// | true    | empty      | readiness arrived while nobody waited (`pdReady`)        |
-/// | false   | non-empty  | goroutines parked for this direction (`*g`)              |
+/// | field     | meaning                                                    | changed by        |
+/// |-----------|------------------------------------------------------------|-------------------|
+/// | `seq`     | readiness events seen so far for this direction            | `netpollunblock` (+1) |
+/// | `waiters` | goroutines parked for this direction (Go: `rg = g`)        | `prepare` (push), `netpollunblock` (take all), `finish` (remove self) |
 ///
-/// `netpollunblock` sets `ready` and takes every waiter; a waiter that finds `ready` consumes
-/// it (→ false) instead of parking. Both under `state`'s lock, so readiness that comes between
-/// an operation's `WouldBlock` and the park is never lost.
+/// A waiter's protocol: take a [`snapshot`](Self::snapshot) of `seq`, try the operation; on
+/// `WouldBlock`, [`prepare`](Self::prepare) with the snapshot: if `seq` moved, readiness came
+/// since the snapshot (Go's `pdReady`): retry at once; else it is enqueued, parks, calls
+/// [`finish`](Self::finish) and retries. Readiness that arrives after the operation failed
+/// comes after the snapshot, so either `prepare` sees `seq` moved or the waiter is on the list
+/// when `netpollunblock` runs, and its unpark (a permit) makes the park return: no lost
+/// wake-up, for any number of waiters. (A single `pdReady` bit is not enough with several
+/// waiters: one woken waiter could consume the bit set for a later edge that the others,
+/// between their `WouldBlock` and their park, needed; the loom model in
+/// `tests/loom_netpoll.rs` found exactly that.)
 #[derive(Debug, Default)]
-struct PollWait {
-    state: Mutex<PollWaitState>,
-}
-
-#[derive(Debug, Default)]
-struct PollWaitState {
-    ready: bool,
-    waiters: Vec<Unparker>,
+pub struct PollWait {
+    seq: AtomicU64,
+    waiters: Mutex<Vec<Unparker>>,
 }
 
 impl PollWait {
-    /// Go: `netpollunblock(pd, mode, ioready=true)`.
-    fn netpollunblock(&self, ready: &mut Vec<Unparker>) {
-        let mut st = self.state.lock();
-        st.ready = true;
-        ready.append(&mut st.waiters);
+    /// The readiness sequence number, to take before trying an operation.
+    pub fn snapshot(&self) -> u64 {
+        self.seq.load(SeqCst)
+    }
+
+    /// Go: `netpollunblock(pd, mode, ioready=true)`: records readiness and moves every waiter
+    /// to `ready`, for the caller to unpark (Go: `netpollready` building a gList).
+    pub fn netpollunblock(&self, ready: &mut Vec<Unparker>) {
+        let mut w = self.waiters.lock();
+        self.seq.fetch_add(1, SeqCst);
+        ready.append(&mut w);
+    }
+
+    /// Go: `netpollblock` before `gopark`: `true` if readiness came since `snapshot` (do not
+    /// park: retry the operation); else enqueues `me` to be unparked by the next readiness.
+    pub fn prepare(&self, me: &Unparker, snapshot: u64) -> bool {
+        let mut w = self.waiters.lock();
+        if self.seq.load(SeqCst) != snapshot {
+            return true; // Go: CAS pdReady → pdNil
+        }
+        w.push(me.clone()); // Go: pdNil → pdWait → g (netpollblockcommit)
+        false
+    }
+
+    /// Go: `netpollblock` after `gopark`: leaves the wait. `true` if an event took `me` off
+    /// the list (readiness came), `false` if the wake-up was spurious or a timeout.
+    pub fn finish(&self, me: &Unparker) -> bool {
+        let mut w = self.waiters.lock();
+        match w.iter().position(|u| u.will_wake(me)) {
+            Some(i) => {
+                w.swap_remove(i);
+                false
+            }
+            None => true,
+        }
     }
 }
 
@@ -305,18 +338,37 @@ impl PollDesc {
         }
     }
 
+    /// The readiness sequence number of `mode`, to take before trying an operation whose
+    /// `WouldBlock` leads to [`wait`](Self::wait).
+    pub(crate) fn snapshot(&self, mode: Mode) -> u64 {
+        self.dir(mode).snapshot()
+    }
+
+    fn dir(&self, mode: Mode) -> &PollWait {
+        match mode {
+            Mode::Read => &self.rg,
+            Mode::Write => &self.wg,
+        }
+    }
+
     /// Go: `poll_runtime_pollWait`: waits until the socket may be ready for `mode` (the caller
     /// retries its operation: readiness is a hint) or `deadline` passes, which fails with
-    /// std's timeout error on Linux (`EAGAIN`, [`io::ErrorKind::WouldBlock`]).
+    /// std's timeout error on Linux (`EAGAIN`, [`io::ErrorKind::WouldBlock`]). `snapshot` is
+    /// [`snapshot`](Self::snapshot) taken before the operation that would have blocked.
     ///
     /// A goroutine parks with [`WaitReason::IoWait`]; a plain thread blocks in `poll(2)`.
-    pub(crate) fn wait(self: &Arc<Self>, mode: Mode, deadline: Option<Instant>) -> io::Result<()> {
+    pub(crate) fn wait(
+        self: &Arc<Self>,
+        mode: Mode,
+        snapshot: u64,
+        deadline: Option<Instant>,
+    ) -> io::Result<()> {
         if super::m::current_goid().is_some() {
             if let Some(sched) = super::m::current_sched() {
                 let np = sched.netpoll_init()?;
                 let reg = self.registration(np)?;
                 if Arc::ptr_eq(&reg.np, np) {
-                    return self.netpollblock(&reg.np, mode, deadline);
+                    return self.netpollblock(&reg.np, mode, snapshot, deadline);
                 }
                 // Registered with another runtime's poller: block this M instead.
             }
@@ -340,21 +392,19 @@ impl PollDesc {
         Ok(self.reg.get().expect("just set"))
     }
 
-    /// Go: `netpollblock`: consumes pending readiness, or parks until an event, a spurious
-    /// wake-up (the caller retries either way) or the deadline.
-    fn netpollblock(&self, np: &NetPoll, mode: Mode, deadline: Option<Instant>) -> io::Result<()> {
-        let dir = match mode {
-            Mode::Read => &self.rg,
-            Mode::Write => &self.wg,
-        };
+    /// Go: `netpollblock`: returns at once if readiness came since `snapshot`, else parks
+    /// until an event, a spurious wake-up (the caller retries either way) or the deadline.
+    fn netpollblock(
+        &self,
+        np: &NetPoll,
+        mode: Mode,
+        snapshot: u64,
+        deadline: Option<Instant>,
+    ) -> io::Result<()> {
+        let dir = self.dir(mode);
         let me = park::current();
-        {
-            let mut st = dir.state.lock();
-            if st.ready {
-                st.ready = false; // Go: CAS pdReady → pdNil
-                return Ok(());
-            }
-            st.waiters.push(me.clone()); // Go: pdNil → pdWait → g (netpollblockcommit)
+        if dir.prepare(&me, snapshot) {
+            return Ok(());
         }
         // Removes the registration however the park ends: woken, timed out, or unwound by a
         // runtime shutdown that cancels this goroutine.
@@ -365,22 +415,11 @@ impl PollDesc {
             done: bool,
         }
         impl Waiting<'_> {
-            /// Leaves the wait; `true` if readiness came (an event took us off the list, or
-            /// we consumed a pending token).
             fn finish(&mut self) -> bool {
                 self.done = true;
-                let mut st = self.dir.state.lock();
-                let was_waiting = match st.waiters.iter().position(|u| u.will_wake(self.me)) {
-                    Some(i) => {
-                        st.waiters.swap_remove(i);
-                        true
-                    }
-                    None => false,
-                };
-                let token = std::mem::take(&mut st.ready);
-                drop(st);
+                let readied = self.dir.finish(self.me);
                 self.np.waiters.fetch_sub(1, SeqCst);
-                token || !was_waiting
+                readied
             }
         }
         impl Drop for Waiting<'_> {

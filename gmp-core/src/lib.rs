@@ -30,6 +30,34 @@
 //! [`Unparker`](park::Unparker), recheck, [`park::park`]. It works the same in a goroutine
 //! (the goroutine is suspended) and on a plain thread (the thread blocks).
 //!
+//! ## Networking
+//!
+//! [`net`] has std::net's [`TcpListener`](net::TcpListener), [`TcpStream`](net::TcpStream) and
+//! [`UdpSocket`](net::UdpSocket) on a netpoller: a goroutine waiting on a socket parks
+//! (`[IO wait]` in [`dump`]) instead of blocking its thread, so one goroutine per connection
+//! is cheap, as in Go. On a plain thread they block like std's sockets.
+//!
+//! ```
+//! use gmp_core::net::{TcpListener, TcpStream};
+//! use std::io::{Read, Write};
+//!
+//! gmp_core::run(|| {
+//!     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+//!     let addr = listener.local_addr().unwrap();
+//!     gmp_core::go(move || {
+//!         let (mut conn, _) = listener.accept().unwrap();
+//!         let mut buf = [0; 4];
+//!         conn.read_exact(&mut buf).unwrap();
+//!         conn.write_all(&buf).unwrap();
+//!     });
+//!     let mut c = TcpStream::connect(addr).unwrap();
+//!     c.write_all(b"ping").unwrap();
+//!     let mut buf = [0; 4];
+//!     c.read_exact(&mut buf).unwrap();
+//!     assert_eq!(&buf, b"ping");
+//! });
+//! ```
+//!
 //! ## Rules for code running in goroutines
 //!
 //! A goroutine may move to another OS thread at any gmp call that can block (a channel
@@ -58,6 +86,7 @@
 
 mod goroutine;
 mod loom;
+pub mod net;
 pub mod park;
 mod reason;
 mod runtime;
@@ -83,5 +112,6 @@ pub mod __private {
         sweep_cancel, take_permit, unpark_state, UnparkAction, BLOCKING, DEAD, NOTIFIED, RUNNABLE,
         RUNNING, STATUS_MASK, SYSCALL, WAITING,
     };
+    pub use crate::sched::netpoll::PollWait;
     pub use crate::sched::runq::{Ptr, RunQueue, LOCAL_QUEUE_CAPACITY};
 }

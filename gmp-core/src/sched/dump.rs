@@ -71,6 +71,11 @@ pub(crate) fn checkdead(s: &Sched, l: &Locked) {
     if s.shutdown.load(SeqCst) || l.mcount > l.nmidle + l.nmidlelocked || l.poller.is_some() {
         return;
     }
+    // A goroutine parked on a socket can be woken by the network, even by a peer outside
+    // this runtime (Go: the M blocked in netpoll is not idle).
+    if s.netpoll_any_waiters() {
+        return;
+    }
     let main_goexited = s.main_goexited.load(SeqCst);
     if !s.deadlock_detection && !main_goexited {
         return;

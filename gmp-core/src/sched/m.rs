@@ -337,6 +337,18 @@ fn findrunnable(c: &MCtx) -> Option<(Arc<G>, bool)> {
                 return Some((g, false));
             }
         }
+        // Poll the network without blocking, if goroutines wait on I/O and no M is blocked
+        // in the poller (Go: findRunnable step 8), so a busy runtime still sees I/O.
+        if s.netpoll_any_waiters() && s.poll_until.load(SeqCst) == 0 {
+            let ready = s.netpoll();
+            if !ready.is_empty() {
+                s.injectglist(ready); // into this P's queue
+                                      // SAFETY: this M holds `pp`, so it is the queue's owner.
+                if let Some(x) = unsafe { pp.runq.get() } {
+                    return Some(x);
+                }
+            }
+        }
         // Steal, as a spinning M; spinners are capped at half the busy Ps.
         let busy = s.gomaxprocs - s.npidle.load(SeqCst);
         if c.spinning.get() || 2 * s.nmspinning.load(SeqCst) < busy {
@@ -396,30 +408,33 @@ fn findrunnable(c: &MCtx) -> Option<(Arc<G>, bool)> {
                 }
             }
         }
-        // Timers: one M sleeps until the earliest (Go: the blocking netpoll of step 13).
-        if let Some(until) = s.earliest_timer() {
+        // Timers and I/O: one M waits in the poller until the earliest timer or an I/O event
+        // (Go: the blocking netpoll of step 13).
+        let until = s.earliest_timer();
+        if until.is_some() || s.netpoll_any_waiters() {
             let mut l = s.lock.lock();
             if l.poller.is_none() && !s.shutdown.load(SeqCst) {
                 l.poller = Some(c.m.clone());
-                s.poll_until.store(until, SeqCst);
+                s.poll_until.store(until.unwrap_or(u64::MAX), SeqCst);
                 drop(l);
-                let deadline = s.instant_of(until);
-                if deadline > Instant::now() {
-                    c.m.note.park_deadline(deadline);
-                }
+                let ready = s.netpoll_block(&c.m, until);
                 let mut l = s.lock.lock();
                 l.poller = None;
                 s.poll_until.store(0, SeqCst);
                 if let Some(p) = s.pidleget(&mut l) {
                     drop(l);
                     acquirep(c, p);
+                    s.injectglist(ready); // into our P (Go: run the first, inject the rest)
                     continue 'top;
                 }
-                // Every P is busy: their Ms run their own timers.
-            } else if until < s.poll_until.load(SeqCst) {
+                drop(l);
+                // Every P is busy: their Ms run their own timers and take these from the
+                // global queue.
+                s.injectglist(ready);
+            } else if until.is_some_and(|u| u < s.poll_until.load(SeqCst)) {
                 if let Some(pm) = l.poller.clone() {
                     drop(l);
-                    pm.note.unpark(); // Go: netpollBreak
+                    s.break_poller(&pm); // Go: netpollBreak
                 }
             }
         }

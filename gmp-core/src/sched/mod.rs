@@ -28,6 +28,7 @@ pub(crate) mod co;
 mod dump;
 pub(crate) mod g;
 pub(crate) mod m;
+pub(crate) mod netpoll;
 pub(crate) mod runq;
 pub(crate) mod syscall;
 mod sysmon;
@@ -165,8 +166,15 @@ pub(crate) struct Sched {
     pub(crate) stacks: StackPool,
     pub(crate) shutdown: AtomicBool,
     pub(crate) deadlock_detection: bool,
-    /// Deadline of the sleeping poller in ns since `epoch` (0: nobody is polling).
+    /// Deadline of the sleeping poller in ns since `epoch` (0: nobody is polling; `u64::MAX`:
+    /// it waits for I/O with no timer pending).
     poll_until: AtomicU64,
+    /// The network poller, created when a goroutine first waits on a socket (Go:
+    /// `netpollInited`).
+    pub(crate) netpoll: OnceLock<Arc<netpoll::NetPoll>>,
+    /// When the network was last polled, in ns since `epoch` (Go: `sched.lastpoll`): sysmon
+    /// polls if nobody has for 10 ms.
+    pub(crate) lastpoll: AtomicU64,
     pub(crate) epoch: Instant,
     /// The deadlock report, once `checkdead` has made one.
     pub(crate) fatal: Mutex<Option<String>>,
@@ -242,6 +250,8 @@ impl Sched {
             shutdown: AtomicBool::new(false),
             deadlock_detection,
             poll_until: AtomicU64::new(0),
+            netpoll: OnceLock::new(),
+            lastpoll: AtomicU64::new(0),
             epoch: Instant::now(),
             fatal: Mutex::new(None),
             run_waiters: Mutex::new(Vec::new()),
@@ -618,9 +628,9 @@ impl Sched {
             self.startm(Some(pp), false);
             return;
         }
-        // If this would be the last P to go idle while timers are pending and nobody polls,
-        // someone must wait for them (Go: handoffp's "last running P" case).
-        if p.timer0.load(SeqCst) != 0 && l.poller.is_none() {
+        // If this would be the last P to go idle while timers or I/O waiters are pending and
+        // nobody polls, someone must wait for them (Go: handoffp's "last running P" case).
+        if (p.timer0.load(SeqCst) != 0 || self.netpoll_any_waiters()) && l.poller.is_none() {
             drop(l);
             self.startm(Some(pp), false);
             return;
@@ -648,7 +658,7 @@ impl Sched {
         if pu != 0 {
             if when < pu {
                 if let Some(mm) = self.lock.lock().poller.clone() {
-                    mm.note.unpark();
+                    self.break_poller(&mm);
                 }
             }
         } else {
@@ -767,6 +777,10 @@ impl Sched {
             mm.note.unpark();
         }
         self.sysmon_note.unpark();
+        // The poller may be blocked in epoll rather than on its note (Go: netpollBreak).
+        if let Some(np) = self.netpoll.get() {
+            np.netpoll_break();
+        }
     }
 
     /// Reports a fatal condition (deadlock) to the threads waiting in `run`.

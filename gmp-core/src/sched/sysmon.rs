@@ -25,6 +25,9 @@ const SYSCALL_GRACE_NS: u64 = 20_000;
 /// Go: a P in a syscall with nothing else to run is retaken after 10 ms anyway.
 const SYSCALL_IDLE_RETAKE_NS: u64 = 10_000_000;
 
+/// Same as Go's sysmon: poll the network if it has not been polled for 10 ms.
+const NETPOLL_INTERVAL_NS: u64 = 10_000_000;
+
 /// What sysmon remembers of a P between rounds (Go: `sysmontick`).
 #[derive(Clone, Copy, Default)]
 struct Tick {
@@ -59,7 +62,20 @@ pub(super) fn sysmon(s: Arc<Sched>) {
             continue;
         }
         let now = s.nanotime(Instant::now());
-        if retake(&s, now, &mut ticks) > 0 {
+        // Go: poll the network if nobody has for 10 ms and no M is blocked in the poller, so
+        // Ps that never run out of work (and so never poll) do not starve I/O.
+        let mut busy = false;
+        if s.poll_until.load(SeqCst) == 0
+            && s.netpoll_any_waiters()
+            && s.lastpoll.load(Relaxed) + NETPOLL_INTERVAL_NS < now
+        {
+            let ready = s.netpoll();
+            if !ready.is_empty() {
+                s.injectglist(ready); // no P here: onto the global queue, with wakep
+                busy = true;
+            }
+        }
+        if retake(&s, now, &mut ticks) > 0 || busy {
             idle = 0;
         } else {
             idle += 1;

@@ -1,6 +1,6 @@
 //! spawn_join: 1,000,000 goroutines each add 1 to an atomic; main waits for all. Reports ns
-//! per goroutine. Twin of `gmp-examples/go/spawn_join`, which waits on a `sync.WaitGroup`;
-//! until gmp-sync's `WaitGroup` is in the tree, main joins the goroutines' `JoinHandle`s.
+//! per goroutine. Twin of `gmp-examples/go/spawn_join`: main waits on a WaitGroup, and the
+//! goroutines are detached (their `JoinHandle`s dropped), as Go's are.
 
 use gmp_examples::bench;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -15,17 +15,16 @@ fn main() {
     let count: &'static AtomicU64 = bench::leak(AtomicU64::new(0));
     let elapsed = rt.run(move || {
         let start = Instant::now();
-        let handles: Vec<_> = (0..N)
-            .map(|_| {
-                gmp_core::go(move || {
-                    count.fetch_add(1, Ordering::Relaxed);
-                })
-            })
-            .collect();
-        for h in handles {
-            h.join()
-                .unwrap_or_else(|e| bench::fail(format!("goroutine: {e}")));
+        let wg = gmp_sync::WaitGroup::new();
+        wg.add(N as isize);
+        for _ in 0..N {
+            let wg = wg.clone();
+            gmp_core::go(move || {
+                count.fetch_add(1, Ordering::Relaxed);
+                wg.done();
+            });
         }
+        wg.wait();
         start.elapsed()
     });
     let count = count.load(Ordering::Relaxed);

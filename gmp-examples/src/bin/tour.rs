@@ -5,6 +5,12 @@
 mod anon;
 #[path = "../ex/counter.rs"]
 mod counter;
+#[path = "../ex/echo_client.rs"]
+mod echo_client;
+#[path = "../ex/echo_server.rs"]
+mod echo_server;
+#[path = "../ex/fetch_all.rs"]
+mod fetch_all;
 #[path = "../ex/goexit.rs"]
 mod goexit;
 #[path = "../ex/hello.rs"]
@@ -21,6 +27,8 @@ mod skynet;
 mod sum;
 #[path = "../ex/timeout.rs"]
 mod timeout;
+#[path = "../ex/workers.rs"]
+mod workers;
 
 /// (name, what it shows, program)
 const TOUR: &[(&str, &str, fn())] = &[
@@ -65,6 +73,26 @@ const TOUR: &[(&str, &str, fn())] = &[
         "counter",
         "1000 goroutines increment a counter under a Mutex, with a WaitGroup",
         counter::main,
+    ),
+    (
+        "workers",
+        "a worker pool: jobs and results channels, a WaitGroup",
+        workers::main,
+    ),
+    (
+        "echo_server",
+        "a TCP echo server, one goroutine per connection (gmp_core::net)",
+        echo_server::main,
+    ),
+    (
+        "echo_client",
+        "100 concurrent connections for 1 s, each a goroutine: requests/s and latency",
+        echo_client::main,
+    ),
+    (
+        "fetch_all",
+        "concurrent HTTP fetches with a per-request timeout (select! + time::after)",
+        fetch_all::main,
     ),
 ];
 

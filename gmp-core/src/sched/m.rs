@@ -320,8 +320,10 @@ fn findrunnable(c: &MCtx) -> Option<(Arc<G>, bool)> {
             s.pidleput(&mut l, p);
             return None;
         }
-        let now = Instant::now();
-        c.sched.check_timers(pp, now);
+        // Read the clock only when there are timers to look at (it is not free on every VM).
+        if pp.timer0.load(Relaxed) != 0 {
+            c.sched.check_timers(pp, Instant::now());
+        }
         // Fairness: look at the global queue first now and then.
         if pp.schedtick.load(Relaxed) % GLOBAL_QUEUE_INTERVAL == 0 && s.runqsize.load(Relaxed) > 0 {
             if let Some(g) = s.globrunqget(pp, 1) {
@@ -355,7 +357,7 @@ fn findrunnable(c: &MCtx) -> Option<(Arc<G>, bool)> {
             if !c.spinning.get() {
                 become_spinning(c);
             }
-            if let Some(g) = steal_work(c, pp, now) {
+            if let Some(g) = steal_work(c, pp) {
                 return Some((g, false));
             }
         }
@@ -446,7 +448,7 @@ fn findrunnable(c: &MCtx) -> Option<(Arc<G>, bool)> {
 
 /// Go: `stealWork`: up to 4 passes over the other Ps in random order; the last pass also
 /// runs their due timers and may take their `runnext`.
-fn steal_work(c: &MCtx, pp: &P, now: Instant) -> Option<Arc<G>> {
+fn steal_work(c: &MCtx, pp: &P) -> Option<Arc<G>> {
     let s = &*c.sched;
     let n = s.gomaxprocs;
     if n == 1 {
@@ -460,7 +462,7 @@ fn steal_work(c: &MCtx, pp: &P, now: Instant) -> Option<Arc<G>> {
             if std::ptr::eq(p2, pp) {
                 continue;
             }
-            if last && c.sched.check_timers(p2, now) {
+            if last && p2.timer0.load(Relaxed) != 0 && c.sched.check_timers(p2, Instant::now()) {
                 // SAFETY: this M holds `pp`.
                 if let Some((g, _)) = unsafe { pp.runq.get() } {
                     return Some(g);
@@ -706,8 +708,10 @@ pub(crate) fn gopark(reason: WaitReason, _deadline: Option<Instant>) -> bool {
         return true;
     }
     g.set_wait_reason(reason);
+    // sysmon's coarse clock: a clock read on every park costs more than the park itself on
+    // some VMs, and `dump` only shows whole minutes.
     g.wait_since
-        .store(g.sched.nanotime(Instant::now()), Relaxed);
+        .store(g.sched.coarse_now.load(Relaxed), Relaxed);
     yielder_of(g).suspend(Suspend::Park);
     check_cancel(g);
     true

@@ -175,6 +175,9 @@ pub(crate) struct Sched {
     /// When the network was last polled, in ns since `epoch` (Go: `sched.lastpoll`): sysmon
     /// polls if nobody has for 10 ms.
     pub(crate) lastpoll: AtomicU64,
+    /// A clock in ns since `epoch` that sysmon refreshes every round (at most 10 ms stale
+    /// while goroutines run): for `wait_since`, which `dump` shows in whole minutes.
+    pub(crate) coarse_now: AtomicU64,
     pub(crate) epoch: Instant,
     /// The deadlock report, once `checkdead` has made one.
     pub(crate) fatal: Mutex<Option<String>>,
@@ -252,6 +255,7 @@ impl Sched {
             poll_until: AtomicU64::new(0),
             netpoll: OnceLock::new(),
             lastpoll: AtomicU64::new(0),
+            coarse_now: AtomicU64::new(1),
             epoch: Instant::now(),
             fatal: Mutex::new(None),
             run_waiters: Mutex::new(Vec::new()),

@@ -47,6 +47,7 @@ pub(super) fn sysmon(s: Arc<Sched>) {
             delay = (delay * 2).min(MAX_DELAY);
         }
         s.sysmon_note.park_deadline(Instant::now() + delay);
+        s.coarse_now.store(s.nanotime(Instant::now()), Relaxed);
         if s.shutdown.load(SeqCst) && s.ngoroutines.load(SeqCst) == 0 {
             return;
         }
@@ -58,6 +59,7 @@ pub(super) fn sysmon(s: Arc<Sched>) {
                 s.sysmon_note.park();
             }
             s.sysmon_wait.store(false, SeqCst);
+            s.coarse_now.store(s.nanotime(Instant::now()), Relaxed);
             idle = 0;
             continue;
         }

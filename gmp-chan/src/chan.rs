@@ -245,7 +245,7 @@ impl<T> Hchan<T> {
             Err(TrySendError::Closed(v)) => return Err((v, false)),
             Err(TrySendError::Full(v)) => v,
         };
-        if deadline.is_some_and(|d| d <= Instant::now()) {
+        if deadline.is_some_and(|d| d <= gmp_core::time::now()) {
             return Err((v, true));
         }
         // Block (Go: enqueue a sudog on sendq and gopark).
@@ -284,7 +284,7 @@ impl<T> Hchan<T> {
             Err(TryRecvError::Closed) => return Timed::Done(None),
             Err(TryRecvError::Empty) => {}
         }
-        if deadline.is_some_and(|d| d <= Instant::now()) {
+        if deadline.is_some_and(|d| d <= gmp_core::time::now()) {
             return Timed::TimedOut;
         }
         let cx = Context::new();

@@ -69,7 +69,7 @@ pub fn chan<T>(cap: usize) -> Chan<T> {
 
 fn deadline(d: Duration) -> Option<Instant> {
     // A timeout too long to represent is "no timeout".
-    Instant::now().checked_add(d)
+    gmp_core::time::now().checked_add(d)
 }
 
 impl<T> Chan<T> {

@@ -32,7 +32,7 @@ pub enum Mode {
 impl Mode {
     #[doc(hidden)]
     pub fn timeout(d: Duration) -> Mode {
-        match Instant::now().checked_add(d) {
+        match gmp_core::time::now().checked_add(d) {
             Some(t) => Mode::Deadline(t),
             None => Mode::Block,
         }
@@ -377,7 +377,7 @@ pub(crate) fn selectgo(cases: &[CaseRef<'_>], mode: Mode) -> Option<usize> {
         return match mode {
             Mode::NonBlocking => None,
             Mode::Deadline(d) => {
-                while Instant::now() < d {
+                while gmp_core::time::now() < d {
                     park::park_deadline(WaitReason::Select, d);
                 }
                 None

@@ -94,6 +94,13 @@ mod imp {
     /// Whether runtimes start a sysmon thread (loom models run without one: it never ends).
     pub(crate) const SYSMON: bool = true;
 
+    /// The runtime's clock (Go: `nanotime`): `Instant::now()`. Under loom it is a virtual
+    /// clock, so that a model never branches on how fast the machine ran it.
+    #[inline(always)]
+    pub(crate) fn now() -> std::time::Instant {
+        std::time::Instant::now()
+    }
+
     /// Go's `usleep` (used by `runqgrab` before stealing a running P's `runnext`): sleeps the
     /// OS thread for about `us` microseconds (the kernel's timer slack may stretch it, as in Go).
     #[inline]
@@ -154,12 +161,14 @@ mod imp {
             self.0.wait(g).unwrap()
         }
         /// loom has no clock: a timed wait times out at once (after letting others run),
-        /// which models the "deadline raced the notification" path.
+        /// which models the "deadline raced the notification" path, and moves the calling
+        /// thread's virtual clock (see [`now`]) to the deadline, as a real timeout would.
         pub(crate) fn wait_until<'a, T>(
             &self,
             g: MutexGuard<'a, T>,
-            _deadline: std::time::Instant,
+            deadline: std::time::Instant,
         ) -> (MutexGuard<'a, T>, bool) {
+            advance_to(deadline);
             (g, true)
         }
         pub(crate) fn notify_one(&self) {
@@ -189,6 +198,31 @@ mod imp {
 
     /// No sysmon under loom: a thread that sleeps and loops forever cannot be model-checked.
     pub(crate) const SYSMON: bool = false;
+
+    loom::thread_local! {
+        /// Nanoseconds this loom thread's virtual clock stands past [`base`].
+        static CLOCK: std::cell::Cell<u64> = std::cell::Cell::new(0);
+    }
+
+    /// The origin of the virtual clocks: a constant once read, so models stay deterministic.
+    fn base() -> std::time::Instant {
+        static BASE: std::sync::OnceLock<std::time::Instant> = std::sync::OnceLock::new();
+        *BASE.get_or_init(std::time::Instant::now)
+    }
+
+    /// A virtual clock per loom thread: it stands still until a timed wait of that thread
+    /// times out, then jumps to the deadline. Real time would make the model's branches
+    /// (`deadline <= now`) depend on the machine's speed, which loom reports as "Reached
+    /// unexpected exploration state".
+    pub(crate) fn now() -> std::time::Instant {
+        base() + std::time::Duration::from_nanos(CLOCK.with(std::cell::Cell::get))
+    }
+
+    fn advance_to(deadline: std::time::Instant) {
+        let at = deadline.saturating_duration_since(base()).as_nanos();
+        let at = u64::try_from(at).unwrap_or(u64::MAX);
+        CLOCK.with(|c| c.set(c.get().max(at)));
+    }
 
     /// loom has no clock: a sleep is a yield, so the model lets other threads run first.
     pub(crate) fn usleep(_us: u64) {

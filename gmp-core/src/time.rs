@@ -24,6 +24,21 @@ use crate::timer::{Callback, TimerShared, TimerWhen};
 use std::fmt;
 use std::time::{Duration, Instant};
 
+/// The runtime's clock (Go: `nanotime`), from which gmp-chan and gmp-sync compute deadlines.
+///
+/// It is `Instant::now()`. In builds with `--cfg loom` it is a virtual clock per model thread
+/// that moves only when a timed park of that thread times out, so model checks are
+/// deterministic.
+///
+/// ```
+/// let t = gmp_core::time::now();
+/// assert!(gmp_core::time::now() >= t);
+/// ```
+#[inline]
+pub fn now() -> Instant {
+    crate::loom::now()
+}
+
 /// A timer (Go: `*time.Timer` from `AfterFunc`). Cloning shares the timer; dropping it does
 /// *not* stop the timer (Go).
 #[derive(Clone)]

@@ -9,7 +9,7 @@ use crate::sched::{self, g::Task};
 use std::any::Any;
 use std::fmt;
 use std::panic::{self, AssertUnwindSafe, Location};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 /// A goroutine id (Go's `goid`). `Display` prints the number; the main goroutine of
 /// [`run`](crate::run) is 1. Ids are unique within a runtime and never reused.
@@ -312,9 +312,9 @@ pub fn sleep(d: Duration) {
         std::thread::sleep(d);
         return;
     };
-    let deadline = Instant::now() + d;
+    let deadline = crate::loom::now() + d;
     let t = crate::time::Timer::inline(d, move || u.unpark());
-    while Instant::now() < deadline {
+    while crate::loom::now() < deadline {
         park::park(WaitReason::Sleep);
     }
     t.stop();

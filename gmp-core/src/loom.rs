@@ -160,14 +160,18 @@ mod imp {
         pub(crate) fn wait<'a, T>(&self, g: MutexGuard<'a, T>) -> MutexGuard<'a, T> {
             self.0.wait(g).unwrap()
         }
-        /// loom has no clock: a timed wait times out at once (after letting others run),
-        /// which models the "deadline raced the notification" path, and moves the calling
-        /// thread's virtual clock (see [`now`]) to the deadline, as a real timeout would.
+        /// loom has no clock. A timed wait times out at once (after letting others run),
+        /// which models the "deadline raced the notification" path, and moves the virtual
+        /// clock (see [`now`]) to the deadline, as a real timeout would. A wait for
+        /// [`NEVER_FIRES`] or longer is an untimed wait.
         pub(crate) fn wait_until<'a, T>(
             &self,
             g: MutexGuard<'a, T>,
             deadline: std::time::Instant,
         ) -> (MutexGuard<'a, T>, bool) {
+            if deadline.saturating_duration_since(now()) >= NEVER_FIRES {
+                return (self.wait(g), false);
+            }
             advance_to(deadline);
             (g, true)
         }
@@ -199,30 +203,37 @@ mod imp {
     /// No sysmon under loom: a thread that sleeps and loops forever cannot be model-checked.
     pub(crate) const SYSMON: bool = false;
 
-    loom::thread_local! {
-        /// Nanoseconds this loom thread's virtual clock stands past [`base`].
-        static CLOCK: std::cell::Cell<u64> = std::cell::Cell::new(0);
+    loom::lazy_static! {
+        /// Nanoseconds the model's virtual clock stands past [`base`]. One per execution
+        /// (loom resets its statics), so concurrently running models do not share it; a plain
+        /// atomic, since loom runs one thread at a time and only timeouts move it.
+        static ref CLOCK: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
     }
 
-    /// The origin of the virtual clocks: a constant once read, so models stay deterministic.
+    /// The origin of the virtual clock: a constant once read, so models stay deterministic.
     fn base() -> std::time::Instant {
         static BASE: std::sync::OnceLock<std::time::Instant> = std::sync::OnceLock::new();
         *BASE.get_or_init(std::time::Instant::now)
     }
 
-    /// A virtual clock per loom thread: it stands still until a timed wait of that thread
-    /// times out, then jumps to the deadline. Real time would make the model's branches
-    /// (`deadline <= now`) depend on the machine's speed, which loom reports as "Reached
-    /// unexpected exploration state".
+    /// The model's virtual clock: it stands still until a timed wait times out, then jumps to
+    /// that wait's deadline. Real time would make the model's branches (`deadline <= now`)
+    /// depend on how fast the machine replays it, which loom reports as "Reached unexpected
+    /// exploration state".
     pub(crate) fn now() -> std::time::Instant {
-        base() + std::time::Duration::from_nanos(CLOCK.with(std::cell::Cell::get))
+        base() + std::time::Duration::from_nanos(CLOCK.load(std::sync::atomic::Ordering::Relaxed))
     }
 
     fn advance_to(deadline: std::time::Instant) {
         let at = deadline.saturating_duration_since(base()).as_nanos();
         let at = u64::try_from(at).unwrap_or(u64::MAX);
-        CLOCK.with(|c| c.set(c.get().max(at)));
+        CLOCK.fetch_max(at, std::sync::atomic::Ordering::Relaxed);
     }
+
+    /// Timed waits at least this far ahead never time out in a model: they stand for "a
+    /// timer that has not fired yet", so a wake-up that should have come and was lost shows as
+    /// a loom deadlock instead of being papered over by the timeout.
+    pub(crate) const NEVER_FIRES: std::time::Duration = std::time::Duration::from_secs(3600);
 
     /// loom has no clock: a sleep is a yield, so the model lets other threads run first.
     pub(crate) fn usleep(_us: u64) {

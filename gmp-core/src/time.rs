@@ -26,9 +26,8 @@ use std::time::{Duration, Instant};
 
 /// The runtime's clock (Go: `nanotime`), from which gmp-chan and gmp-sync compute deadlines.
 ///
-/// It is `Instant::now()`. In builds with `--cfg loom` it is a virtual clock per model thread
-/// that moves only when a timed park of that thread times out, so model checks are
-/// deterministic.
+/// It is `Instant::now()`. In builds with `--cfg loom` it is a virtual clock that moves only
+/// when a timed park times out, so model checks are deterministic.
 ///
 /// ```
 /// let t = gmp_core::time::now();
@@ -121,7 +120,7 @@ impl Timer {
     }
 
     fn arm(&self, d: Duration, new_period: Option<Duration>) -> bool {
-        let when = Instant::now().checked_add(d).unwrap_or_else(far_future);
+        let when = crate::loom::now().checked_add(d).unwrap_or_else(far_future);
         let (was, entry) = {
             let mut st = self.shared.state.lock();
             if new_period.is_some() {
@@ -145,5 +144,5 @@ impl Timer {
 
 /// A deadline so far away it never comes (for durations that overflow `Instant`).
 fn far_future() -> Instant {
-    Instant::now() + Duration::from_secs(100 * 365 * 24 * 3600)
+    crate::loom::now() + Duration::from_secs(100 * 365 * 24 * 3600)
 }

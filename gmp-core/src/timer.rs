@@ -210,7 +210,7 @@ impl TimerThread {
     pub(crate) fn run(&self, spawn: &dyn Fn(Box<dyn FnOnce() + Send>)) {
         let mut h = self.heap.lock();
         loop {
-            let now = Instant::now();
+            let now = crate::loom::now();
             if let Some(e) = h.pop_due(now) {
                 drop(h);
                 if let Some(next) = fire(e, now, spawn) {

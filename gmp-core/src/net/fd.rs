@@ -116,7 +116,7 @@ impl<S: AsRawFd> NetFd<S> {
                     if deadline.is_none() {
                         if let Some(t) = timeout {
                             // An unrepresentable deadline is no deadline.
-                            deadline = Some(Instant::now().checked_add(t));
+                            deadline = Some(crate::loom::now().checked_add(t));
                         }
                     }
                     self.wait(mode, snapshot, deadline.flatten())?;
@@ -147,7 +147,7 @@ impl<S: AsRawFd> NetFd<S> {
         snapshot: u64,
         deadline: Option<Instant>,
     ) -> io::Result<()> {
-        if deadline.is_some_and(|d| Instant::now() >= d) {
+        if deadline.is_some_and(|d| crate::loom::now() >= d) {
             return Err(timed_out());
         }
         self.pd.wait(mode, snapshot, deadline)

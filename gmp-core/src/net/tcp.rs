@@ -7,7 +7,7 @@ use std::fmt;
 use std::io::{self, IoSlice, IoSliceMut, Read, Write};
 use std::net::{self as stdnet, Shutdown, SocketAddr, ToSocketAddrs};
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, RawFd};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 /// A TCP socket server, listening for connections: [`std::net::TcpListener`]'s API, where
 /// [`accept`](TcpListener::accept) parks the calling goroutine (or blocks the calling thread)
@@ -189,7 +189,7 @@ impl TcpStream {
         if done {
             return Ok(stream);
         }
-        let deadline = timeout.and_then(|t| Instant::now().checked_add(t));
+        let deadline = timeout.and_then(|t| crate::loom::now().checked_add(t));
         loop {
             let snapshot = stream.inner.snapshot(Mode::Write);
             // Failed (Go: the SO_ERROR check), connected, or still in progress?

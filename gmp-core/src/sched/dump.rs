@@ -6,13 +6,12 @@ use super::{Locked, Sched};
 use crate::loom::atomic::Ordering::*;
 use crate::loom::Arc;
 use std::fmt::Write;
-use std::time::Instant;
 
 /// Go's dump of every goroutine of `s`: a `goroutine N [status]:` header per goroutine and
 /// where it was spawned, blank lines between them.
 pub(crate) fn dump(s: &Sched) -> String {
     let gs: Vec<Arc<G>> = s.allgs.lock().clone();
-    let now = s.nanotime(Instant::now());
+    let now = s.nanotime(crate::loom::now());
     let mut out = String::new();
     let mut live: Vec<&Arc<G>> = gs.iter().filter(|g| g.status() != g::DEAD).collect();
     live.sort_by_key(|g| g.goid());

@@ -322,7 +322,7 @@ fn findrunnable(c: &MCtx) -> Option<(Arc<G>, bool)> {
         }
         // Read the clock only when there are timers to look at (it is not free on every VM).
         if pp.timer0.load(Relaxed) != 0 {
-            c.sched.check_timers(pp, Instant::now());
+            c.sched.check_timers(pp, crate::loom::now());
         }
         // Fairness: look at the global queue first now and then.
         if pp.schedtick.load(Relaxed) % GLOBAL_QUEUE_INTERVAL == 0 && s.runqsize.load(Relaxed) > 0 {
@@ -462,7 +462,8 @@ fn steal_work(c: &MCtx, pp: &P) -> Option<Arc<G>> {
             if std::ptr::eq(p2, pp) {
                 continue;
             }
-            if last && p2.timer0.load(Relaxed) != 0 && c.sched.check_timers(p2, Instant::now()) {
+            if last && p2.timer0.load(Relaxed) != 0 && c.sched.check_timers(p2, crate::loom::now())
+            {
                 // SAFETY: this M holds `pp`.
                 if let Some((g, _)) = unsafe { pp.runq.get() } {
                     return Some(g);
@@ -736,7 +737,7 @@ pub(crate) fn gopark_deadline(reason: WaitReason, deadline: Instant) -> Option<b
     if g.take_permit() {
         return Some(true);
     }
-    let now = Instant::now();
+    let now = crate::loom::now();
     if deadline <= now {
         return Some(false);
     }

@@ -169,6 +169,9 @@ pub(crate) struct Sched {
     /// Deadline of the sleeping poller in ns since `epoch` (0: nobody is polling; `u64::MAX`:
     /// it waits for I/O with no timer pending).
     poll_until: AtomicU64,
+    /// Ms inside [`Sched::netpoll_block`]: 0 or 1 (checked there; the `poller` slot under
+    /// `lock` is what keeps it so, this counter is the witness the loom models check).
+    in_poller: AtomicUsize,
     /// The network poller, created when a goroutine first waits on a socket (Go:
     /// `netpollInited`).
     pub(crate) netpoll: OnceLock<Arc<netpoll::NetPoll>>,
@@ -253,10 +256,11 @@ impl Sched {
             shutdown: AtomicBool::new(false),
             deadlock_detection,
             poll_until: AtomicU64::new(0),
+            in_poller: AtomicUsize::new(0),
             netpoll: OnceLock::new(),
             lastpoll: AtomicU64::new(0),
             coarse_now: AtomicU64::new(1),
-            epoch: Instant::now(),
+            epoch: crate::loom::now(),
             fatal: Mutex::new(None),
             run_waiters: Mutex::new(Vec::new()),
             main_goexited: AtomicBool::new(false),

@@ -444,7 +444,7 @@ impl PollDesc {
             }
         };
         let readied = w.finish();
-        if !readied && !woken && deadline.is_some_and(|d| Instant::now() >= d) {
+        if !readied && !woken && deadline.is_some_and(|d| crate::loom::now() >= d) {
             return Err(timed_out());
         }
         Ok(())
@@ -467,7 +467,7 @@ fn wait_fd(fd: RawFd, mode: Mode, deadline: Option<Instant>) -> io::Result<()> {
         let timeout_ms: libc::c_int = match deadline {
             None => -1,
             Some(d) => {
-                let now = Instant::now();
+                let now = crate::loom::now();
                 if d <= now {
                     return Err(timed_out());
                 }
@@ -528,7 +528,8 @@ impl Sched {
         let mut ready = Vec::new();
         if let Some(np) = self.netpoll.get() {
             np.netpoll(Some(Duration::ZERO), false, &mut ready);
-            self.lastpoll.store(self.nanotime(Instant::now()), Relaxed);
+            self.lastpoll
+                .store(self.nanotime(crate::loom::now()), Relaxed);
         }
         ready
     }
@@ -537,22 +538,26 @@ impl Sched {
     /// (ns since the epoch; `None`: no timer), an I/O event, or [`Sched::break_poller`].
     /// Returns the goroutines made ready, for [`Sched::injectglist`].
     pub(crate) fn netpoll_block(&self, m: &MShared, until: Option<u64>) -> Vec<Unparker> {
+        let others = self.in_poller.fetch_add(1, SeqCst);
+        assert_eq!(others, 0, "gmp: two Ms in the poller at once");
         let deadline = until.map(|u| self.instant_of(u));
         let mut ready = Vec::new();
         match self.netpoll.get() {
             Some(np) => {
-                let timeout = deadline.map(|d| d.saturating_duration_since(Instant::now()));
+                let timeout = deadline.map(|d| d.saturating_duration_since(crate::loom::now()));
                 np.netpoll(timeout, true, &mut ready);
-                self.lastpoll.store(self.nanotime(Instant::now()), Relaxed);
+                self.lastpoll
+                    .store(self.nanotime(crate::loom::now()), Relaxed);
             }
             None => match deadline {
-                Some(d) if d > Instant::now() => {
+                Some(d) if d > crate::loom::now() => {
                     m.note.park_deadline(d);
                 }
                 Some(_) => {}
                 None => m.note.park(),
             },
         }
+        self.in_poller.fetch_sub(1, SeqCst);
         ready
     }
 

@@ -23,7 +23,6 @@ use super::g;
 use super::m::{acquirep, check_cancel, ctx, current_g, yielder_of};
 use super::{co::Suspend, NO_P, P_RUNNING, P_SYSCALL};
 use crate::loom::atomic::Ordering::*;
-use std::time::Instant;
 
 /// Go: `entersyscall`. Returns whether the caller entered a syscall (`false` on a plain
 /// thread or when already inside one), to pass to [`exitsyscall`].
@@ -41,7 +40,8 @@ pub(crate) fn entersyscall() -> bool {
     gp.state.fetch_add(g::SYSCALL - g::RUNNING, SeqCst);
     c.p.set(NO_P);
     c.oldp.set(p);
-    pp.syscall_when.store(s.nanotime(Instant::now()), Relaxed);
+    pp.syscall_when
+        .store(s.nanotime(crate::loom::now()), Relaxed);
     // Publishes the P (and the M's writes to its owner-side state) to sysmon's CAS.
     pp.status.store(P_SYSCALL, SeqCst);
     true

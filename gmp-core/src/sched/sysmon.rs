@@ -9,7 +9,7 @@
 use super::{Sched, P_RUNNING, P_SYSCALL};
 use crate::loom::atomic::Ordering::*;
 use crate::loom::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 /// Same as Go's sysmon start delay (runtime/proc.go: `delay = 20`).
 const MIN_DELAY: Duration = Duration::from_micros(20);
@@ -46,8 +46,8 @@ pub(super) fn sysmon(s: Arc<Sched>) {
         } else if idle > IDLE_ROUNDS_BEFORE_BACKOFF {
             delay = (delay * 2).min(MAX_DELAY);
         }
-        s.sysmon_note.park_deadline(Instant::now() + delay);
-        s.coarse_now.store(s.nanotime(Instant::now()), Relaxed);
+        s.sysmon_note.park_deadline(crate::loom::now() + delay);
+        s.coarse_now.store(s.nanotime(crate::loom::now()), Relaxed);
         if s.shutdown.load(SeqCst) && s.ngoroutines.load(SeqCst) == 0 {
             return;
         }
@@ -59,11 +59,11 @@ pub(super) fn sysmon(s: Arc<Sched>) {
                 s.sysmon_note.park();
             }
             s.sysmon_wait.store(false, SeqCst);
-            s.coarse_now.store(s.nanotime(Instant::now()), Relaxed);
+            s.coarse_now.store(s.nanotime(crate::loom::now()), Relaxed);
             idle = 0;
             continue;
         }
-        let now = s.nanotime(Instant::now());
+        let now = s.nanotime(crate::loom::now());
         // Go: poll the network if nobody has for 10 ms and no M is blocked in the poller, so
         // Ps that never run out of work (and so never poll) do not starve I/O.
         let mut busy = false;

@@ -415,7 +415,10 @@ fn findrunnable(c: &MCtx) -> Option<(Arc<G>, bool)> {
         let until = s.earliest_timer();
         if until.is_some() || s.netpoll_any_waiters() {
             let mut l = s.lock.lock();
-            if l.poller.is_none() && !s.shutdown.load(SeqCst) {
+            // During shutdown too, while cancelled goroutines unwind: their destructors may
+            // sleep. The last one's exit wakes the poller (`gdestroy` → `wake_all_ms`).
+            let done = s.shutdown.load(SeqCst) && s.ngoroutines.load(SeqCst) == 0;
+            if l.poller.is_none() && !done {
                 l.poller = Some(c.m.clone());
                 s.poll_until.store(until.unwrap_or(u64::MAX), SeqCst);
                 drop(l);
@@ -688,7 +691,9 @@ pub(super) fn yielder_of(g: &G) -> &Yielder {
 }
 
 pub(super) fn check_cancel(g: &G) {
-    if g.cancel.load(Relaxed) && g.sched.shutdown.load(Relaxed) {
+    // Not while unwinding already (a panic, or this very cancellation): a second unwind out of
+    // a destructor aborts the process. The unwind in progress ends the goroutine anyway.
+    if g.cancel.load(Relaxed) && g.sched.shutdown.load(Relaxed) && !std::thread::panicking() {
         crate::goroutine::cancel_unwind();
     }
 }
@@ -701,12 +706,19 @@ pub(crate) fn gopark(reason: WaitReason, _deadline: Option<Instant>) -> bool {
     if g.take_permit() {
         return true;
     }
-    if std::thread::panicking() || in_syscall() {
-        // std's panic count is thread-local: a goroutine that parks while unwinding keeps its
-        // thread (research/rust-peers.md §2.4, hazard 4). Inside `syscall(f)` the goroutine
-        // has no P to give back: blocking calls block its M, as the syscall itself does.
+    if in_syscall() {
+        // Inside `syscall(f)` the goroutine has no P to give back: blocking calls block its
+        // M, as the syscall itself does.
         park_on_thread(g);
         return true;
+    }
+    // std's panic count is thread-local (research/rust-peers.md §2.4, hazard 4): a goroutine
+    // that parks while unwinding (a destructor that locks, receives or sleeps) must resume on
+    // the same thread, and that thread must run nothing else meanwhile. Wiring it to its M
+    // for the park does exactly that, and the M hands its P to the others (`stoplockedm`).
+    let unwinding = std::thread::panicking();
+    if unwinding {
+        lock_os_thread();
     }
     g.set_wait_reason(reason);
     // sysmon's coarse clock: a clock read on every park costs more than the park itself on
@@ -714,6 +726,9 @@ pub(crate) fn gopark(reason: WaitReason, _deadline: Option<Instant>) -> bool {
     g.wait_since
         .store(g.sched.coarse_now.load(Relaxed), Relaxed);
     yielder_of(g).suspend(Suspend::Park);
+    if unwinding {
+        unlock_os_thread();
+    }
     check_cancel(g);
     true
 }
@@ -757,8 +772,10 @@ pub(crate) fn gopark_deadline(reason: WaitReason, deadline: Instant) -> Option<b
 #[inline(never)]
 pub(crate) fn gosched() -> bool {
     let Some(g) = current_g() else { return false };
-    if in_syscall() {
-        return true; // no P to yield (see `gopark`)
+    if in_syscall() || std::thread::panicking() {
+        // No P to yield (see `gopark`), or unwinding: a yield could resume the goroutine on
+        // another thread, which std's thread-local panic count does not survive.
+        return true;
     }
     check_cancel(g);
     yielder_of(g).suspend(Suspend::Yield);

@@ -643,7 +643,14 @@ impl Sched {
             self.startm(Some(pp), false);
             return;
         }
+        let when = p.timer0.load(SeqCst);
         self.pidleput(&mut l, pp);
+        drop(l);
+        // The poller may sleep past this P's first timer: break it (Go: handoffp ends with
+        // `wakeNetPoller(when)`).
+        if when != 0 {
+            self.wake_netpoller(when);
+        }
     }
 
     // ---- timers -------------------------------------------------------------------------

@@ -20,7 +20,9 @@
 //! the global queue.
 
 use super::g;
-use super::m::{acquirep, check_cancel, ctx, current_g, yielder_of};
+use super::m::{
+    acquirep, check_cancel, ctx, current_g, lock_os_thread, unlock_os_thread, yielder_of,
+};
 use super::{co::Suspend, NO_P, P_RUNNING, P_SYSCALL};
 use crate::loom::atomic::Ordering::*;
 
@@ -68,21 +70,23 @@ pub(crate) fn exitsyscall(entered: bool) {
         return;
     }
     // sysmon retook it. Go: `exitsyscallfast_pidle`.
-    loop {
-        if let Some(p) = s.pidleget_locked() {
-            acquirep(c, p);
-            gp.state.fetch_sub(g::SYSCALL - g::RUNNING, SeqCst);
-            return;
-        }
-        if !std::thread::panicking() {
-            break;
-        }
-        // Unwinding (a panic escaped `f`): std's panic count is thread-local, so the goroutine
-        // cannot switch threads now. Wait on this thread for a P to free up.
-        crate::loom::usleep(20);
+    if let Some(p) = s.pidleget_locked() {
+        acquirep(c, p);
+        gp.state.fetch_sub(g::SYSCALL - g::RUNNING, SeqCst);
+        return;
     }
     // No P: suspend; our M queues us (Go: `exitsyscall0`) and we resume on some M with a P.
+    // Unwinding (a panic escaped `f`), the goroutine must not change threads (std's panic
+    // count is thread-local): wired to this M, it is handed back here with a P
+    // (`startlockedm`), and the M runs nothing else meanwhile.
+    let unwinding = std::thread::panicking();
+    if unwinding {
+        lock_os_thread();
+    }
     gp.state.fetch_sub(g::SYSCALL - g::RUNNING, SeqCst);
     yielder_of(gp).suspend(Suspend::ExitSyscall);
+    if unwinding {
+        unlock_os_thread();
+    }
     check_cancel(gp);
 }

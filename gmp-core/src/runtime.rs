@@ -239,3 +239,29 @@ where
     let rt = Runtime::new().expect("gmp: cannot build a runtime");
     rt.run(f)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::Runtime;
+
+    /// Stacks follow running goroutines (the per-P coroutine cache), not dead ones: a spawner
+    /// that queues 10,000 goroutines before any runs needs a handful of stacks, not 10,000.
+    fn stacks_for_10k_queued_goroutines(procs: usize) -> usize {
+        let rt = Runtime::builder().procs(procs).build().unwrap();
+        rt.run(|| {
+            let hs: Vec<_> = (0..10_000).map(|_| crate::go(|| ())).collect();
+            for h in hs {
+                h.join().unwrap();
+            }
+        });
+        rt.sched.stacks.carved()
+    }
+
+    #[test]
+    fn finished_goroutines_hand_their_stacks_to_the_next() {
+        for procs in [1, 2] {
+            let n = stacks_for_10k_queued_goroutines(procs);
+            assert!(n <= 100, "{n} stacks carved on {procs} Ps");
+        }
+    }
+}

@@ -60,7 +60,8 @@ pub(crate) struct G {
     pub(crate) sched: Arc<Sched>,
     /// The entry task, until the goroutine starts. Owned by whoever owns the G.
     pub(crate) task: UnsafeCell<Option<Box<dyn Task>>>,
-    /// The coroutine (with its stack) the goroutine runs on; kept across reuse.
+    /// The coroutine (with its stack) the goroutine runs on, from its first run until it
+    /// finishes; then it goes to the P's coroutine cache for the next goroutine.
     pub(crate) co: UnsafeCell<Option<Co>>,
     /// The coroutine's yielder while the goroutine runs on it.
     pub(crate) yielder: UnsafeCell<*const Yielder>,

@@ -530,8 +530,8 @@ fn execute(c: &MCtx, g: Arc<G>, inherit: bool) {
     let co = unsafe { g.co.with_mut(|x| (*x).take()) };
     let mut co = match co {
         Some(co) => co,
-        None => match s.stacks.alloc() {
-            Ok(stack) => Co::new(stack),
+        None => match s.coget(pp) {
+            Ok(co) => co,
             Err(e) => {
                 // No stack: fail this goroutine with the reason and keep the runtime going.
                 // SAFETY: as above.
@@ -652,8 +652,10 @@ fn end_time_slice(s: &Sched, pp: &P) {
 
 /// Go: `goexit0`/`gdestroy`: the goroutine finished; keep the G (and its stack) for reuse.
 fn gdestroy(s: &Sched, pp: &P, g: Arc<G>, co: Option<Co>) {
-    // SAFETY: the G is still RUNNING (ours) until the store below.
-    unsafe { g.co.with_mut(|x| *x = co) };
+    // The coroutine stays on this P for the next goroutine; the G is kept without it.
+    if let Some(co) = co {
+        s.coput(pp, co);
+    }
     g.state.store(g::dead_word(g.goid()), Release);
     s.gfput(pp, g);
     let last = s.ngoroutines.fetch_sub(1, SeqCst) == 1;

@@ -44,6 +44,7 @@ use crate::loom::{Arc, Mutex, UnsafeCell};
 use crate::park::Unparker;
 use crate::stack::StackPool;
 use crate::timer::{TimerHeap, TimerThread, TimerWhen};
+use co::Co;
 use g::{Task, G};
 use m::MShared;
 use runq::RunQueue;
@@ -61,8 +62,11 @@ const STEAL_TRIES: usize = 4;
 /// Per-P free-G list bounds (Go: `gfput` moves Gs to the global list at 64, down to 32).
 const GFREE_MAX: usize = 64;
 const GFREE_KEEP: usize = 32;
-/// Beyond this many free Gs in the global list, dead Gs are released with their stacks.
+/// Beyond this many free Gs in the global list, dead Gs are released.
 const GFREE_GLOBAL_MAX: usize = 4096;
+/// Per-P cache of idle coroutines (with their stacks): at this many, half go back to the
+/// stack pool (Go: `stackcache` per P, `_StackCacheSize`, refilled and released by halves).
+const CO_CACHE_MAX: usize = 32;
 /// Same as Go's `_GoidCacheBatch` (runtime/proc.go).
 const GOID_CACHE_BATCH: u64 = 16;
 pub(crate) const NO_P: usize = usize::MAX;
@@ -99,8 +103,13 @@ pub(crate) struct P {
     /// Set by sysmon when the same goroutine has held this P for over 10 ms: the goroutine
     /// yields at its next preemption point (Go: `gp.preempt`, set by `preemptone`).
     pub(crate) preempt: AtomicBool,
-    /// Dead Gs for reuse (owner only).
+    /// Dead Gs for reuse, without stacks (owner only).
     pub(crate) gfree: UnsafeCell<Vec<Arc<G>>>,
+    /// Idle coroutines: a goroutine that finishes leaves its coroutine (and stack) here, and
+    /// the next goroutine to run here without one takes it (owner only; Go: `p.mcache`'s
+    /// `stackcache`). Stacks follow running goroutines, not dead ones: a spawner that
+    /// outruns its goroutines leaves many Gs alive but few coroutines in use.
+    pub(crate) cocache: UnsafeCell<Vec<Co>>,
     /// Goroutine ids reserved for this P: `[next, end)` (owner only).
     pub(crate) goidcache: UnsafeCell<(u64, u64)>,
 }
@@ -227,6 +236,7 @@ impl Sched {
                 syscall_when: AtomicU64::new(0),
                 preempt: AtomicBool::new(false),
                 gfree: UnsafeCell::new(Vec::new()),
+                cocache: UnsafeCell::new(Vec::new()),
                 goidcache: UnsafeCell::new((0, 0)),
             })
             .collect();
@@ -389,7 +399,7 @@ impl Sched {
         self.lock.lock().gfree.pop()
     }
 
-    /// Go: `gfput`: keeps a dead G (with its stack) for reuse.
+    /// Go: `gfput`: keeps a dead G (its coroutine went to the P's cache) for reuse.
     pub(crate) fn gfput(&self, pp: &P, g: Arc<G>) {
         // SAFETY: owner-only field of the P this M holds.
         let spill = pp.gfree.with_mut(|v| unsafe {
@@ -429,6 +439,34 @@ impl Sched {
         all.swap_remove(i);
         if let Some(moved) = all.get(i) {
             moved.allg_index.store(i, Relaxed);
+        }
+    }
+
+    /// Go: `stackalloc` from the P's `stackcache`: an idle coroutine for a goroutine about
+    /// to run its first time on `pp`, else a new one on a stack from the pool.
+    pub(crate) fn coget(&self, pp: &P) -> std::io::Result<Co> {
+        // SAFETY: owner-only field of the P this M holds.
+        if let Some(co) = pp.cocache.with_mut(|v| unsafe { (*v).pop() }) {
+            return Ok(co);
+        }
+        self.stacks.alloc().map(Co::new)
+    }
+
+    /// Go: `stackfree` into the P's `stackcache` (`stackcacherelease` at the limit): keeps a
+    /// finished goroutine's coroutine for the next one.
+    pub(crate) fn coput(&self, pp: &P, co: Co) {
+        // SAFETY: owner-only field of the P this M holds.
+        let spill = pp.cocache.with_mut(|v| unsafe {
+            let v = &mut *v;
+            v.push(co);
+            if v.len() >= CO_CACHE_MAX {
+                v.split_off(CO_CACHE_MAX / 2)
+            } else {
+                Vec::new()
+            }
+        });
+        for co in spill {
+            self.stacks.free(co.into_stack());
         }
     }
 
@@ -764,6 +802,11 @@ impl Sched {
             let free = p.gfree.with_mut(|v| unsafe { std::mem::take(&mut *v) });
             for g in free {
                 self.release_g(g);
+            }
+            // SAFETY: as above.
+            let cos = p.cocache.with_mut(|v| unsafe { std::mem::take(&mut *v) });
+            for co in cos {
+                self.stacks.free(co.into_stack());
             }
         }
         let free = std::mem::take(&mut self.lock.lock().gfree);

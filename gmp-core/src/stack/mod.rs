@@ -264,6 +264,8 @@ struct PoolState {
     next_slab_bytes: usize,
     /// Stacks handed out and not yet freed.
     live: usize,
+    /// Slots carved so far (each was a fresh stack, paid for in page faults when used).
+    carved: usize,
 }
 
 /// The per-runtime source of goroutine stacks (see the module docs for the design).
@@ -332,8 +334,15 @@ impl StackPool {
                 bump_end: 0,
                 next_slab_bytes: FIRST_SLAB_BYTES,
                 live: 0,
+                carved: 0,
             }),
         }
+    }
+
+    /// How many distinct stacks this pool has carved so far.
+    #[allow(dead_code)] // used by the scheduler's tests
+    pub(crate) fn carved(&self) -> usize {
+        self.state.lock().carved
     }
 
     /// Usable bytes of every stack of this pool.
@@ -392,6 +401,7 @@ impl StackPool {
         }
         let slot = st.bump;
         st.bump += self.slot_size;
+        st.carved += 1;
         Ok(slot)
     }
 

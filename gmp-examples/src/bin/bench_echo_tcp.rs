@@ -101,6 +101,9 @@ fn main() {
             for c in ln.incoming() {
                 match c {
                     Ok(c) => {
+                        // Go sets TCP_NODELAY on every TCP connection; std (and gmp) leave
+                        // Nagle on unless asked, so ask, to measure the same configuration.
+                        let _ = c.set_nodelay(true);
                         gmp_core::go(move || serve(c));
                     }
                     Err(_) => return,
@@ -123,7 +126,10 @@ fn main() {
                 let c = TcpStream::connect(addr);
                 connected.done();
                 let mut c = match c {
-                    Ok(c) => c,
+                    Ok(c) => {
+                        let _ = c.set_nodelay(true); // as Go's default (see the server)
+                        c
+                    }
                     Err(_) => {
                         failures.fetch_add(1, Relaxed);
                         done.done();

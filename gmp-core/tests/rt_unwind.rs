@@ -183,3 +183,55 @@ fn a_panic_escaping_a_syscall_with_its_p_taken_finishes_on_its_thread() {
     });
     assert!(ok);
 }
+
+#[test]
+fn a_destructor_that_yields_during_a_panic_lets_the_other_goroutines_run() {
+    // One P: a destructor spins on `gosched` until a goroutine started after the spin began
+    // sets a flag. The yield must let the others run, and the goroutine must come back to its
+    // own thread.
+    let ok = within_30s("panic with a yielding destructor", || {
+        let rt = Runtime::builder().procs(1).build().unwrap();
+        rt.run(|| {
+            struct Spin {
+                spinning: Arc<AtomicBool>,
+                flag: Arc<AtomicBool>,
+                same: Arc<AtomicBool>,
+            }
+            impl Drop for Spin {
+                fn drop(&mut self) {
+                    let me = std::thread::current().id();
+                    self.spinning.store(true, SeqCst);
+                    while !self.flag.load(SeqCst) {
+                        gosched();
+                    }
+                    let same = std::thread::current().id() == me && std::thread::panicking();
+                    self.same.store(same, SeqCst);
+                }
+            }
+            let spinning = Arc::new(AtomicBool::new(false));
+            let flag = Arc::new(AtomicBool::new(false));
+            let same = Arc::new(AtomicBool::new(false));
+            let guard = Spin {
+                spinning: spinning.clone(),
+                flag: flag.clone(),
+                same: same.clone(),
+            };
+            let h = go(move || {
+                let _g = guard;
+                panic!("boom with a yielding destructor");
+            });
+            // Only the spinning destructor's yields let this goroutine run again.
+            while !spinning.load(SeqCst) {
+                gosched();
+            }
+            let peer = go(move || {
+                assert!(!std::thread::panicking());
+                flag.store(true, SeqCst);
+            });
+            peer.join().unwrap();
+            h.join().unwrap_err();
+            same.load(SeqCst)
+        })
+    });
+    assert!(ok, "the destructor resumed on another thread");
+}

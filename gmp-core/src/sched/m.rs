@@ -650,7 +650,8 @@ fn end_time_slice(s: &Sched, pp: &P) {
     }
 }
 
-/// Go: `goexit0`/`gdestroy`: the goroutine finished; keep the G (and its stack) for reuse.
+/// Go: `goexit0`/`gdestroy`: the goroutine finished; keep the G for reuse, and its coroutine
+/// (with the stack) in the P's cache for the next goroutine to run here.
 fn gdestroy(s: &Sched, pp: &P, g: Arc<G>, co: Option<Co>) {
     // The coroutine stays on this P for the next goroutine; the G is kept without it.
     if let Some(co) = co {
@@ -774,13 +775,19 @@ pub(crate) fn gopark_deadline(reason: WaitReason, deadline: Instant) -> Option<b
 #[inline(never)]
 pub(crate) fn gosched() -> bool {
     let Some(g) = current_g() else { return false };
-    if in_syscall() || std::thread::panicking() {
-        // No P to yield (see `gopark`), or unwinding: a yield could resume the goroutine on
-        // another thread, which std's thread-local panic count does not survive.
-        return true;
+    if in_syscall() {
+        return true; // no P to yield (see `gopark`)
     }
     check_cancel(g);
+    // Unwinding: wired to this thread for the yield, as for a park (see `gopark`).
+    let unwinding = std::thread::panicking();
+    if unwinding {
+        lock_os_thread();
+    }
     yielder_of(g).suspend(Suspend::Yield);
+    if unwinding {
+        unlock_os_thread();
+    }
     check_cancel(g);
     true
 }

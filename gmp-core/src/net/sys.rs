@@ -10,6 +10,13 @@ use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
 /// net/sock_linux.go; the kernel clamps the value to it anyway).
 pub(crate) const LISTEN_BACKLOG: libc::c_int = 1024;
 
+/// Resolves `addr`. A host name lookup (`getaddrinfo`, reading files or asking a DNS server)
+/// blocks, so it runs inside [`syscall`](crate::syscall): the goroutine's P goes to the other
+/// goroutines while it waits, as Go's cgo resolver runs as a system call.
+pub(crate) fn resolve<A: ToSocketAddrs>(addr: A) -> io::Result<A::Iter> {
+    crate::syscall(|| addr.to_socket_addrs())
+}
+
 /// Calls `f` on each address `addr` resolves to until one succeeds (std's `each_addr`):
 /// the last error otherwise, or std's "could not resolve to any addresses".
 pub(crate) fn each_addr<A: ToSocketAddrs, T>(
@@ -17,7 +24,7 @@ pub(crate) fn each_addr<A: ToSocketAddrs, T>(
     mut f: impl FnMut(&SocketAddr) -> io::Result<T>,
 ) -> io::Result<T> {
     let mut last = None;
-    for a in addr.to_socket_addrs()? {
+    for a in resolve(addr)? {
         match f(&a) {
             Ok(v) => return Ok(v),
             Err(e) => last = Some(e),

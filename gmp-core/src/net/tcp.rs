@@ -77,7 +77,8 @@ impl TcpListener {
     /// on fails with [`io::ErrorKind::AddrInUse`]), and a backlog of 1024. Port 0 asks the OS
     /// for a free port: see [`local_addr`](Self::local_addr).
     ///
-    /// Resolving a host name blocks the calling thread (as Go's cgo resolver blocks its M).
+    /// Resolving a host name blocks the calling thread inside [`syscall`](crate::syscall), so
+    /// the goroutine's P runs the others meanwhile (as Go's cgo resolver blocks only its M).
     pub fn bind<A: ToSocketAddrs>(addr: A) -> io::Result<TcpListener> {
         sys::each_addr(addr, |a| {
             let fd = sys::socket(a, libc::SOCK_STREAM)?;

@@ -1,6 +1,7 @@
 //! `UdpSocket`: std's UDP API on the netpoller (Go: net/udpsock.go).
 
 use super::fd::NetFd;
+use super::sys;
 use std::fmt;
 use std::io;
 use std::net::{self as stdnet, Ipv4Addr, Ipv6Addr, SocketAddr, ToSocketAddrs};
@@ -38,7 +39,8 @@ impl UdpSocket {
     /// Creates a socket bound to `addr` (the first of its addresses that works). No
     /// `SO_REUSEADDR`/`SO_REUSEPORT`: a bound port fails with [`io::ErrorKind::AddrInUse`].
     pub fn bind<A: ToSocketAddrs>(addr: A) -> io::Result<UdpSocket> {
-        let s = stdnet::UdpSocket::bind(addr)?;
+        let addrs: Vec<SocketAddr> = sys::resolve(addr)?.collect();
+        let s = stdnet::UdpSocket::bind(&addrs[..])?;
         s.set_nonblocking(true)?;
         Ok(UdpSocket {
             inner: NetFd::new(s),
@@ -58,7 +60,7 @@ impl UdpSocket {
 
     /// Sends `buf` to `addr` (its first address, as std). Returns the bytes sent.
     pub fn send_to<A: ToSocketAddrs>(&self, buf: &[u8], addr: A) -> io::Result<usize> {
-        let to = addr.to_socket_addrs()?.next().ok_or_else(|| {
+        let to = sys::resolve(addr)?.next().ok_or_else(|| {
             io::Error::new(io::ErrorKind::InvalidInput, "no addresses to send data to")
         })?;
         self.inner.write(|s| s.send_to(buf, to))
@@ -67,7 +69,8 @@ impl UdpSocket {
     /// Sets the default destination for [`send`](Self::send) and the only source
     /// [`recv`](Self::recv) accepts.
     pub fn connect<A: ToSocketAddrs>(&self, addr: A) -> io::Result<()> {
-        self.inner.get().connect(addr)
+        let addrs: Vec<SocketAddr> = sys::resolve(addr)?.collect();
+        self.inner.get().connect(&addrs[..])
     }
 
     /// Sends `buf` to the connected peer.

@@ -693,6 +693,24 @@ pub(super) fn yielder_of(g: &G) -> &Yielder {
     unsafe { &*g.yielder.with(|p| *p) }
 }
 
+/// Suspends the running goroutine `g` with `s` (its M then parks, requeues or stops it).
+///
+/// std's panic count is thread-local (research/rust-peers.md §2.4, hazard 4): a goroutine that
+/// suspends while unwinding (a destructor that locks, receives, sleeps or yields) must resume
+/// on the same thread, and that thread must run nothing else meanwhile. Wiring it to its M
+/// for the suspension does exactly that, and the M hands its P to the others
+/// (`stoplockedm`).
+pub(super) fn suspend(g: &G, s: Suspend) {
+    let unwinding = std::thread::panicking();
+    if unwinding {
+        lock_os_thread();
+    }
+    yielder_of(g).suspend(s);
+    if unwinding {
+        unlock_os_thread();
+    }
+}
+
 pub(super) fn check_cancel(g: &G) {
     // Not while unwinding already (a panic, or this very cancellation): a second unwind out of
     // a destructor aborts the process. The unwind in progress ends the goroutine anyway.
@@ -715,23 +733,12 @@ pub(crate) fn gopark(reason: WaitReason, _deadline: Option<Instant>) -> bool {
         park_on_thread(g);
         return true;
     }
-    // std's panic count is thread-local (research/rust-peers.md §2.4, hazard 4): a goroutine
-    // that parks while unwinding (a destructor that locks, receives or sleeps) must resume on
-    // the same thread, and that thread must run nothing else meanwhile. Wiring it to its M
-    // for the park does exactly that, and the M hands its P to the others (`stoplockedm`).
-    let unwinding = std::thread::panicking();
-    if unwinding {
-        lock_os_thread();
-    }
     g.set_wait_reason(reason);
     // sysmon's coarse clock: a clock read on every park costs more than the park itself on
     // some VMs, and `dump` only shows whole minutes.
     g.wait_since
         .store(g.sched.coarse_now.load(Relaxed), Relaxed);
-    yielder_of(g).suspend(Suspend::Park);
-    if unwinding {
-        unlock_os_thread();
-    }
+    suspend(g, Suspend::Park);
     check_cancel(g);
     true
 }
@@ -779,15 +786,7 @@ pub(crate) fn gosched() -> bool {
         return true; // no P to yield (see `gopark`)
     }
     check_cancel(g);
-    // Unwinding: wired to this thread for the yield, as for a park (see `gopark`).
-    let unwinding = std::thread::panicking();
-    if unwinding {
-        lock_os_thread();
-    }
-    yielder_of(g).suspend(Suspend::Yield);
-    if unwinding {
-        unlock_os_thread();
-    }
+    suspend(g, Suspend::Yield);
     check_cancel(g);
     true
 }

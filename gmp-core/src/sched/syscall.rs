@@ -20,9 +20,7 @@
 //! the global queue.
 
 use super::g;
-use super::m::{
-    acquirep, check_cancel, ctx, current_g, lock_os_thread, unlock_os_thread, yielder_of,
-};
+use super::m::{acquirep, check_cancel, ctx, current_g, suspend};
 use super::{co::Suspend, NO_P, P_RUNNING, P_SYSCALL};
 use crate::loom::atomic::Ordering::*;
 
@@ -75,18 +73,9 @@ pub(crate) fn exitsyscall(entered: bool) {
         gp.state.fetch_sub(g::SYSCALL - g::RUNNING, SeqCst);
         return;
     }
-    // No P: suspend; our M queues us (Go: `exitsyscall0`) and we resume on some M with a P.
-    // Unwinding (a panic escaped `f`), the goroutine must not change threads (std's panic
-    // count is thread-local): wired to this M, it is handed back here with a P
-    // (`startlockedm`), and the M runs nothing else meanwhile.
-    let unwinding = std::thread::panicking();
-    if unwinding {
-        lock_os_thread();
-    }
+    // No P: suspend; our M queues us (Go: `exitsyscall0`) and we resume on some M with a P,
+    // or on this one if a panic escaped `f` and the goroutine is unwinding (see `suspend`).
     gp.state.fetch_sub(g::SYSCALL - g::RUNNING, SeqCst);
-    yielder_of(gp).suspend(Suspend::ExitSyscall);
-    if unwinding {
-        unlock_os_thread();
-    }
+    suspend(gp, Suspend::ExitSyscall);
     check_cancel(gp);
 }

@@ -238,9 +238,9 @@ where
     T: Send + 'static,
 {
     let (task, slot) = make_task(f);
-    let parent = sched::m::current_goid().unwrap_or(0);
+    let parent = sched::current_goid().unwrap_or(0);
     let id = s.newproc(task, site, parent, is_main);
-    sched::m::preempt_check(); // `go` is a preemption point
+    sched::preempt_check(); // `go` is a preemption point
     JoinHandle { slot, id: GoId(id) }
 }
 
@@ -260,7 +260,7 @@ where
     T: Send + 'static,
 {
     let site = Location::caller();
-    match sched::m::current_sched() {
+    match sched::current_sched() {
         Some(s) => spawn_on(&s, f, site, false),
         None => spawn_on(Runtime::default_sched(), f, site, false),
     }
@@ -284,7 +284,7 @@ macro_rules! go {
 /// Go's `runtime.Gosched`: yields the processor; the goroutine stays runnable. On a plain
 /// thread it yields the thread.
 pub fn gosched() {
-    if !sched::m::gosched() {
+    if !sched::gosched() {
         std::thread::yield_now();
     }
 }
@@ -308,7 +308,7 @@ pub fn sleep(d: Duration) {
     if d.is_zero() {
         return;
     }
-    let Some(u) = sched::m::current_unparker() else {
+    let Some(u) = sched::current_unparker() else {
         std::thread::sleep(d);
         return;
     };
@@ -351,17 +351,17 @@ pub fn syscall<R>(f: impl FnOnce() -> R) -> R {
     struct Exit(bool);
     impl Drop for Exit {
         fn drop(&mut self) {
-            sched::syscall::exitsyscall(self.0);
+            sched::exitsyscall(self.0);
         }
     }
-    let _exit = Exit(sched::syscall::entersyscall());
+    let _exit = Exit(sched::entersyscall());
     f()
 }
 
 /// Go's `runtime.NumGoroutine`: live goroutines of the current runtime (or of the default
 /// runtime outside any), main included.
 pub fn num_goroutine() -> usize {
-    match sched::m::current_sched() {
+    match sched::current_sched() {
         Some(s) => s.ngoroutines.load(Relaxed),
         None => Runtime::default_if_built().map_or(0, |s| s.ngoroutines.load(Relaxed)),
     }
@@ -369,21 +369,21 @@ pub fn num_goroutine() -> usize {
 
 /// Go's `runtime.GOMAXPROCS(0)`: the number of Ps of the current (or default) runtime.
 pub fn gomaxprocs() -> usize {
-    match sched::m::current_sched() {
+    match sched::current_sched() {
         Some(s) => s.gomaxprocs,
-        None => Runtime::default_if_built().map_or_else(sched::m::ncpu, |s| s.gomaxprocs),
+        None => Runtime::default_if_built().map_or_else(sched::ncpu, |s| s.gomaxprocs),
     }
 }
 
 /// The calling goroutine's id; `None` on a plain thread.
 pub fn current_id() -> Option<GoId> {
-    sched::m::current_goid().map(GoId)
+    sched::current_goid().map(GoId)
 }
 
 /// Go's SIGQUIT dump of the current runtime (or the default runtime outside any): one block
 /// per goroutine, `goroutine 7 [chan receive]:` and where it was spawned.
 pub fn dump() -> String {
-    match sched::m::current_sched() {
+    match sched::current_sched() {
         Some(s) => sched::dump(&s),
         None => Runtime::default_if_built().map_or_else(String::new, |s| sched::dump(s)),
     }
@@ -408,11 +408,11 @@ pub fn dump() -> String {
 /// # Panics
 /// "LockOSThread nesting overflow" after 2³² nested calls.
 pub fn lock_os_thread() {
-    sched::m::lock_os_thread();
+    sched::lock_os_thread();
 }
 
 /// Go's `runtime.UnlockOSThread`: undoes one [`lock_os_thread`]; the outermost unwires the
 /// goroutine. No-op when not locked, or on a plain thread.
 pub fn unlock_os_thread() {
-    sched::m::unlock_os_thread();
+    sched::unlock_os_thread();
 }

@@ -92,9 +92,7 @@ mod reason;
 mod runtime;
 mod sched;
 mod stack;
-mod thread_parker;
 pub mod time;
-mod timer;
 
 pub use goroutine::{
     current_id, dump, go, goexit, gomaxprocs, gosched, lock_os_thread, num_goroutine, sleep,

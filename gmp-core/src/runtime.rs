@@ -71,7 +71,7 @@ impl Builder {
                 ));
             }
             Some(n) => n,
-            None => crate::sched::m::ncpu(),
+            None => crate::sched::ncpu(),
         };
         let stack_size = crate::stack::validate_stack_size(self.stack_size)?;
         if self.max_threads < procs {

@@ -20,7 +20,7 @@
 
 use crate::loom::{Arc, Mutex};
 use crate::sched;
-use crate::timer::{Callback, TimerShared, TimerWhen};
+use crate::sched::timers::{Callback, TimerShared, TimerWhen};
 use std::fmt;
 use std::time::{Duration, Instant};
 

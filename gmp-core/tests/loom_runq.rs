@@ -52,7 +52,7 @@ fn get_all(q: &Q, out: &mut Vec<usize>) {
 
 fn steal(victim: &Q, mine: &Q, runnext: bool, victim_running: bool, out: &mut Vec<usize>) {
     // SAFETY: the calling model thread owns `mine`.
-    if let Some(x) = unsafe { victim.steal_into(mine, runnext, victim_running) } {
+    if let Some(x) = unsafe { victim.runqsteal(mine, runnext, victim_running) } {
         out.push(x.0);
     }
 }

@@ -94,7 +94,7 @@ enum Op {
     Put { q: usize, next: bool },
     /// `get` on queue `q`.
     Get { q: usize },
-    /// `steal_into`: from queue `victim` into the other one.
+    /// `runqsteal`: from queue `victim` into the other one.
     Steal { victim: usize, runnext: bool },
     /// `put_batch` of `n` fresh items on queue `q`.
     PutBatch { q: usize, n: usize },
@@ -163,8 +163,8 @@ fn check(ops: &[Op]) -> Coverage {
             Op::Steal { victim, runnext } => {
                 let thief = 1 - victim;
                 // SAFETY: this thread is the only one touching either queue.
-                let got = unsafe { queues[victim].steal_into(&queues[thief], runnext, false) }
-                    .map(|x| *x);
+                let got =
+                    unsafe { queues[victim].runqsteal(&queues[thief], runnext, false) }.map(|x| *x);
                 let (ring, next) = (models[victim].ring.len(), models[victim].runnext.is_some());
                 cov.bounded_steals +=
                     usize::from(ring - ring / 2 > CAP - models[thief].ring.len() + 1);

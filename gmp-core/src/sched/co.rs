@@ -58,7 +58,7 @@ impl Co {
         let coro = Coroutine::with_stack(stack, |y: &Yielder, mut input: Resume| loop {
             match input {
                 Resume::Exit => return,
-                Resume::Run => super::m::run_current_task(y),
+                Resume::Run => super::schedule::run_current_task(y),
             }
             input = y.suspend(Suspend::Finished);
         });

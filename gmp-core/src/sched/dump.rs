@@ -1,7 +1,16 @@
-//! The goroutine dump (Go: `tracebackothers`, `goroutineheader`) and the deadlock detector
-//! (Go: `checkdead`).
+//! The goroutine dump (Go: `tracebackothers`, `goroutineheader`), the deadlock detector
+//! (Go: `checkdead`), and the panic hook that names the goroutine (Go: `printpanics`).
+//!
+//! # Invariants
+//!
+//! - The dump reads each G's state word, wait reason and spawn site without stopping
+//!   anything: a snapshot, racy by design, that never blocks or wakes a goroutine.
+//! - `checkdead` runs with `Sched::lock` held, whenever an M goes idle (`stopm`,
+//!   `stoplockedm`), and reports only when no M runs, none polls, nothing is queued, no timer
+//!   is pending, no goroutine waits on I/O, and every live goroutine is parked.
 
 use super::g::{self, G};
+use super::m::current_goid;
 use super::{Locked, Sched};
 use crate::loom::atomic::Ordering::*;
 use crate::loom::Arc;
@@ -108,4 +117,31 @@ pub(crate) fn checkdead(s: &Sched, l: &Locked) {
             dump(s)
         ));
     }
+}
+
+/// Prints `goroutine N panicked at ...` for panics inside goroutines (std prints the thread
+/// name); everything else goes to the hook that was installed before.
+pub(crate) fn install_panic_hook() {
+    if !crate::loom::PANIC_HOOK {
+        return;
+    }
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        let prev = std::panic::take_hook();
+        std::panic::set_hook(Box::new(move |info| match current_goid() {
+            Some(id) => {
+                let msg = info
+                    .payload()
+                    .downcast_ref::<&str>()
+                    .copied()
+                    .or_else(|| info.payload().downcast_ref::<String>().map(|s| s.as_str()))
+                    .unwrap_or("Box<dyn Any>");
+                match info.location() {
+                    Some(loc) => eprintln!("goroutine {id} panicked at {loc}:\n{msg}"),
+                    None => eprintln!("goroutine {id} panicked:\n{msg}"),
+                }
+            }
+            None => prev(info),
+        }));
+    });
 }

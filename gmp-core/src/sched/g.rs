@@ -4,8 +4,8 @@ use super::co::{Co, Yielder};
 use super::Sched;
 use crate::loom::atomic::{AtomicBool, AtomicU64, AtomicU8, Ordering::*};
 use crate::loom::{Arc, Mutex, UnsafeCell};
+use crate::park::thread::ThreadParker;
 use crate::reason::WaitReason;
-use crate::thread_parker::ThreadParker;
 use std::fmt;
 use std::panic::Location;
 

@@ -14,7 +14,7 @@
 //!   directions, once (Go: `netpollopen`), so readiness that arrives while nobody waits must be
 //!   remembered: it is, as a sequence number the next waiter compares with the one it saw
 //!   before its operation failed (the role of Go's `pdReady`), instead of parking.
-//! - The scheduler calls [`Sched::netpoll`] without blocking in `findrunnable` before stealing
+//! - The scheduler calls [`Sched::netpoll_nonblock`] without blocking in `findrunnable` before stealing
 //!   (Go's step 8), and the one M that has nothing to run blocks in it until the earliest timer
 //!   (Go's step 13). The goroutines an event makes ready are injected by the caller
 //!   ([`Sched::injectglist`]): into its P when it has one, else the global queue.
@@ -22,7 +22,7 @@
 //!   socket is registered with) the wait is a `poll(2)` on the socket's fd: the thread blocks,
 //!   as with std's blocking sockets.
 
-use super::m::MShared;
+use super::m::{current_goid, current_sched, MShared};
 use super::Sched;
 use crate::loom::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering::*};
 use crate::loom::{Arc, Mutex};
@@ -363,8 +363,8 @@ impl PollDesc {
         snapshot: u64,
         deadline: Option<Instant>,
     ) -> io::Result<()> {
-        if super::m::current_goid().is_some() {
-            if let Some(sched) = super::m::current_sched() {
+        if current_goid().is_some() {
+            if let Some(sched) = current_sched() {
                 let np = sched.netpoll_init()?;
                 let reg = self.registration(np)?;
                 if Arc::ptr_eq(&reg.np, np) {
@@ -524,7 +524,7 @@ impl Sched {
     }
 
     /// Go: `netpoll(0)`: the goroutines whose sockets are ready now, without blocking.
-    pub(crate) fn netpoll(&self) -> Vec<Unparker> {
+    pub(crate) fn netpoll_nonblock(&self) -> Vec<Unparker> {
         let mut ready = Vec::new();
         if let Some(np) = self.netpoll.get() {
             np.netpoll(Some(Duration::ZERO), false, &mut ready);
@@ -567,6 +567,21 @@ impl Sched {
         pm.note.unpark();
         if let Some(np) = self.netpoll.get() {
             np.netpoll_break();
+        }
+    }
+
+    /// Go: `wakeNetPoller`: the poller sleeps too long for a timer at `when`: break its sleep;
+    /// nobody polls: make sure some M will look.
+    pub(super) fn wake_netpoller(self: &Arc<Self>, when: u64) {
+        let pu = self.poll_until.load(SeqCst);
+        if pu != 0 {
+            if when < pu {
+                if let Some(mm) = self.lock.lock().poller.clone() {
+                    self.break_poller(&mm);
+                }
+            }
+        } else {
+            self.wakep();
         }
     }
 

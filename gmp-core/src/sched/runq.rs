@@ -6,7 +6,7 @@
 //! A [`RunQueue`] belongs to one P. Whoever holds that P (its *owner*) is the single
 //! producer: only it calls [`put`](RunQueue::put), [`put_batch`](RunQueue::put_batch),
 //! [`get`](RunQueue::get) and [`drain`](RunQueue::drain), and only it passes the queue as the
-//! `dst` of [`steal_into`](RunQueue::steal_into). Any thread may call `steal_into` with the
+//! `dst` of [`runqsteal`](RunQueue::runqsteal). Any thread may call `runqsteal` with the
 //! queue as the *victim* (`self`), and [`len`](RunQueue::len)/[`is_empty`](RunQueue::is_empty).
 //! The owner-only methods are `unsafe fn`: two producers at once would let `tail` move
 //! backwards and hand out the same item twice.
@@ -37,7 +37,7 @@
 //! | `runnext` | meaning                  | next states                                               |
 //! |-----------|--------------------------|-----------------------------------------------------------|
 //! | null      | no runnext               | item (owner `put(_, true)`)                               |
-//! | item `g`  | `g` runs next, inheriting the time slice | item `g2` (owner `put(g2, true)`, `g` is kicked to the tail); null (owner `get`/`drain`, or a thief's `steal_into(_, true, _)` when the ring is empty) |
+//! | item `g`  | `g` runs next, inheriting the time slice | item `g2` (owner `put(g2, true)`, `g` is kicked to the tail); null (owner `get`/`drain`, or a thief's `runqsteal(_, true, _)` when the ring is empty) |
 //!
 //! # Consuming
 //!
@@ -226,7 +226,7 @@ impl<T: Ptr> RunQueue<T> {
     /// # Safety
     ///
     /// The caller is the queue's owner: no other thread runs `put`, `put_batch`, `get`,
-    /// `drain`, or `steal_into` with this queue as `dst`, at the same time.
+    /// `drain`, or `runqsteal` with this queue as `dst`, at the same time.
     pub unsafe fn put(&self, item: T, next: bool) -> Result<(), Vec<T>> {
         // Go: runqput
         let mut raw = item.into_raw();
@@ -394,13 +394,12 @@ impl<T: Ptr> RunQueue<T> {
     /// # Panics
     ///
     /// If `dst` is `self`.
-    pub unsafe fn steal_into(
+    pub unsafe fn runqsteal(
         &self,
         dst: &RunQueue<T>,
         steal_runnext: bool,
         victim_running: bool,
     ) -> Option<T> {
-        // Go: runqsteal
         assert!(
             !ptr::eq(self, dst),
             "runqsteal: a P cannot steal from its own queue"
@@ -408,11 +407,11 @@ impl<T: Ptr> RunQueue<T> {
         let t = dst.tail.load(Relaxed); // dst's owner's own word
         let len = t.wrapping_sub(dst.head.load(Acquire)); // dst's consumers are done (rule 2)
         let room = LOCAL_QUEUE_CAPACITY - len.min(LOCAL_QUEUE_CAPACITY);
-        let (stored, run) = self.grab(dst, t, room + 1, steal_runnext, victim_running)?;
+        let (stored, run) = self.runqgrab(dst, t, room + 1, steal_runnext, victim_running)?;
         if stored > 0 {
             dst.tail.store(t.wrapping_add(stored), Release); // publish (rule 1)
         }
-        // SAFETY: `grab` moved this item's ownership to us by a successful CAS; it came from
+        // SAFETY: `runqgrab` moved this item's ownership to us by a successful CAS; it came from
         // `T::into_raw`.
         Some(unsafe { T::from_raw(run) })
     }
@@ -420,7 +419,7 @@ impl<T: Ptr> RunQueue<T> {
     /// Takes up to `max` (>= 1) items from `self`: all but the newest are copied to `dst`'s
     /// slots from position `dst_tail` on (not yet published), the newest is returned. Returns
     /// `(copied, newest)`, or `None` if there was nothing to take.
-    fn grab(
+    fn runqgrab(
         &self,
         dst: &RunQueue<T>,
         dst_tail: usize,
@@ -428,7 +427,6 @@ impl<T: Ptr> RunQueue<T> {
         steal_runnext: bool,
         victim_running: bool,
     ) -> Option<(usize, *mut ())> {
-        // Go: runqgrab
         debug_assert!(max >= 1);
         loop {
             let h = self.head.load(Acquire); // synchronize with other consumers (rule 3)
@@ -587,7 +585,7 @@ mod tests {
 
     fn steal(victim: &Q, dst: &Q, runnext: bool) -> Option<usize> {
         // SAFETY: the calling test thread is `dst`'s only owner.
-        unsafe { victim.steal_into(dst, runnext, false) }.map(|x| *x)
+        unsafe { victim.runqsteal(dst, runnext, false) }.map(|x| *x)
     }
 
     fn drain(q: &Q) -> Vec<usize> {
@@ -703,7 +701,7 @@ mod tests {
         assert_eq!(steal(&victim, &thief, false), None);
         assert_eq!(victim.len(), 1);
         // SAFETY: this thread owns `thief`.
-        let got = unsafe { victim.steal_into(&thief, true, true) }.map(|x| *x);
+        let got = unsafe { victim.runqsteal(&thief, true, true) }.map(|x| *x);
         assert_eq!(got, Some(7));
         assert!(victim.is_empty() && thief.is_empty());
         assert_eq!(steal(&victim, &thief, true), None);
@@ -845,7 +843,7 @@ mod tests {
                         rng = xorshift(rng);
                         let victim = if rng % 4 == 0 { other } else { owner };
                         // SAFETY: this thread is `mine`'s only owner.
-                        let got = unsafe { victim.steal_into(mine, rng % 3 == 0, rng % 64 == 0) };
+                        let got = unsafe { victim.runqsteal(mine, rng % 3 == 0, rng % 64 == 0) };
                         let Some(x) = got else {
                             // Nothing to steal: let the owner (on this 2-core box) run.
                             std::thread::yield_now();

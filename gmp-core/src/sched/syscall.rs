@@ -19,10 +19,14 @@
 //! thread (as `f` itself does), `gosched` does nothing, and goroutines it spawns or wakes go to
 //! the global queue.
 
-use super::g;
-use super::m::{acquirep, check_cancel, ctx, current_g, suspend};
-use super::{co::Suspend, NO_P, P_RUNNING, P_SYSCALL};
+use super::co::{Co, Suspend};
+use super::g::{self, G};
+use super::gopark::{check_cancel, suspend};
+use super::m::{ctx, current_g, MCtx};
+use super::p::{acquirep, P, P_RUNNING, P_SYSCALL};
+use super::NO_P;
 use crate::loom::atomic::Ordering::*;
+use crate::loom::Arc;
 
 /// Go: `entersyscall`. Returns whether the caller entered a syscall (`false` on a plain
 /// thread or when already inside one), to pass to [`exitsyscall`].
@@ -68,7 +72,8 @@ pub(crate) fn exitsyscall(entered: bool) {
         return;
     }
     // sysmon retook it. Go: `exitsyscallfast_pidle`.
-    if let Some(p) = s.pidleget_locked() {
+    let idle = s.pidleget(&mut s.lock.lock());
+    if let Some(p) = idle {
         acquirep(c, p);
         gp.state.fetch_sub(g::SYSCALL - g::RUNNING, SeqCst);
         return;
@@ -78,4 +83,19 @@ pub(crate) fn exitsyscall(entered: bool) {
     gp.state.fetch_sub(g::SYSCALL - g::RUNNING, SeqCst);
     suspend(gp, Suspend::ExitSyscall);
     check_cancel(gp);
+}
+
+/// Go: `exitsyscall0`, on the M: the goroutine left `syscall(f)` and found no P
+/// (`Suspend::ExitSyscall`). It is queued globally, and this M, which has no P, stops in
+/// `schedule`. (A suspend handler of `execute`: see `park_m`.)
+#[inline]
+pub(super) fn exitsyscall0(c: &MCtx, pp: Option<&P>, g: Arc<G>, co: Co) -> Option<Co> {
+    debug_assert!(pp.is_none());
+    // SAFETY: still RUNNING: we own the cells until the status store below.
+    unsafe { g.co.with_mut(|x| *x = Some(co)) };
+    c.g.set(std::ptr::null());
+    g.state.fetch_sub(g::RUNNING - g::RUNNABLE, Release);
+    c.sched.globrunqput(g);
+    c.sched.wakep();
+    None
 }

@@ -71,7 +71,7 @@ pub(super) fn sysmon(s: Arc<Sched>) {
             && s.netpoll_any_waiters()
             && s.lastpoll.load(Relaxed) + NETPOLL_INTERVAL_NS < now
         {
-            let ready = s.netpoll();
+            let ready = s.netpoll_nonblock();
             if !ready.is_empty() {
                 s.injectglist(ready); // no P here: onto the global queue, with wakep
                 busy = true;

@@ -31,9 +31,11 @@
 use crate::loom::{thread_local, Arc};
 pub use crate::reason::WaitReason;
 use crate::sched;
-use crate::thread_parker::ThreadParker;
+
+pub(crate) mod thread;
 use std::fmt;
 use std::time::Instant;
+use thread::ThreadParker;
 
 /// Wakes one parked goroutine or thread. `Send + Sync + Clone`; cheap to clone.
 ///
@@ -109,7 +111,7 @@ pub fn current() -> Unparker {
 /// [`dump`](crate::dump)) and its M runs others. On a plain thread it blocks the thread.
 #[inline(never)]
 pub fn park(reason: WaitReason) {
-    if !sched::gopark(reason, None) {
+    if !sched::gopark(reason) {
         thread_parker().park();
     }
 }

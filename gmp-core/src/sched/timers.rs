@@ -1,12 +1,28 @@
-//! Timers: the shared timer record, a 4-ary min-heap of them, and the thread that fires the
-//! timers of code running outside any runtime (Go: runtime/time.go).
+//! Timers (Go: runtime/time.go): the shared timer record, a 4-ary min-heap of them per P, the
+//! scheduler's side (arming on a P, running what is due), and the thread that fires the timers
+//! of code running outside any runtime. The public face is `crate::time`.
 //!
-//! A timer lives in an `Arc<TimerShared>`. Arming pushes a heap entry `(when, seq)`; stopping or
-//! re-arming bumps `seq`, which turns older entries into zombies that are dropped when they
-//! reach the top (Go's `timerZombie`), so stop and reset never search a heap.
+//! # Invariants
+//!
+//! - A timer lives in an `Arc<TimerShared>`. Arming pushes a heap entry `(when, seq)`;
+//!   stopping or re-arming bumps `seq`, which turns older entries into zombies that are
+//!   dropped when they reach the top (Go's `timerZombie`), so stop and reset never search a
+//!   heap.
+//! - Inside a runtime a timer goes on the heap of the arming M's P (`P::timers`, under its own
+//!   lock); `P::timer0` mirrors the heap's earliest `when` so other Ms find the next timer
+//!   without the lock. An M runs its P's due timers in `findrunnable`; a thief runs a
+//!   victim's on its last stealing pass; the poller M sleeps until the earliest `timer0` of
+//!   all Ps and is woken (`wake_netpoller`) when an earlier timer is armed.
+//! - Callbacks run outside every heap lock: an inline callback (a channel timer's `try_send`)
+//!   on the firing thread, an `after_fn` callback in a new goroutine.
 
+use super::m::ctx;
+use super::p::P;
+use super::{Sched, NO_P};
+use crate::loom::atomic::Ordering::*;
 use crate::loom::{Arc, Condvar, Mutex};
 use std::fmt;
+use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
 /// What a timer runs when it fires.
@@ -224,5 +240,89 @@ impl TimerThread {
                 None => self.cond.wait(h),
             };
         }
+    }
+}
+
+// ---- the scheduler's side ----------------------------------------------------------------
+
+impl Sched {
+    /// Arms a timer on P `pp` (Go: `timer.maybeAdd`), waking the poller if it became earliest.
+    pub(crate) fn add_timer_on(self: &Arc<Self>, pp: &P, t: TimerWhen) {
+        let when = self.nanotime(t.when);
+        let mut h = pp.timers.lock();
+        h.push(t);
+        let first = self.nanotime(h.peek_when().expect("just pushed"));
+        pp.timer0.store(first, SeqCst);
+        drop(h);
+        self.wake_netpoller(when);
+    }
+
+    /// Runs P `pp`'s due timers (Go: `timers.check`). Returns whether any ran.
+    pub(crate) fn check_timers(self: &Arc<Self>, pp: &P, now: Instant) -> bool {
+        let t0 = pp.timer0.load(Acquire);
+        if t0 == 0 || t0 > self.nanotime(now) {
+            return false;
+        }
+        let mut ran = false;
+        loop {
+            let mut h = pp.timers.lock();
+            let e = h.pop_due(now);
+            pp.timer0
+                .store(h.peek_when().map_or(0, |w| self.nanotime(w)), SeqCst);
+            drop(h);
+            let Some(e) = e else { break };
+            ran = true;
+            let sched = self.clone();
+            let spawn = move |f: Box<dyn FnOnce() + Send>| sched.spawn_internal(f);
+            if let Some(next) = fire(e, now, &spawn) {
+                self.add_timer_on(pp, next);
+            }
+        }
+        ran
+    }
+
+    /// The earliest timer over all Ps, in ns since the epoch (Go: `checkTimersNoP`).
+    pub(super) fn earliest_timer(&self) -> Option<u64> {
+        self.allp
+            .iter()
+            .map(|p| p.timer0.load(SeqCst))
+            .filter(|&t| t != 0)
+            .min()
+    }
+}
+
+/// The timer thread for timers armed outside any runtime.
+fn timer_thread() -> &'static TimerThread {
+    static TT: OnceLock<&'static TimerThread> = OnceLock::new();
+    TT.get_or_init(|| {
+        let tt: &'static TimerThread = Box::leak(Box::new(TimerThread::new()));
+        std::thread::Builder::new()
+            .name("gmp-timer".into())
+            .spawn(move || {
+                tt.run(&|f: Box<dyn FnOnce() + Send>| {
+                    crate::go(f);
+                })
+            })
+            .expect("gmp: cannot start the timer thread");
+        tt
+    })
+}
+
+/// Arms a timer: on the current P's heap inside a runtime, else on the timer thread.
+pub(crate) fn add_timer(t: TimerWhen) {
+    if let Err(t) = add_timer_here(t) {
+        timer_thread().add(t);
+    }
+}
+
+/// Arms `t` on the current M's P; gives it back if the caller has none.
+fn add_timer_here(t: TimerWhen) -> Result<(), TimerWhen> {
+    match ctx() {
+        Some(c) if c.p.get() != NO_P => {
+            let pp = &c.sched.allp[c.p.get()];
+            c.sched.add_timer_on(pp, t);
+            Ok(())
+        }
+        _ => Err(t),
     }
 }

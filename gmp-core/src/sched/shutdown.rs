@@ -1,0 +1,120 @@
+//! Shutdown: cancelling every goroutine and stopping the Ms (Go: `main` returning, except
+//! that gmp unwinds the goroutines, so their drops run, instead of exiting the process), and
+//! the fatal report that ends `run` (a deadlock, the thread limit).
+//!
+//! # The protocol
+//!
+//! - `shutdown` sets `Sched::shutdown`, then sweeps `allgs`: each goroutine is flagged
+//!   `cancel` and, if parked, made runnable (`g::sweep_cancel`). A goroutine that was running
+//!   during the sweep sees its flag at its next scheduling point (`check_cancel`) or when its
+//!   M commits its next park (`park_m` → `recheck_cancel_after_park`): the SeqCst hand-shake
+//!   in `g.rs` makes sure one of the two sides sees the other.
+//! - Cancelled goroutines unwind with a private payload; their destructors may block (they
+//!   are wired to their thread while they do, see `gopark.rs`).
+//! - Ms exit when `shutdown` is set and `ngoroutines` is 0. The last goroutine to end wakes
+//!   every M (`gdestroy` → `wake_all_ms`); the fence pair between `shutdown` and `gdestroy`
+//!   makes sure either it or `shutdown` does.
+//! - `shutdown` returns after joining every M thread and sysmon, then frees what is left:
+//!   timers, queued Gs, free Gs and their stacks.
+
+use super::g::{self, G};
+use super::m::MShared;
+use super::Sched;
+use crate::loom::atomic::Ordering::*;
+use crate::loom::Arc;
+
+impl Sched {
+    /// Cancels every goroutine and stops the Ms (Go: main returning, but unwinding instead of
+    /// exiting the process). Returns once every M thread has exited.
+    pub(crate) fn shutdown(self: &Arc<Self>) {
+        self.shutdown.store(true, SeqCst);
+        // Pairs with the fence in `gdestroy` (the last goroutine's exit wakes the Ms).
+        crate::loom::seqcst_fence();
+        let gs: Vec<Arc<G>> = self.allgs.lock().clone();
+        for g in &gs {
+            if g::sweep_cancel(&g.state, &g.cancel) {
+                self.globrunqput(g.clone());
+            }
+        }
+        drop(gs);
+        // Get Ms onto the cancelled goroutines (at least one M per P with work).
+        for _ in 0..self.gomaxprocs {
+            if self.runqsize.load(SeqCst) == 0 {
+                break;
+            }
+            self.startm(None, false);
+        }
+        self.wake_all_ms();
+        loop {
+            let threads = std::mem::take(&mut self.lock.lock().threads);
+            if threads.is_empty() {
+                break;
+            }
+            for t in threads {
+                let _ = t.join();
+            }
+        }
+        // Free what is left: timers, free Gs (and their stacks), and the G registry.
+        for p in self.allp.iter() {
+            drop(p.timers.lock().drain());
+            p.timer0.store(0, SeqCst);
+            // SAFETY: every M has exited, so nobody else owns this P's queue.
+            for g in unsafe { p.runq.drain() } {
+                drop(g);
+            }
+            // SAFETY: every M has exited, so nobody holds this P.
+            let free = p.gfree.with_mut(|v| unsafe { std::mem::take(&mut *v) });
+            for g in free {
+                self.release_g(g);
+            }
+            // SAFETY: as above.
+            let cos = p.cocache.with_mut(|v| unsafe { std::mem::take(&mut *v) });
+            for co in cos {
+                self.stacks.free(co.into_stack());
+            }
+        }
+        let free = std::mem::take(&mut self.lock.lock().gfree);
+        for g in free {
+            self.release_g(g);
+        }
+        let rest = std::mem::take(&mut *self.allgs.lock());
+        for g in rest {
+            // SAFETY: all Ms are gone; nothing runs these Gs any more.
+            if let Some(co) = unsafe { g.co.with_mut(|c| (*c).take()) } {
+                self.stacks.free(co.into_stack());
+            }
+            // SAFETY: as above.
+            if let Some(t) = unsafe { g.task.with_mut(|t| (*t).take()) } {
+                t.cancel(crate::JoinError::Cancelled);
+            }
+        }
+    }
+
+    /// Wakes every idle M and the poller, so they notice shutdown.
+    pub(crate) fn wake_all_ms(&self) {
+        let l = self.lock.lock();
+        let ms: Vec<Arc<MShared>> = l.allm.clone();
+        drop(l);
+        for mm in ms {
+            mm.note.unpark();
+        }
+        self.sysmon_note.unpark();
+        // The poller may be blocked in epoll rather than on its note (Go: netpollBreak).
+        if let Some(np) = self.netpoll.get() {
+            np.netpoll_break();
+        }
+    }
+
+    /// Reports a fatal condition (deadlock) to the threads waiting in `run`.
+    pub(crate) fn report_fatal(&self, msg: String) {
+        let mut f = self.fatal.lock();
+        if f.is_some() {
+            return;
+        }
+        *f = Some(msg);
+        drop(f);
+        for w in self.run_waiters.lock().iter() {
+            w.unpark();
+        }
+    }
+}

@@ -15,7 +15,8 @@
 //! `target/bench/latest.md` for the README). A row whose gmp binary does not exist yet shows
 //! "not built"; without Go (and when it cannot be installed) the Go column says how to get it.
 
-use crate::{cargo, project_root, DynError};
+use crate::cmd::{cargo, project_root, run_cmd};
+use crate::DynError;
 use std::collections::HashMap;
 use std::env;
 use std::fmt::Write as _;
@@ -647,8 +648,8 @@ fn install_go() -> Result<(), DynError> {
             "deb http://deb.debian.org/debian bookworm-backports main\n",
         )?;
     }
-    crate::run_cmd(Command::new("apt-get").arg("update"))?;
-    crate::run_cmd(Command::new("apt-get").args([
+    run_cmd(Command::new("apt-get").arg("update"))?;
+    run_cmd(Command::new("apt-get").args([
         "install",
         "-y",
         "-t",
@@ -687,7 +688,7 @@ fn build_go(go: &Path, out: &Path) -> Result<(), DynError> {
     if env::var_os("GOCACHE").is_none() && env::var_os("HOME").is_none() {
         cmd.env("GOCACHE", out.join("gocache"));
     }
-    crate::run_cmd(&mut cmd)
+    run_cmd(&mut cmd)
 }
 
 /// `YYYY-MM-DD HH:MM UTC` for now.
@@ -741,8 +742,7 @@ pub(crate) fn run(args: &[String]) -> Result<(), DynError> {
 
     // gmp side.
     let gmp_built = !opts.build || {
-        let ok =
-            crate::run_cmd(cargo().args(["build", "--release", "-p", "gmp-examples", "--bins"]));
+        let ok = run_cmd(cargo().args(["build", "--release", "-p", "gmp-examples", "--bins"]));
         if let Err(e) = &ok {
             eprintln!("xtask: bench: the gmp build failed ({e}); gmp rows are not run");
         }

@@ -31,3 +31,18 @@ pub(crate) fn run_cmd(cmd: &mut Command) -> Result<(), DynError> {
         Err(format!("command failed ({status}): {cmd:?}").into())
     }
 }
+
+/// Where cargo puts its output (`$CARGO_TARGET_DIR`, else `target/` in the workspace).
+pub(crate) fn cargo_target_dir() -> PathBuf {
+    match env::var_os("CARGO_TARGET_DIR") {
+        Some(d) => {
+            let d = PathBuf::from(d);
+            if d.is_absolute() {
+                d
+            } else {
+                project_root().join(d)
+            }
+        }
+        None => project_root().join("target"),
+    }
+}

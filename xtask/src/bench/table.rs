@@ -1,0 +1,219 @@
+//! The results table: value and RSS formatting, gmp/Go ratios and verdicts, aligned Markdown.
+
+use super::rows::{Row, Target};
+use super::run::Outcome;
+use super::stats::{summarize, Summary};
+use std::fmt::Write as _;
+
+/// A figure with its unit, as the table shows it.
+pub(super) fn show_value(s: &Summary) -> String {
+    let v = s.value;
+    let mut out = match s.unit.as_str() {
+        "ns/op" => format!("{} ns", sig(v)),
+        "ms" => format!("{} ms", sig(v)),
+        "bytes" if v.abs() >= 1024.0 => format!("{:.2} KiB", v / 1024.0),
+        "bytes" => format!("{v:.0} B"),
+        "req/s" => format!("{v:.0} req/s"),
+        "%" => format!("{v:.1} %"),
+        u => format!("{} {u}", sig(v)),
+    };
+    let get = |k: &str| s.extra.iter().find(|(n, _)| n == k).map(|(_, v)| *v);
+    if let (Some(p50), Some(p99)) = (get("p50_us"), get("p99_us")) {
+        let _ = write!(out, " (p50 {} µs, p99 {} µs)", sig(p50), sig(p99));
+    }
+    if let Some(d) = get("drops").filter(|d| *d > 0.0) {
+        let _ = write!(out, " ⚠{d:.0} drops");
+    }
+    out
+}
+
+/// Three significant figures, without exponent notation.
+fn sig(v: f64) -> String {
+    let a = v.abs();
+    if a >= 100.0 {
+        format!("{v:.0}")
+    } else if a >= 10.0 {
+        format!("{v:.1}")
+    } else {
+        format!("{v:.2}")
+    }
+}
+
+fn show_rss(kib: f64) -> String {
+    if kib >= 1024.0 * 1024.0 {
+        format!("{:.2} GiB", kib / (1024.0 * 1024.0))
+    } else if kib >= 1024.0 {
+        format!("{:.1} MiB", kib / 1024.0)
+    } else {
+        format!("{kib:.0} KiB")
+    }
+}
+
+fn show_outcome(o: &Outcome) -> String {
+    match o {
+        Outcome::Done(samples) => show_value(&summarize(samples)),
+        Outcome::NotBuilt => "not built".into(),
+        Outcome::BuildFailed => "build failed".into(),
+        Outcome::NoGo => "no Go".into(),
+        Outcome::Failed(why) if why.starts_with("timed out") => "TIMED OUT".into(),
+        Outcome::Failed(_) => "FAILED".into(),
+    }
+}
+
+/// The gmp/Go cell and whether the target is met (None: cannot tell).
+fn ratio_and_verdict(row: &Row, gmp: &Outcome, go: &Outcome) -> (String, Option<bool>) {
+    let g = match gmp {
+        Outcome::Done(s) => Some(summarize(s)),
+        _ => None,
+    };
+    let o = match go {
+        Outcome::Done(s) => Some(summarize(s)),
+        _ => None,
+    };
+    let ratio = match (&g, &o) {
+        (Some(g), Some(o)) if g.unit == o.unit && o.value != 0.0 => Some(g.value / o.value),
+        _ => None,
+    };
+    let cell = ratio.map_or_else(|| "–".to_string(), |r| format!("{r:.2}"));
+    let verdict = match row.target {
+        Target::RatioAtMost(t) => ratio.map(|r| r <= t),
+        Target::RatioAtLeast(t) => ratio.map(|r| r >= t),
+        Target::AtMost(t) => g.as_ref().map(|g| g.value <= t),
+        Target::PeakRssAtMost(kib) => g.as_ref().map(|g| g.rss_kib <= kib as f64),
+    };
+    (cell, verdict)
+}
+
+/// The table as aligned Markdown.
+pub(super) fn table(rows: &[(&Row, Outcome, Outcome)]) -> String {
+    let mut cells: Vec<Vec<String>> = vec![[
+        "row",
+        "gmp",
+        "Go",
+        "gmp/Go",
+        "target",
+        "peak RSS gmp",
+        "peak RSS Go",
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .collect()];
+    for (row, gmp, go) in rows {
+        let (ratio, verdict) = ratio_and_verdict(row, gmp, go);
+        let mark = match verdict {
+            Some(true) => " ✓",
+            Some(false) => " ✗",
+            None => "",
+        };
+        let rss = |o: &Outcome| match o {
+            Outcome::Done(s) => show_rss(summarize(s).rss_kib),
+            _ => "–".into(),
+        };
+        cells.push(vec![
+            row.name.to_string(),
+            show_outcome(gmp),
+            show_outcome(go),
+            ratio,
+            format!("{}{mark}", row.target_text),
+            rss(gmp),
+            rss(go),
+        ]);
+    }
+    let ncol = cells[0].len();
+    let widths: Vec<usize> = (0..ncol)
+        .map(|c| {
+            cells
+                .iter()
+                .map(|r| r[c].chars().count())
+                .max()
+                .unwrap_or(0)
+        })
+        .collect();
+    let line = |r: &[String]| {
+        let mut s = String::from("|");
+        for (c, cell) in r.iter().enumerate() {
+            let pad = widths[c] - cell.chars().count();
+            let _ = write!(s, " {cell}{} |", " ".repeat(pad));
+        }
+        s.push('\n');
+        s
+    };
+    let mut out = line(&cells[0]);
+    out.push('|');
+    for w in &widths {
+        let _ = write!(out, "{}|", "-".repeat(w + 2));
+    }
+    out.push('\n');
+    for r in &cells[1..] {
+        out.push_str(&line(r));
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::bench::rows::ROWS;
+    use crate::bench::run::Sample;
+    use std::collections::HashMap;
+
+    fn sample(value: f64, rss_kib: u64) -> Sample {
+        Sample {
+            value,
+            unit: "ns/op".into(),
+            rss_kib,
+            extra: HashMap::new(),
+        }
+    }
+
+    #[test]
+    fn ratio_and_targets() {
+        let row = ROWS.iter().find(|r| r.name == "spawn_join").unwrap();
+        let gmp = Outcome::Done(vec![sample(100.0, 1), sample(150.0, 1), sample(90.0, 1)]);
+        let go = Outcome::Done(vec![sample(200.0, 1)]);
+        assert_eq!(
+            ratio_and_verdict(row, &gmp, &go),
+            ("0.50".to_string(), Some(true))
+        );
+        let slow = Outcome::Done(vec![sample(180.0, 1)]);
+        assert_eq!(
+            ratio_and_verdict(row, &slow, &go),
+            ("0.90".to_string(), Some(false))
+        );
+        assert_eq!(
+            ratio_and_verdict(row, &Outcome::NotBuilt, &go),
+            ("–".to_string(), None)
+        );
+        // Absolute targets are judged on gmp's figure alone, with or without Go.
+        let mem = ROWS.iter().find(|r| r.name == "spawn_memory").unwrap();
+        let small = Outcome::Done(vec![sample(400.0, 1)]);
+        assert_eq!(ratio_and_verdict(mem, &small, &Outcome::NoGo).1, Some(true));
+        let million = ROWS.iter().find(|r| r.name == "million").unwrap();
+        let big = Outcome::Done(vec![sample(1.0, 5 * 1024 * 1024)]);
+        assert_eq!(
+            ratio_and_verdict(million, &big, &Outcome::NoGo).1,
+            Some(false)
+        );
+        let echo = ROWS.iter().find(|r| r.name == "echo_tcp").unwrap();
+        let fast = Outcome::Done(vec![sample(300.0, 1)]);
+        assert_eq!(ratio_and_verdict(echo, &fast, &go).1, Some(true));
+    }
+
+    #[test]
+    fn table_shows_missing_sides() {
+        let row = ROWS.iter().find(|r| r.name == "yield").unwrap();
+        let t = table(&[(
+            row,
+            Outcome::NotBuilt,
+            Outcome::Done(vec![sample(100.0, 2048)]),
+        )]);
+        let lines: Vec<&str> = t.lines().collect();
+        assert_eq!(lines.len(), 3);
+        assert!(lines[2].contains("not built"), "{t}");
+        assert!(lines[2].contains("100 ns"), "{t}");
+        assert!(lines[2].contains("2.0 MiB"), "{t}");
+        // Aligned: every line has the same width.
+        let w = lines[0].chars().count();
+        assert!(lines.iter().all(|l| l.chars().count() == w), "{t}");
+    }
+}

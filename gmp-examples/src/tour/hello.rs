@@ -23,7 +23,7 @@ fn say(s: &str) {
 }
 
 /// Runs the program.
-pub(crate) fn main() {
+pub fn main() {
     run(|| {
         go!(say("world"));
         say("hello");

@@ -3,8 +3,9 @@
 //! percentiles.
 //!
 //! Flags: `--addr ADDR` (default: an echo server started in this process, one goroutine per
-//! connection), `--conns N` (100), `--secs S` (1), `--size BYTES` (64). Other arguments (the
-//! tour's program names) are ignored.
+//! connection), `--conns N` (100), `--secs S` (1), `--size BYTES` (64), after the program's
+//! name: `cargo run --release -p gmp-examples --bin tour -- echo_client --conns 10`. Other
+//! arguments (the tour's program names) are ignored.
 
 use gmp_core::go;
 use gmp_core::net::{TcpListener, TcpStream};
@@ -112,7 +113,7 @@ fn percentile_us(sorted: &[u64], p: f64) -> f64 {
     sorted[i] as f64 / 1e3
 }
 
-#[allow(unreachable_pub)] // public for the tour, private in the binary
+/// Runs the program: parses its flags, then drives the connections and prints the figures.
 pub fn main() {
     let o = match parse() {
         Ok(o) => o,

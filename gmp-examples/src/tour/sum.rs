@@ -18,7 +18,6 @@ fn sum(s: &[i32], c: Sender<i32>) {
 /// x, y := <-c, <-c // receive from c
 /// fmt.Println(x, y, x+y)
 /// ```
-#[allow(unreachable_pub)] // public for the tour, private in the binary
 pub fn main() {
     gmp_core::run(|| {
         let s = [7, 2, 8, -9, 4, 0];

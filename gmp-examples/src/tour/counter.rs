@@ -23,7 +23,7 @@ use gmp_sync::{Mutex, WaitGroup};
 use std::sync::Arc;
 
 /// Runs the example: prints `Final counter value: 1000`.
-pub(crate) fn main() {
+pub fn main() {
     gmp_core::run(|| {
         let counter = Arc::new(Mutex::new(0));
         let wg = WaitGroup::new();

@@ -25,7 +25,7 @@ impl Gopher {
 }
 
 /// Runs the program.
-pub(crate) fn main() {
+pub fn main() {
     run(|| {
         let msg = "hello from an anonymous goroutine";
         let a = go(move || println!("{msg}"));

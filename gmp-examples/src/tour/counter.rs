@@ -1,23 +1,26 @@
-//! The seed program: 1000 goroutines increment a counter under a Mutex, a WaitGroup waits
-//! for them all.
+//! 1000 goroutines increment a counter under a Mutex; a WaitGroup waits for them all:
 //!
-//! Go:
 //! ```go
-//! var mu sync.Mutex
-//! var wg sync.WaitGroup
-//! counter := 0
-//! for i := 0; i < 1000; i++ {
-//!     wg.Add(1)
-//!     go func() {
-//!         defer wg.Done()
-//!         mu.Lock()
-//!         counter++
-//!         mu.Unlock()
-//!     }()
+//! func main() {
+//!     var mu sync.Mutex
+//!     var wg sync.WaitGroup
+//!     counter := 0
+//!     for i := 0; i < 1000; i++ {
+//!         wg.Add(1)
+//!         go func() {
+//!             defer wg.Done()
+//!             mu.Lock()
+//!             counter++
+//!             mu.Unlock()
+//!         }()
+//!     }
+//!     wg.Wait()
+//!     fmt.Println("Final counter value:", counter)
 //! }
-//! wg.Wait()
-//! fmt.Println("Final counter value:", counter)
 //! ```
+//!
+//! gmp's `Mutex` holds the counter it guards, so the port shares it through an `Arc`
+//! instead of capturing a variable by reference.
 
 use gmp_sync::{Mutex, WaitGroup};
 use std::sync::Arc;

@@ -43,15 +43,16 @@ fn parse() -> Result<Opts, String> {
             ),
         };
         let bad = |what: &str| format!("--{name} takes {what}, not `{value}`");
+        let count = |what: &str| {
+            value
+                .parse()
+                .ok()
+                .filter(|&n: &usize| n > 0)
+                .ok_or_else(|| bad(what))
+        };
         match name {
             "addr" => o.addr = Some(value.clone()),
-            "conns" => {
-                o.conns = value
-                    .parse()
-                    .ok()
-                    .filter(|&n| n > 0)
-                    .ok_or_else(|| bad("a count ≥ 1"))?
-            }
+            "conns" => o.conns = count("a count ≥ 1")?,
             "secs" => {
                 o.secs = value
                     .parse()
@@ -59,13 +60,7 @@ fn parse() -> Result<Opts, String> {
                     .filter(|s: &f64| *s > 0.0 && s.is_finite())
                     .ok_or_else(|| bad("seconds > 0"))?
             }
-            "size" => {
-                o.size = value
-                    .parse()
-                    .ok()
-                    .filter(|&n| n > 0)
-                    .ok_or_else(|| bad("a byte count ≥ 1"))?
-            }
+            "size" => o.size = count("a byte count ≥ 1")?,
             _ => {
                 return Err(format!(
                     "unknown flag --{name} (known: --addr, --conns, --secs, --size)"

@@ -20,7 +20,7 @@
 //! ```
 //!
 //! It prints `-5 17 12`, or `17 -5 12`: which goroutine sends first is up to the scheduler,
-//! as in Go. The port is the README's quick example.
+//! as in Go. The README's quick example is this port, with `3` written for `len(s)/2`.
 
 use gmp_chan::{chan, Sender};
 use gmp_core::go;

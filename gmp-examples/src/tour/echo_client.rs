@@ -3,8 +3,9 @@
 //! percentiles.
 //!
 //! Flags: `--addr ADDR` (default: an echo server started in this process, one goroutine per
-//! connection), `--conns N` (100), `--secs S` (1), `--size BYTES` (64). Other arguments (the
-//! tour's program names) are ignored.
+//! connection), `--conns N` (100), `--secs S` (1), `--size BYTES` (64), after the program's
+//! name: `cargo run --release -p gmp-examples --bin tour -- echo_client --conns 10`. Other
+//! arguments (the tour's program names) are ignored.
 
 use gmp_core::go;
 use gmp_core::net::{TcpListener, TcpStream};
@@ -42,15 +43,16 @@ fn parse() -> Result<Opts, String> {
             ),
         };
         let bad = |what: &str| format!("--{name} takes {what}, not `{value}`");
+        let count = |what: &str| {
+            value
+                .parse()
+                .ok()
+                .filter(|&n: &usize| n > 0)
+                .ok_or_else(|| bad(what))
+        };
         match name {
             "addr" => o.addr = Some(value.clone()),
-            "conns" => {
-                o.conns = value
-                    .parse()
-                    .ok()
-                    .filter(|&n| n > 0)
-                    .ok_or_else(|| bad("a count ≥ 1"))?
-            }
+            "conns" => o.conns = count("a count ≥ 1")?,
             "secs" => {
                 o.secs = value
                     .parse()
@@ -58,13 +60,7 @@ fn parse() -> Result<Opts, String> {
                     .filter(|s: &f64| *s > 0.0 && s.is_finite())
                     .ok_or_else(|| bad("seconds > 0"))?
             }
-            "size" => {
-                o.size = value
-                    .parse()
-                    .ok()
-                    .filter(|&n| n > 0)
-                    .ok_or_else(|| bad("a byte count ≥ 1"))?
-            }
+            "size" => o.size = count("a byte count ≥ 1")?,
             _ => {
                 return Err(format!(
                     "unknown flag --{name} (known: --addr, --conns, --secs, --size)"
@@ -112,7 +108,7 @@ fn percentile_us(sorted: &[u64], p: f64) -> f64 {
     sorted[i] as f64 / 1e3
 }
 
-#[allow(unreachable_pub)] // public for the tour, private in the binary
+/// Runs the program: parses its flags, then drives the connections and prints the figures.
 pub fn main() {
     let o = match parse() {
         Ok(o) => o,

@@ -12,6 +12,10 @@
 //!     say("hello")
 //! }
 //! ```
+//!
+//! `hello` and `world` take turns, five times each, in an order the scheduler picks at each
+//! turn; the last `world` may be lost, when main returns before it prints, as in Go.
+
 use gmp_core::{go, run, sleep};
 use std::time::Duration;
 
@@ -23,7 +27,7 @@ fn say(s: &str) {
 }
 
 /// Runs the program.
-pub(crate) fn main() {
+pub fn main() {
     run(|| {
         go!(say("world"));
         say("hello");

@@ -1,10 +1,91 @@
-//! Concurrent network requests (the seed's "fetch many URLs at once"): a local HTTP/1.1
-//! server goroutine, and a client that fetches every URL in its own goroutine, each with a
-//! per-request timeout made of `select!` and `time::after`, as Go's
-//! `select { case r := <-done: ... case <-time.After(timeout): ... }`.
+//! Concurrent network requests (the seed's "fetch many URLs at once"): a local HTTP server,
+//! and a client that fetches every URL in its own goroutine, each with a per-request timeout
+//! made of `select` and `time.After`:
+//!
+//! ```go
+//! const timeout = 200 * time.Millisecond
+//! const slow = 500 * time.Millisecond
+//!
+//! type result struct {
+//!     status int
+//!     body   string
+//!     err    error
+//! }
+//!
+//! func fetch(url string) result {
+//!     resp, err := http.Get(url)
+//!     if err != nil {
+//!         return result{err: err}
+//!     }
+//!     defer resp.Body.Close()
+//!     body, err := io.ReadAll(resp.Body)
+//!     return result{resp.StatusCode, string(body), err}
+//! }
+//!
+//! func fetchWithTimeout(url string, timeout time.Duration) result {
+//!     done := make(chan result, 1) // buffered: the request goroutine can finish after a timeout
+//!     go func() { done <- fetch(url) }()
+//!     select {
+//!     case r := <-done:
+//!         return r
+//!     case <-time.After(timeout):
+//!         return result{err: fmt.Errorf("timed out after %d ms", timeout.Milliseconds())}
+//!     }
+//! }
+//!
+//! func main() {
+//!     mux := http.NewServeMux()
+//!     mux.HandleFunc("GET /page/{n}", func(w http.ResponseWriter, r *http.Request) {
+//!         fmt.Fprintf(w, "page %s", r.PathValue("n"))
+//!     })
+//!     mux.HandleFunc("GET /slow/{n}", func(w http.ResponseWriter, r *http.Request) {
+//!         time.Sleep(slow)
+//!         fmt.Fprintf(w, "slow page %s", r.PathValue("n"))
+//!     })
+//!     mux.HandleFunc("GET /", func(w http.ResponseWriter, r *http.Request) {
+//!         w.WriteHeader(http.StatusNotFound)
+//!         fmt.Fprint(w, "not found")
+//!     })
+//!     ln, err := net.Listen("tcp", "127.0.0.1:0")
+//!     if err != nil {
+//!         panic(err)
+//!     }
+//!     go http.Serve(ln, mux) // one goroutine per connection
+//!
+//!     paths := []string{
+//!         "/page/1", "/page/2", "/slow/3", "/page/4",
+//!         "/missing", "/page/6", "/slow/7", "/page/8",
+//!     }
+//!     type indexed struct {
+//!         i int
+//!         r result
+//!     }
+//!     results := make(chan indexed, len(paths))
+//!     for i, path := range paths {
+//!         url := fmt.Sprintf("http://%s%s", ln.Addr(), path)
+//!         go func() { results <- indexed{i, fetchWithTimeout(url, timeout)} }()
+//!     }
+//!     out := make([]result, len(paths))
+//!     for range paths {
+//!         r := <-results
+//!         out[r.i] = r.r
+//!     }
+//!     for i, path := range paths {
+//!         if r := out[i]; r.err != nil {
+//!             fmt.Printf("GET %s: %v\n", path, r.err)
+//!         } else {
+//!             fmt.Printf("GET %s: %d %q\n", path, r.status, r.body)
+//!         }
+//!     }
+//! }
+//! ```
 //!
 //! The server answers `/page/N` at once and `/slow/N` after 500 ms; the client gives each
-//! request 200 ms, so the slow ones time out. Results print in URL order.
+//! request 200 ms, so the slow ones time out. Results print in URL order, as Go's do.
+//!
+//! gmp has no `net/http`, so `serve`/`handle` (for `http.Serve` and the `ServeMux`) and
+//! `fetch` (for `http.Get`) speak just enough HTTP/1.1 over `gmp_core::net`, one request
+//! per connection; `fetch_with_timeout` and `main` follow Go's.
 
 use gmp_chan::{chan, select, time};
 use gmp_core::net::{TcpListener, TcpStream};
@@ -103,7 +184,7 @@ fn fetch_with_timeout(url: String, timeout: Duration) -> Result<(u16, String), S
     }
 }
 
-#[allow(unreachable_pub)] // public for the tour, private in the binary
+/// Runs the program: prints one line per URL, in URL order.
 pub fn main() {
     gmp_core::run(|| {
         let ln = TcpListener::bind("127.0.0.1:0").expect("listen on a loopback port");

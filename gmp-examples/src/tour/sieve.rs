@@ -22,7 +22,6 @@ fn filter(input: Receiver<u64>, out: Sender<u64>, prime: u64) {
 
 /// The prime sieve: daisy-chain filter processes. When `main` returns, the filter goroutines
 /// still blocked on their channels are cancelled, as a Go program ends with `main`.
-#[allow(unreachable_pub)] // public for the tour, private in the binary
 pub fn main() {
     gmp_core::run(|| {
         let mut ch = chan(0);

@@ -7,7 +7,7 @@ use std::time::Duration;
 
 const UNIT: Duration = Duration::from_millis(100);
 
-#[allow(unreachable_pub)] // public for the tour, private in the binary
+/// Runs the program: prints `timeout 1` then `result 2`.
 pub fn main() {
     gmp_core::run(|| {
         // A call that returns its result on c1 after 2 units.

@@ -34,7 +34,7 @@ fn new_task() {
 }
 
 /// Runs the program.
-pub(crate) fn main() {
+pub fn main() {
     run(|| {
         go(new_task);
         let mut i = 0;

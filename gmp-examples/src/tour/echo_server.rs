@@ -3,7 +3,8 @@
 //!
 //! With no flags it listens on a free loopback port, lets three client goroutines talk to it
 //! and prints what each got back; with `--listen ADDR` it serves on ADDR until killed
-//! (try `nc 127.0.0.1 7000` after `echo_server --listen 127.0.0.1:7000`).
+//! (try `nc 127.0.0.1 7000` after
+//! `cargo run --release -p gmp-examples --bin tour -- echo_server --listen 127.0.0.1:7000`).
 
 use gmp_core::go;
 use gmp_core::net::{TcpListener, TcpStream};
@@ -32,7 +33,7 @@ fn listen_flag() -> Option<String> {
     None
 }
 
-#[allow(unreachable_pub)] // public for the tour, private in the binary
+/// Runs the program: the three-client demo, or `--listen ADDR` until killed.
 pub fn main() {
     let listen = listen_flag();
     gmp_core::run(move || {

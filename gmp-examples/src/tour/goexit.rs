@@ -28,7 +28,7 @@ impl Drop for Defer {
 }
 
 /// Runs the program.
-pub(crate) fn main() {
+pub fn main() {
     run(|| {
         go(|| {
             let _a = Defer("A.defer");

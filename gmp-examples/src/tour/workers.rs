@@ -70,7 +70,7 @@ fn worker(id: usize, jobs: &Receiver<u32>, results: &Sender<Outcome>) {
 }
 
 /// Runs the example: prints the 5 results in job order and which workers did the work.
-pub(crate) fn main() {
+pub fn main() {
     gmp_core::run(|| {
         let jobs = Chan::<u32>::new(NUM_JOBS as usize);
         let results = Chan::<Outcome>::new(NUM_JOBS as usize);

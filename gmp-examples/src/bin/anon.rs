@@ -1,6 +1,0 @@
-//! See `ex/anon.rs`.
-#[path = "../ex/anon.rs"]
-mod ex;
-fn main() {
-    ex::main()
-}

@@ -1,6 +1,0 @@
-//! See `ex/goexit.rs`.
-#[path = "../ex/goexit.rs"]
-mod ex;
-fn main() {
-    ex::main()
-}

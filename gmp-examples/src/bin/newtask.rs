@@ -1,6 +1,0 @@
-//! See `ex/newtask.rs`.
-#[path = "../ex/newtask.rs"]
-mod ex;
-fn main() {
-    ex::main()
-}

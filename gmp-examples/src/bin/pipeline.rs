@@ -1,8 +1,0 @@
-//! Runs the `pipeline` example (see `src/ex/pipeline.rs`).
-
-#[path = "../ex/pipeline.rs"]
-mod ex;
-
-fn main() {
-    ex::main()
-}

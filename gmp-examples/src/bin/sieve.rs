@@ -1,8 +1,0 @@
-//! Runs the `sieve` example (see `src/ex/sieve.rs`).
-
-#[path = "../ex/sieve.rs"]
-mod ex;
-
-fn main() {
-    ex::main()
-}

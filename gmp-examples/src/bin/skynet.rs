@@ -1,8 +1,0 @@
-//! Runs the `skynet` example (see `src/ex/skynet.rs`).
-
-#[path = "../ex/skynet.rs"]
-mod ex;
-
-fn main() {
-    ex::main()
-}

@@ -1,8 +1,0 @@
-//! Runs the `workers` example (see `src/ex/workers.rs`).
-
-#[path = "../ex/workers.rs"]
-mod ex;
-
-fn main() {
-    ex::main()
-}

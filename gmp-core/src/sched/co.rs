@@ -1,5 +1,10 @@
 //! The coroutine a goroutine runs on: a corosensei coroutine on a pooled stack, reused by one
 //! goroutine after another (its body is a loop: run the current G's task, report `Finished`).
+//!
+//! The two directions of a switch are typed: the M resumes with [`Resume`], the goroutine
+//! suspends with [`Suspend`], one variant per thing the M must do next (Go's `mcall`
+//! targets: `park_m`, `gosched_m`, `goexit0`, `exitsyscall0`). A coroutine is owned by one
+//! G while its goroutine lives, then by a P's cache (`newproc.rs`), then by the next G.
 
 use crate::stack::Stack;
 use corosensei::{Coroutine, CoroutineResult};

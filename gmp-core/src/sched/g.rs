@@ -1,4 +1,18 @@
-//! The G: a goroutine's state word, entry task, coroutine, and the unparker that wakes it.
+//! The G: a goroutine's state word, entry task, coroutine, and the unparker that wakes it
+//! (Go: `g`, `goready`, `casgstatus`).
+//!
+//! # Who may touch what
+//!
+//! - The state word ([`G::state`], table there) is the one thing every thread may touch, only
+//!   by the transitions its table allows. The functions at the end of this file are those
+//!   transitions, free functions on a bare `AtomicU64` so that the loom models
+//!   (`tests/loom_gstate.rs`) check exactly the code the scheduler runs.
+//! - The `UnsafeCell` fields belong to the G's current owner: whoever took it off a free list
+//!   until it is published RUNNABLE, then the M that moved it to RUNNING, until that M
+//!   publishes it again (`schedule.rs`). Ownership passes through Release/Acquire on `state`
+//!   and the run queues.
+//! - An [`GoUnparker`] carries the goroutine id it was made for: a G is reused, and an unpark
+//!   meant for an earlier goroutine on it does nothing.
 
 use super::co::{Co, Yielder};
 use super::Sched;

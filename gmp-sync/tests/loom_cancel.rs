@@ -3,13 +3,15 @@
 //! left consistent: no lost wake-up (loom reports a deadlock), nothing over-admitted or held
 //! by the dead waiter, and the primitive still works afterwards.
 //!
-//! `gmp_sync::loom::cancel_next_park` makes the victim's next park unwind before it sleeps
+//! `gmp_sync::__private::cancel_next_park` makes the victim's next park unwind before it sleeps
 //! (it is queued, and a waker may already have chosen it); `cancel_after_park(n)` makes its
 //! `n`-th park unwind once it has been woken. Each model runs under `model_with_cancellation`
 //! (`loom::model` with bucket locks that survive a thread switch during an unwind).
 #![cfg(loom)]
 
-use gmp_sync::loom::{advance_clock, cancel_after_park, cancel_next_park, model_with_cancellation};
+use gmp_sync::__private::{
+    advance_clock, cancel_after_park, cancel_next_park, model_with_cancellation,
+};
 use gmp_sync::{Cond, Mutex, RwLock, Semaphore, WaitGroup};
 use loom::cell::UnsafeCell;
 use loom::sync::atomic::{AtomicUsize, Ordering::SeqCst};

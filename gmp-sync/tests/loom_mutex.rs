@@ -67,7 +67,7 @@ fn starvation_hand_off() {
                 incr(&m);
             })
         };
-        gmp_sync::loom::advance_clock(Duration::from_millis(2));
+        gmp_sync::__private::advance_clock(Duration::from_millis(2));
         drop(g);
         b.join().unwrap();
         c.join().unwrap();

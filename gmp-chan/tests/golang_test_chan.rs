@@ -1,5 +1,5 @@
-//! Ports of Go's channel tests in `test/chan/*.go` (Go 1.23), run in gmp goroutines.
-//! Each test names its Go file.
+//! Ports of Go's channel tests in its `test/chan/` directory (`test/chan/*.go`, Go 1.23),
+//! run in gmp goroutines. Each test names its Go file.
 //!
 //! Not ported, and why:
 //! - `perm.go`: checks compile-time errors on directional channels; in Rust, `Sender` has no

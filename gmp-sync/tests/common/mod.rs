@@ -1,25 +1,73 @@
-//! Test helpers shared by the test files: Go's `go` statement and a small channel, both
-//! working on plain threads and inside goroutines.
+//! Test helpers shared by gmp-sync's test files.
+//!
+//! The ports of Go's sync tests (`golang_sync_*.rs`) run each test twice: on plain threads
+//! ([`on_threads`]) and as the main goroutine of a runtime with 2 Ps ([`in_goroutines`]).
+//! Their Go statements work in both: [`go`] starts a goroutine when called from one and a
+//! thread otherwise, [`Task::join`], [`Chan`], [`sleep`] and [`gosched`] park a goroutine
+//! and block a thread.
 #![allow(dead_code, unreachable_pub)]
 
+use gmp_core::{JoinError, Runtime};
 use gmp_sync::{Cond, Mutex};
 use std::collections::VecDeque;
+use std::panic::resume_unwind;
 use std::sync::Arc;
 
-/// A spawned task (a thread here).
-pub struct Task(std::thread::JoinHandle<()>);
+/// Runs a port's test body on this plain thread: its `go` statements start threads.
+pub fn on_threads(test: fn()) {
+    assert!(gmp_core::current_id().is_none(), "not on a plain thread");
+    test();
+}
+
+/// Runs a port's test body as the main goroutine of a runtime with 2 Ps (deadlock detection
+/// on: a lost wake-up fails the test instead of hanging it): its `go` statements start
+/// goroutines.
+pub fn in_goroutines(test: fn()) {
+    let rt = Runtime::builder().procs(2).build().expect("runtime");
+    rt.run(move || {
+        assert!(gmp_core::current_id().is_some(), "not in a goroutine");
+        test();
+    });
+}
+
+/// A task started by [`go`]: a goroutine or a thread.
+pub enum Task {
+    Goroutine(gmp_core::JoinHandle<()>),
+    Thread(std::thread::JoinHandle<()>),
+}
 
 impl Task {
+    /// Waits for the task (parks a goroutine, blocks a thread); a panic in the task is
+    /// resumed here.
     pub fn join(self) {
-        if let Err(e) = self.0.join() {
-            std::panic::resume_unwind(e);
+        match self {
+            Task::Goroutine(h) => match h.join() {
+                Ok(()) => {}
+                Err(JoinError::Panicked(p)) => resume_unwind(p),
+                Err(e) => panic!("the goroutine did not finish: {e}"),
+            },
+            Task::Thread(h) => h.join().unwrap_or_else(|p| resume_unwind(p)),
         }
     }
 }
 
-/// Go's `go f()`: a new thread.
+/// Go's `go f()`: a goroutine when called from one (the `_goroutines` variant of a port),
+/// else a new thread (the `_threads` variant). `f` checks that it runs as the same kind.
 pub fn go(f: impl FnOnce() + Send + 'static) -> Task {
-    Task(std::thread::spawn(f))
+    let from_goroutine = gmp_core::current_id().is_some();
+    let f = move || {
+        assert_eq!(
+            gmp_core::current_id().is_some(),
+            from_goroutine,
+            "go() started a thread from a goroutine, or a goroutine from a thread"
+        );
+        f();
+    };
+    if from_goroutine {
+        Task::Goroutine(gmp_core::go(f))
+    } else {
+        Task::Thread(std::thread::spawn(f))
+    }
 }
 
 /// A Go channel with an unbounded buffer, built on this crate's Mutex and Cond (so it parks
@@ -58,12 +106,12 @@ impl<T> Chan<T> {
     }
 }
 
-/// Go's `time.Sleep`.
+/// Go's `time.Sleep`: parks a goroutine on a timer, sleeps a plain thread.
 pub fn sleep(d: std::time::Duration) {
-    std::thread::sleep(d);
+    gmp_core::sleep(d);
 }
 
-/// Go's `runtime.Gosched`.
+/// Go's `runtime.Gosched`: a goroutine yields its P, a plain thread yields its CPU.
 pub fn gosched() {
-    std::thread::yield_now();
+    gmp_core::gosched();
 }

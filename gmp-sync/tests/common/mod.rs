@@ -1,10 +1,13 @@
 //! Test helpers shared by gmp-sync's test files.
 //!
-//! The ports of Go's sync tests (`golang_sync_*.rs`) run each test twice: on plain threads
-//! ([`on_threads`]) and as the main goroutine of a runtime with 2 Ps ([`in_goroutines`]).
-//! Their Go statements work in both: [`go`] starts a goroutine when called from one and a
-//! thread otherwise, [`Task::join`], [`Chan`], [`sleep`] and [`gosched`] park a goroutine
-//! and block a thread.
+//! For any test: [`runtime_without_detector`] (goroutines that plain threads wake),
+//! [`wait_until`] (poll for a condition) and [`panic_message`].
+//!
+//! The harness of the ports of Go's sync tests (`golang_sync_*.rs`), which run each test
+//! twice: on plain threads ([`on_threads`]) and as the main goroutine of a runtime with 2 Ps
+//! ([`in_goroutines`]). Their Go statements work in both: [`go`] starts a goroutine when
+//! called from one and a thread otherwise; [`Task::join`], [`Chan`], [`sleep`] and
+//! [`gosched`] park a goroutine and block a thread.
 #![allow(dead_code, unreachable_pub)]
 
 use gmp_core::{JoinError, Runtime};
@@ -12,6 +15,39 @@ use gmp_sync::{Cond, Mutex};
 use std::collections::VecDeque;
 use std::panic::resume_unwind;
 use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+/// A runtime with `procs` Ps and no deadlock detector, for tests in which plain threads wake
+/// its goroutines (the detector cannot see them).
+pub fn runtime_without_detector(procs: usize) -> Runtime {
+    Runtime::builder()
+        .procs(procs)
+        .deadlock_detection(false)
+        .build()
+        .expect("runtime")
+}
+
+/// Polls `cond` until it holds, 200 µs apart (parking a goroutine, sleeping a thread); fails
+/// the test, naming `what`, after a generous 20 s (the conditions are expected within ms).
+pub fn wait_until(what: &str, mut cond: impl FnMut() -> bool) {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while !cond() {
+        assert!(Instant::now() < deadline, "timed out waiting until {what}");
+        gmp_core::sleep(Duration::from_micros(200));
+    }
+}
+
+/// The message of the panic `r` caught (`catch_unwind`): its `&str` or `String` payload, or
+/// "" for another payload. Fails the test if nothing panicked.
+pub fn panic_message<T>(r: std::thread::Result<T>) -> String {
+    let Err(e) = r else {
+        panic!("expected a panic");
+    };
+    e.downcast_ref::<&str>()
+        .map(|s| s.to_string())
+        .or_else(|| e.downcast_ref::<String>().cloned())
+        .unwrap_or_default()
+}
 
 /// Runs a port's test body on this plain thread: its `go` statements start threads.
 pub fn on_threads(test: fn()) {
@@ -107,7 +143,7 @@ impl<T> Chan<T> {
 }
 
 /// Go's `time.Sleep`: parks a goroutine on a timer, sleeps a plain thread.
-pub fn sleep(d: std::time::Duration) {
+pub fn sleep(d: Duration) {
     gmp_core::sleep(d);
 }
 

@@ -20,21 +20,12 @@ use loom::thread;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::time::Duration;
 
+mod common;
+use common::{incr, value};
+
 /// Runs `f` in the victim: returns whether it completed (false: it was cancelled).
 fn victim(f: impl FnOnce()) -> bool {
     catch_unwind(AssertUnwindSafe(f)).is_ok()
-}
-
-fn incr(m: &Mutex<UnsafeCell<usize>>) {
-    let g = m.lock();
-    // SAFETY: the guard gives exclusive access; loom flags a race if it does not.
-    g.with_mut(|p| unsafe { *p += 1 });
-}
-
-fn value(m: &Mutex<UnsafeCell<usize>>) -> usize {
-    let g = m.lock();
-    // SAFETY: locked.
-    g.with(|p| unsafe { *p })
 }
 
 /// A mutex waiter cancelled while queued or just woken: the other waiter still gets the lock

@@ -3,6 +3,9 @@
 //! For any test: [`runtime_without_detector`] (goroutines that plain threads wake),
 //! [`wait_until`] (poll for a condition) and [`panic_message`].
 //!
+//! For loom models (compiled only under `--cfg loom`): [`incr`] and [`value`] of a counter
+//! whose loom cell makes loom flag a data race if the Mutex around it does not exclude.
+//!
 //! The harness of the ports of Go's sync tests (`golang_sync_*.rs`), which run each test
 //! twice: on plain threads ([`on_threads`]) and as the main goroutine of a runtime with 2 Ps
 //! ([`in_goroutines`]). Their Go statements work in both: [`go`] starts a goroutine when
@@ -47,6 +50,22 @@ pub fn panic_message<T>(r: std::thread::Result<T>) -> String {
         .map(|s| s.to_string())
         .or_else(|| e.downcast_ref::<String>().cloned())
         .unwrap_or_default()
+}
+
+/// Adds one to the counter under its lock (loom models).
+#[cfg(loom)]
+pub fn incr(m: &Mutex<loom::cell::UnsafeCell<usize>>) {
+    let g = m.lock();
+    // SAFETY: the guard gives exclusive access; loom flags a race if it does not.
+    g.with_mut(|p| unsafe { *p += 1 });
+}
+
+/// The counter's value, read under its lock (loom models).
+#[cfg(loom)]
+pub fn value(m: &Mutex<loom::cell::UnsafeCell<usize>>) -> usize {
+    let g = m.lock();
+    // SAFETY: locked.
+    g.with(|p| unsafe { *p })
 }
 
 /// Runs a port's test body on this plain thread: its `go` statements start threads.

@@ -7,14 +7,10 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-fn on_procs<T: Send + 'static>(procs: usize, f: impl FnOnce() -> T + Send + 'static) -> T {
-    Runtime::builder()
-        .procs(procs)
-        .build()
-        .expect("runtime")
-        .run(f)
-}
+mod common;
+use common::{four_senders_one_select_receiver, on_procs};
 
+/// Runs `f` as the main goroutine of runtimes with 1 and 2 Ps.
 fn both<F: Fn() + Send + Sync + Clone + 'static>(f: F) {
     for procs in [1, 2] {
         on_procs(procs, f.clone());
@@ -82,44 +78,11 @@ fn mpmc_between_goroutines_accounts_for_every_value() {
     });
 }
 
-fn four_senders_one_select(per_sender: usize, cap: usize) {
-    let chans: Vec<Chan<usize>> = (0..4).map(|_| chan(cap)).collect();
-    for (s, c) in chans.iter().enumerate() {
-        let c = c.clone();
-        go(move || {
-            for i in 0..per_sender {
-                c.send(s * per_sender + i).unwrap();
-            }
-            c.close();
-        });
-    }
-    let mut seen = vec![false; 4 * per_sender];
-    let mut open: Vec<Option<&Chan<usize>>> = chans.iter().map(Some).collect();
-    let mut count = 0;
-    while open.iter().any(Option::is_some) {
-        let (i, v) = select! {
-            recv(open[0]) -> v => (0, v),
-            recv(open[1]) -> v => (1, v),
-            recv(open[2]) -> v => (2, v),
-            recv(open[3]) -> v => (3, v),
-        };
-        match v {
-            Some(v) => {
-                assert!(!seen[v], "message {v} received twice");
-                seen[v] = true;
-                count += 1;
-            }
-            None => open[i] = None,
-        }
-    }
-    assert_eq!(count, 4 * per_sender, "messages lost");
-}
-
 #[test]
 fn four_senders_one_select_receiver_goroutines() {
     both(|| {
-        four_senders_one_select(5_000, 0);
-        four_senders_one_select(5_000, 8);
+        four_senders_one_select_receiver(5_000, 0);
+        four_senders_one_select_receiver(5_000, 8);
     });
 }
 
@@ -127,8 +90,8 @@ fn four_senders_one_select_receiver_goroutines() {
 #[ignore = "long: 1,000,000 messages on 2 Ps"]
 fn four_senders_one_select_receiver_million_on_2_ps() {
     on_procs(2, || {
-        four_senders_one_select(250_000, 0);
-        four_senders_one_select(250_000, 64);
+        four_senders_one_select_receiver(250_000, 0);
+        four_senders_one_select_receiver(250_000, 64);
     });
 }
 

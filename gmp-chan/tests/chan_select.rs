@@ -7,6 +7,9 @@ use std::sync::Arc;
 use std::thread;
 use std::time::{Duration, Instant};
 
+mod common;
+use common::four_senders_one_select_receiver;
+
 #[test]
 fn recv_and_send_cases_fire_when_ready() {
     let a = chan::<i32>(1);
@@ -353,49 +356,6 @@ fn losing_values_stay_in_their_channels() {
         assert_eq!(rest.len(), 1);
         assert_eq!(got + rest[0], 3);
     }
-}
-
-/// The accounting test: 4 senders, 1 receiver selecting over their 4 channels; every
-/// message is received exactly once (may's select! loses about half).
-fn four_senders_one_select_receiver(per_sender: usize, cap: usize) {
-    let chans: Vec<Chan<usize>> = (0..4).map(|_| chan(cap)).collect();
-    let senders: Vec<_> = chans
-        .iter()
-        .enumerate()
-        .map(|(s, c)| {
-            let c = c.clone();
-            thread::spawn(move || {
-                for i in 0..per_sender {
-                    c.send(s * per_sender + i).unwrap();
-                }
-                c.close();
-            })
-        })
-        .collect();
-    let mut seen = vec![false; 4 * per_sender];
-    let mut open: Vec<Option<&Chan<usize>>> = chans.iter().map(Some).collect();
-    let mut count = 0;
-    while open.iter().any(Option::is_some) {
-        let (i, v) = select! {
-            recv(open[0]) -> v => (0, v),
-            recv(open[1]) -> v => (1, v),
-            recv(open[2]) -> v => (2, v),
-            recv(open[3]) -> v => (3, v),
-        };
-        match v {
-            Some(v) => {
-                assert!(!seen[v], "message {v} received twice");
-                seen[v] = true;
-                count += 1;
-            }
-            None => open[i] = None,
-        }
-    }
-    for s in senders {
-        s.join().unwrap();
-    }
-    assert_eq!(count, 4 * per_sender);
-    assert!(seen.iter().all(|&s| s));
 }
 
 #[test]

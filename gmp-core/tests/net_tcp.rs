@@ -7,37 +7,8 @@ use std::io::{ErrorKind, Read, Write};
 use std::net::{Shutdown, SocketAddr};
 use std::time::{Duration, Instant};
 
-/// Runs `f` on this thread, then as the main goroutine of runtimes with 1 and 2 Ps.
-fn everywhere(f: fn()) {
-    f();
-    for procs in [1, 2] {
-        let rt = Runtime::builder().procs(procs).build().unwrap();
-        rt.run(f);
-    }
-}
-
-/// A goroutine when called from one, else a thread.
-enum Handle<T> {
-    G(gmp_core::JoinHandle<T>),
-    T(std::thread::JoinHandle<T>),
-}
-
-fn spawn<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> Handle<T> {
-    if gmp_core::current_id().is_some() {
-        Handle::G(gmp_core::go(f))
-    } else {
-        Handle::T(std::thread::spawn(f))
-    }
-}
-
-impl<T> Handle<T> {
-    fn join(self) -> T {
-        match self {
-            Handle::G(h) => h.join().unwrap(),
-            Handle::T(h) => h.join().unwrap(),
-        }
-    }
-}
+mod common;
+use common::{everywhere, spawn};
 
 fn listener() -> (TcpListener, SocketAddr) {
     let l = TcpListener::bind("127.0.0.1:0").unwrap();

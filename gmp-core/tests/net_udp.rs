@@ -1,27 +1,11 @@
 //! gmp_core::net::UdpSocket on a plain thread and in goroutines on 1 and 2 Ps.
 
 use gmp_core::net::UdpSocket;
-use gmp_core::Runtime;
 use std::io::ErrorKind;
 use std::time::{Duration, Instant};
 
-fn everywhere(f: fn()) {
-    f();
-    for procs in [1, 2] {
-        let rt = Runtime::builder().procs(procs).build().unwrap();
-        rt.run(f);
-    }
-}
-
-fn spawn<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> Box<dyn FnOnce() -> T> {
-    if gmp_core::current_id().is_some() {
-        let h = gmp_core::go(f);
-        Box::new(move || h.join().unwrap())
-    } else {
-        let h = std::thread::spawn(f);
-        Box::new(move || h.join().unwrap())
-    }
-}
+mod common;
+use common::{everywhere, spawn};
 
 #[test]
 fn send_to_and_recv_from() {
@@ -46,7 +30,7 @@ fn send_to_and_recv_from() {
             assert_eq!((n, from), (10, b_addr));
             assert_eq!(&buf[..n], &[i; 10]);
         }
-        echo();
+        echo.join();
         assert_ne!(a_addr, b_addr);
     });
 }
@@ -69,7 +53,7 @@ fn connected_send_recv_and_options() {
             buf[..n].to_vec()
         });
         assert_eq!(a.send(b"dgram").unwrap(), 5);
-        assert_eq!(rx(), b"dgram");
+        assert_eq!(rx.join(), b"dgram");
         a.set_broadcast(true).unwrap();
         assert!(a.broadcast().unwrap());
         a.set_ttl(9).unwrap();
@@ -149,7 +133,7 @@ fn several_goroutines_receive_on_one_socket() {
         for _ in 0..4 {
             tx.send_to(&u64::MAX.to_le_bytes(), addr).unwrap();
         }
-        let mut all: Vec<u64> = receivers.into_iter().flat_map(|r| r()).collect();
+        let mut all: Vec<u64> = receivers.into_iter().flat_map(|r| r.join()).collect();
         all.sort_unstable();
         assert_eq!(all, (0..N as u64).collect::<Vec<_>>());
     });

@@ -5,17 +5,13 @@ use gmp_core::*;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::time::{Duration, Instant};
 
-fn panic_text(r: Box<dyn std::any::Any + Send>) -> String {
-    r.downcast_ref::<String>()
-        .cloned()
-        .or_else(|| r.downcast_ref::<&str>().map(|s| s.to_string()))
-        .unwrap_or_default()
-}
+mod common;
+use common::panic_message;
 
 #[test]
 fn main_parked_forever_is_a_deadlock() {
     let r = catch_unwind(|| run(|| park::park(WaitReason::ChanReceive)));
-    let msg = panic_text(r.unwrap_err());
+    let msg = panic_message(r);
     assert!(
         msg.starts_with("all goroutines are asleep - deadlock!"),
         "{msg}"
@@ -33,7 +29,7 @@ fn deadlock_dump_lists_every_goroutine_with_its_reason() {
             park::park(WaitReason::Select);
         })
     });
-    let msg = panic_text(r.unwrap_err());
+    let msg = panic_message(r);
     assert!(msg.contains("goroutine 1 [select]:"), "{msg}");
     assert!(msg.contains("[chan send]:"), "{msg}");
     assert!(msg.contains("[sync.Mutex.Lock]:"), "{msg}");
@@ -75,7 +71,7 @@ fn a_stale_timer_delays_but_does_not_hide_a_deadlock() {
             park::park(WaitReason::Park);
         })
     });
-    assert!(panic_text(r.unwrap_err()).starts_with("all goroutines are asleep - deadlock!"));
+    assert!(panic_message(r).starts_with("all goroutines are asleep - deadlock!"));
 }
 
 #[test]
@@ -111,7 +107,7 @@ fn goexit_in_main_reports_no_goroutines() {
             goexit();
         })
     });
-    let msg = panic_text(r.unwrap_err());
+    let msg = panic_message(r);
     assert_eq!(
         msg,
         "no goroutines (main called runtime.Goexit) - deadlock!"
@@ -126,7 +122,7 @@ fn goexit_in_main_with_parked_goroutines_is_a_deadlock() {
             goexit();
         })
     });
-    let msg = panic_text(r.unwrap_err());
+    let msg = panic_message(r);
     assert!(
         msg.starts_with("all goroutines are asleep - deadlock!"),
         "{msg}"

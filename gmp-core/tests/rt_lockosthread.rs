@@ -7,6 +7,8 @@ use std::sync::{Arc, Mutex};
 use std::thread::ThreadId;
 use std::time::Duration;
 
+mod common;
+
 #[test]
 fn locked_goroutine_keeps_its_thread_across_blocking() {
     for procs in [1, 2] {
@@ -95,8 +97,7 @@ fn locked_goroutine_blocked_forever_is_a_deadlock() {
             park::park(WaitReason::ChanReceive);
         })
     });
-    let e = r.unwrap_err();
-    let msg = e.downcast_ref::<String>().unwrap();
+    let msg = common::panic_message(r);
     assert!(
         msg.starts_with("all goroutines are asleep - deadlock!"),
         "{msg}"

@@ -7,6 +7,8 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering::SeqCst};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+mod common;
+
 /// Two goroutines bounce a turn back and forth `n` times with park/unpark.
 fn park_round_trips(n: usize) {
     let turn = Arc::new(AtomicUsize::new(0));
@@ -206,8 +208,7 @@ fn exceeding_max_threads_fails_run_with_a_clear_message() {
             }
         })
     }));
-    let msg = r.unwrap_err();
-    let msg = msg.downcast_ref::<String>().cloned().unwrap_or_default();
+    let msg = common::panic_message(r);
     assert!(
         msg.contains("program exceeds the 2-thread limit"),
         "unexpected: {msg}"

@@ -121,12 +121,13 @@
 
 #![cfg_attr(loom, allow(dead_code, unreachable_pub))]
 
-#[doc(hidden)]
-pub mod loom;
-#[doc(hidden)]
-pub mod lot;
-
 mod cond;
+mod loom;
+// lot.rs still marks its crate-internal API `pub` (parking_lot_core's shape); `__private`
+// re-exports only what the loom models use, so the rest would trip `unreachable_pub` until
+// those items become `pub(crate)` in lot.rs.
+#[allow(unreachable_pub)]
+mod lot;
 mod mutex;
 mod once;
 mod raw_mutex;
@@ -141,3 +142,14 @@ pub use once::Once;
 pub use rwlock::{RwLock, RwLockReadGuard, RwLockWriteGuard};
 pub use semaphore::Semaphore;
 pub use waitgroup::WaitGroup;
+
+/// Parking-lot and loom-facade internals for gmp-sync's own loom models. Not a public API:
+/// no stability, no docs.
+#[doc(hidden)]
+pub mod __private {
+    #[cfg(loom)]
+    pub use crate::loom::{
+        advance_clock, cancel_after_park, cancel_next_park, model_with_cancellation,
+    };
+    pub use crate::lot::{park, requeue, unpark_all, unpark_one, Abandoned, RequeueOp};
+}

@@ -1,6 +1,9 @@
 //! Ports of Go's sync/cond_test.go: TestCondSignal, TestCondSignalGenerations,
 //! TestCondBroadcast, TestRace, TestCondSignalStealing. (TestCondCopy has no Rust
 //! equivalent: a Cond with waiters is borrowed and cannot move.)
+//!
+//! Each test runs twice (see `common`): `*_threads` on plain threads, and `*_goroutines` as
+//! the main goroutine of a runtime with 2 Ps, where its `go` statements start goroutines.
 
 mod common;
 use common::{go, gosched, Chan};
@@ -8,7 +11,6 @@ use gmp_sync::{Cond, Mutex};
 use std::sync::Arc;
 
 /// Go: TestCondSignal.
-#[test]
 fn test_cond_signal() {
     let mc = Arc::new((Mutex::new(()), Cond::new()));
     let mut n = 2;
@@ -40,8 +42,17 @@ fn test_cond_signal() {
     mc.1.signal();
 }
 
-/// Go: TestCondSignalGenerations. A Signal wakes the oldest waiter, never a later one.
 #[test]
+fn test_cond_signal_threads() {
+    common::on_threads(test_cond_signal);
+}
+
+#[test]
+fn test_cond_signal_goroutines() {
+    common::in_goroutines(test_cond_signal);
+}
+
+/// Go: TestCondSignalGenerations. A Signal wakes the oldest waiter, never a later one.
 fn test_cond_signal_generations() {
     let mc = Arc::new((Mutex::new(()), Cond::new()));
     let n = 100;
@@ -69,8 +80,17 @@ fn test_cond_signal_generations() {
     assert_eq!(awake.recv(), n - 1);
 }
 
-/// Go: TestCondBroadcast.
 #[test]
+fn test_cond_signal_generations_threads() {
+    common::on_threads(test_cond_signal_generations);
+}
+
+#[test]
+fn test_cond_signal_generations_goroutines() {
+    common::in_goroutines(test_cond_signal_generations);
+}
+
+/// Go: TestCondBroadcast.
 fn test_cond_broadcast() {
     // (exit flag, Cond)
     let mc = Arc::new((Mutex::new(false), Cond::new()));
@@ -116,8 +136,17 @@ fn test_cond_broadcast() {
     mc.1.broadcast();
 }
 
-/// Go: TestRace.
 #[test]
+fn test_cond_broadcast_threads() {
+    common::on_threads(test_cond_broadcast);
+}
+
+#[test]
+fn test_cond_broadcast_goroutines() {
+    common::in_goroutines(test_cond_broadcast);
+}
+
+/// Go: TestRace.
 fn test_race() {
     let c = Arc::new((Mutex::new(0), Cond::new()));
     let done = Chan::new();
@@ -178,9 +207,18 @@ fn test_race() {
     done.recv();
 }
 
+#[test]
+fn test_race_threads() {
+    common::on_threads(test_race);
+}
+
+#[test]
+fn test_race_goroutines() {
+    common::in_goroutines(test_race);
+}
+
 /// Go: TestCondSignalStealing. A waiter that was in Wait before a Broadcast is woken by it,
 /// even when a new waiter races with the Broadcast.
-#[test]
 fn test_cond_signal_stealing() {
     for _ in 0..200 {
         // (done flag, Cond)
@@ -220,4 +258,14 @@ fn test_cond_signal_stealing() {
         mc.1.broadcast();
         second.join();
     }
+}
+
+#[test]
+fn test_cond_signal_stealing_threads() {
+    common::on_threads(test_cond_signal_stealing);
+}
+
+#[test]
+fn test_cond_signal_stealing_goroutines() {
+    common::in_goroutines(test_cond_signal_stealing);
 }

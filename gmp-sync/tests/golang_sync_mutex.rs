@@ -1,6 +1,9 @@
 //! Ports of Go's sync/mutex_test.go (TestMutex, TestMutexFairness) and the Mutex part of
 //! TestSemaphore's hammer. Go's TestMutexMisuse (unlock of an unlocked mutex) cannot be
 //! written in Rust: the guard is the only way to unlock.
+//!
+//! Each test runs twice (see `common`): `*_threads` on plain threads, and `*_goroutines` as
+//! the main goroutine of a runtime with 2 Ps, where its `go` statements start goroutines.
 
 mod common;
 use common::{go, Chan};
@@ -23,7 +26,6 @@ fn hammer_mutex(m: &Mutex<()>, loops: usize) {
 }
 
 /// Go: TestMutex.
-#[test]
 fn test_mutex() {
     let m = Arc::new(Mutex::new(()));
     {
@@ -47,10 +49,19 @@ fn test_mutex() {
     }
 }
 
+#[test]
+fn test_mutex_threads() {
+    common::on_threads(test_mutex);
+}
+
+#[test]
+fn test_mutex_goroutines() {
+    common::in_goroutines(test_mutex);
+}
+
 /// Go: TestMutexFairness. A goroutine that keeps re-locking (holding the lock 100 µs each
 /// time) cannot starve another that wants it 10 times: starvation mode hands it over.
 /// Go's bound is 10 s; ours too (it normally takes a few ms).
-#[test]
 fn test_mutex_fairness() {
     let mu = Arc::new(Mutex::new(()));
     let stop = Arc::new(AtomicBool::new(false));
@@ -87,7 +98,7 @@ fn test_mutex_fairness() {
             worst = w;
             break;
         }
-        std::thread::sleep(Duration::from_millis(1));
+        common::sleep(Duration::from_millis(1));
     }
     stop.store(true, Ordering::Relaxed);
     hog.join();
@@ -98,4 +109,14 @@ fn test_mutex_fairness() {
     // Starvation mode should bound a single wait to a few ms; allow a wide margin for a
     // loaded 2-core CI machine.
     assert!(worst < Duration::from_secs(1), "one lock took {worst:?}");
+}
+
+#[test]
+fn test_mutex_fairness_threads() {
+    common::on_threads(test_mutex_fairness);
+}
+
+#[test]
+fn test_mutex_fairness_goroutines() {
+    common::in_goroutines(test_mutex_fairness);
 }

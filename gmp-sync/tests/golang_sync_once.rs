@@ -1,4 +1,7 @@
 //! Ports of Go's sync/once_test.go: TestOnce, TestOncePanic.
+//!
+//! Each test runs twice (see `common`): `*_threads` on plain threads, and `*_goroutines` as
+//! the main goroutine of a runtime with 2 Ps, where its `go` statements start goroutines.
 
 mod common;
 use common::{go, Chan};
@@ -14,7 +17,6 @@ fn run(once: &Once, o: &Mutex<i32>, c: &Chan<bool>) {
 }
 
 /// Go: TestOnce.
-#[test]
 fn test_once() {
     let o = Arc::new(Mutex::new(0));
     let once = Arc::new(Once::new());
@@ -30,8 +32,17 @@ fn test_once() {
     assert_eq!(*o.lock(), 1, "once failed outside run");
 }
 
-/// Go: TestOncePanic.
 #[test]
+fn test_once_threads() {
+    common::on_threads(test_once);
+}
+
+#[test]
+fn test_once_goroutines() {
+    common::in_goroutines(test_once);
+}
+
+/// Go: TestOncePanic.
 fn test_once_panic() {
     let once = Once::new();
     let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
@@ -39,4 +50,14 @@ fn test_once_panic() {
     }));
     assert!(r.is_err(), "Once.Do did not panic");
     once.call_once(|| panic!("Once.Do called twice"));
+}
+
+#[test]
+fn test_once_panic_threads() {
+    common::on_threads(test_once_panic);
+}
+
+#[test]
+fn test_once_panic_goroutines() {
+    common::in_goroutines(test_once_panic);
 }

@@ -2,6 +2,9 @@
 //! HammerRWMutex), TestRLocker (as read guards: a second read lock while holding one, and a
 //! writer that must wait for both). Go's misuse cases (RUnlock of an unlocked RWMutex, ...)
 //! cannot be written in Rust: guards are the only way to unlock.
+//!
+//! Each test runs twice (see `common`): `*_threads` on plain threads, and `*_goroutines` as
+//! the main goroutine of a runtime with 2 Ps, where its `go` statements start goroutines.
 
 mod common;
 use common::{go, Chan};
@@ -36,11 +39,20 @@ fn do_test_parallel_readers(num_readers: usize) {
 }
 
 /// Go: TestParallelReaders.
-#[test]
 fn test_parallel_readers() {
     do_test_parallel_readers(1);
     do_test_parallel_readers(3);
     do_test_parallel_readers(4);
+}
+
+#[test]
+fn test_parallel_readers_threads() {
+    common::on_threads(test_parallel_readers);
+}
+
+#[test]
+fn test_parallel_readers_goroutines() {
+    common::in_goroutines(test_parallel_readers);
 }
 
 /// Go: reader.
@@ -107,7 +119,6 @@ fn hammer_rwmutex(num_readers: usize, iterations: usize) {
 }
 
 /// Go: TestRWMutex.
-#[test]
 fn test_rwmutex() {
     let m = RwLock::new(());
     {
@@ -140,10 +151,19 @@ fn test_rwmutex() {
     }
 }
 
+#[test]
+fn test_rwmutex_threads() {
+    common::on_threads(test_rwmutex);
+}
+
+#[test]
+fn test_rwmutex_goroutines() {
+    common::in_goroutines(test_rwmutex);
+}
+
 /// Go: TestRLocker. Go's `RLocker` is a Locker doing RLock/RUnlock; in Rust that is just
 /// `read()`, so this checks the same thing with read guards: two read locks held at once
 /// keep a writer out until both are dropped, and the writer keeps readers out.
-#[test]
 fn test_rlocker() {
     let wl = Arc::new(RwLock::new(()));
     let rlocked = Chan::new();
@@ -189,4 +209,14 @@ fn test_rlocker() {
         assert!(rlocked.try_recv().is_none());
         release_w.send(());
     }
+}
+
+#[test]
+fn test_rlocker_threads() {
+    common::on_threads(test_rlocker);
+}
+
+#[test]
+fn test_rlocker_goroutines() {
+    common::in_goroutines(test_rlocker);
 }

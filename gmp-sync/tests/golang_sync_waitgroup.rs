@@ -1,5 +1,8 @@
 //! Ports of Go's sync/waitgroup_test.go: TestWaitGroup, TestWaitGroupMisuse,
 //! TestWaitGroupRace, TestWaitGroupAlign.
+//!
+//! Each test runs twice (see `common`): `*_threads` on plain threads, and `*_goroutines` as
+//! the main goroutine of a runtime with 2 Ps, where its `go` statements start goroutines.
 
 mod common;
 use common::{go, Chan};
@@ -36,7 +39,6 @@ fn test_wait_group(wg1: &WaitGroup, wg2: &WaitGroup) {
 }
 
 /// Go: TestWaitGroup.
-#[test]
 fn test_wait_group_barrier() {
     let wg1 = WaitGroup::new();
     let wg2 = WaitGroup::new();
@@ -46,8 +48,17 @@ fn test_wait_group_barrier() {
     }
 }
 
-/// Go: TestWaitGroupMisuse.
 #[test]
+fn test_wait_group_barrier_threads() {
+    common::on_threads(test_wait_group_barrier);
+}
+
+#[test]
+fn test_wait_group_barrier_goroutines() {
+    common::in_goroutines(test_wait_group_barrier);
+}
+
+/// Go: TestWaitGroupMisuse.
 fn test_wait_group_misuse() {
     let wg = WaitGroup::new();
     wg.add(1);
@@ -59,8 +70,17 @@ fn test_wait_group_misuse() {
     );
 }
 
-/// Go: TestWaitGroupRace.
 #[test]
+fn test_wait_group_misuse_threads() {
+    common::on_threads(test_wait_group_misuse);
+}
+
+#[test]
+fn test_wait_group_misuse_goroutines() {
+    common::in_goroutines(test_wait_group_misuse);
+}
+
+/// Go: TestWaitGroupRace.
 fn test_wait_group_race() {
     for _ in 0..200 {
         let wg = WaitGroup::new();
@@ -78,8 +98,17 @@ fn test_wait_group_race() {
     }
 }
 
-/// Go: TestWaitGroupAlign (a WaitGroup inside a struct after a byte).
 #[test]
+fn test_wait_group_race_threads() {
+    common::on_threads(test_wait_group_race);
+}
+
+#[test]
+fn test_wait_group_race_goroutines() {
+    common::in_goroutines(test_wait_group_race);
+}
+
+/// Go: TestWaitGroupAlign (a WaitGroup inside a struct after a byte).
 fn test_wait_group_align() {
     struct X {
         _x: u8,
@@ -93,4 +122,14 @@ fn test_wait_group_align() {
     let x2 = x.clone();
     go(move || x2.wg.done());
     x.wg.wait();
+}
+
+#[test]
+fn test_wait_group_align_threads() {
+    common::on_threads(test_wait_group_align);
+}
+
+#[test]
+fn test_wait_group_align_goroutines() {
+    common::in_goroutines(test_wait_group_align);
 }

@@ -3,13 +3,15 @@
 //! left consistent: no lost wake-up (loom reports a deadlock), nothing over-admitted or held
 //! by the dead waiter, and the primitive still works afterwards.
 //!
-//! `gmp_sync::loom::cancel_next_park` makes the victim's next park unwind before it sleeps
+//! `gmp_sync::__private::cancel_next_park` makes the victim's next park unwind before it sleeps
 //! (it is queued, and a waker may already have chosen it); `cancel_after_park(n)` makes its
 //! `n`-th park unwind once it has been woken. Each model runs under `model_with_cancellation`
 //! (`loom::model` with bucket locks that survive a thread switch during an unwind).
 #![cfg(loom)]
 
-use gmp_sync::loom::{advance_clock, cancel_after_park, cancel_next_park, model_with_cancellation};
+use gmp_sync::__private::{
+    advance_clock, cancel_after_park, cancel_next_park, model_with_cancellation,
+};
 use gmp_sync::{Cond, Mutex, RwLock, Semaphore, WaitGroup};
 use loom::cell::UnsafeCell;
 use loom::sync::atomic::{AtomicUsize, Ordering::SeqCst};
@@ -18,21 +20,12 @@ use loom::thread;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::time::Duration;
 
+mod common;
+use common::{incr, value};
+
 /// Runs `f` in the victim: returns whether it completed (false: it was cancelled).
 fn victim(f: impl FnOnce()) -> bool {
     catch_unwind(AssertUnwindSafe(f)).is_ok()
-}
-
-fn incr(m: &Mutex<UnsafeCell<usize>>) {
-    let g = m.lock();
-    // SAFETY: the guard gives exclusive access; loom flags a race if it does not.
-    g.with_mut(|p| unsafe { *p += 1 });
-}
-
-fn value(m: &Mutex<UnsafeCell<usize>>) -> usize {
-    let g = m.lock();
-    // SAFETY: locked.
-    g.with(|p| unsafe { *p })
 }
 
 /// A mutex waiter cancelled while queued or just woken: the other waiter still gets the lock

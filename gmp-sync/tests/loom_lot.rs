@@ -4,7 +4,7 @@
 #![cfg(loom)]
 
 use gmp_core::park::WaitReason;
-use gmp_sync::lot::{self, Abandoned, RequeueOp};
+use gmp_sync::__private::{self as lot, Abandoned, RequeueOp};
 use loom::sync::atomic::{AtomicBool, AtomicUsize, Ordering::SeqCst};
 use loom::sync::Arc;
 use loom::thread;
@@ -140,12 +140,12 @@ fn cancelled_park_vs_unpark_one() {
     const NONE: usize = 0;
     const DEQUEUED: usize = 1;
     const WOKEN: usize = 2;
-    gmp_sync::loom::model_with_cancellation(|| {
+    gmp_sync::__private::model_with_cancellation(|| {
         let how = Arc::new(AtomicUsize::new(NONE));
         let h = how.clone();
         let waiter = thread::spawn(move || {
             std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-                gmp_sync::loom::cancel_next_park();
+                gmp_sync::__private::cancel_next_park();
                 lot::park(
                     K1,
                     0,

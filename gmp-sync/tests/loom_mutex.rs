@@ -8,11 +8,8 @@ use loom::sync::Arc;
 use loom::thread;
 use std::time::Duration;
 
-fn incr(m: &Mutex<UnsafeCell<usize>>) {
-    let g = m.lock();
-    // SAFETY: the guard gives exclusive access; loom flags a race if it does not.
-    g.with_mut(|p| unsafe { *p += 1 });
-}
+mod common;
+use common::{incr, value};
 
 #[test]
 fn mutual_exclusion_and_no_lost_wakeup() {
@@ -28,9 +25,7 @@ fn mutual_exclusion_and_no_lost_wakeup() {
         for t in ts {
             t.join().unwrap();
         }
-        let g = m.lock();
-        // SAFETY: locked.
-        assert_eq!(g.with(|p| unsafe { *p }), 3);
+        assert_eq!(value(&m), 3);
     });
 }
 
@@ -67,12 +62,10 @@ fn starvation_hand_off() {
                 incr(&m);
             })
         };
-        gmp_sync::loom::advance_clock(Duration::from_millis(2));
+        gmp_sync::__private::advance_clock(Duration::from_millis(2));
         drop(g);
         b.join().unwrap();
         c.join().unwrap();
-        let g = m.lock();
-        // SAFETY: locked.
-        assert_eq!(g.with(|p| unsafe { *p }), 3);
+        assert_eq!(value(&m), 3);
     });
 }

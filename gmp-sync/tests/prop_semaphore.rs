@@ -8,7 +8,10 @@ use proptest::prelude::*;
 use std::collections::{BTreeSet, VecDeque};
 use std::sync::mpsc;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
+
+mod common;
+use common::wait_until;
 
 #[derive(Clone, Debug)]
 enum Op {
@@ -68,14 +71,6 @@ fn debug_is(sem: &Semaphore, held: usize, waiters: usize) -> bool {
     format!("{sem:?}").ends_with(&format!("held: {held}, waiters: {waiters} }}"))
 }
 
-fn wait_for(mut cond: impl FnMut() -> bool, what: &str) {
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while !cond() {
-        assert!(Instant::now() < deadline, "timed out waiting for {what}");
-        std::thread::sleep(Duration::from_micros(200));
-    }
-}
-
 fn run(cap: usize, ops: Vec<Op>) {
     let sem = Arc::new(Semaphore::new(cap));
     let (tx, rx) = mpsc::channel::<usize>();
@@ -107,10 +102,9 @@ fn run(cap: usize, ops: Vec<Op>) {
                     expect_grants(&rx, &BTreeSet::from([id]));
                 } else {
                     // Wait until it is queued, so the queue order is the op order.
-                    wait_for(
-                        || debug_is(&sem, model.cur, model.queue.len()),
-                        "a queued acquire",
-                    );
+                    wait_until("the acquire is queued", || {
+                        debug_is(&sem, model.cur, model.queue.len())
+                    });
                 }
             }
             Op::Release(i) => {
@@ -124,10 +118,9 @@ fn run(cap: usize, ops: Vec<Op>) {
         }
         assert!(rx.try_recv().is_err(), "an acquire returned out of turn");
         assert!(model.cur <= cap);
-        wait_for(
-            || debug_is(&sem, model.cur, model.queue.len()),
-            "the model's state",
-        );
+        wait_until("the semaphore matches the model", || {
+            debug_is(&sem, model.cur, model.queue.len())
+        });
     };
     for o in &ops {
         step(o, &mut model, &mut threads);

@@ -11,25 +11,10 @@ use gmp_core::Runtime;
 use gmp_sync::{Cond, Mutex, RwLock, Semaphore, WaitGroup};
 use std::sync::atomic::{AtomicBool, Ordering::SeqCst};
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-/// A runtime with one P whose goroutines may wait on plain threads (no deadlock detector).
-fn rt1() -> Runtime {
-    Runtime::builder()
-        .procs(1)
-        .deadlock_detection(false)
-        .build()
-        .expect("runtime")
-}
-
-/// Waits until `cond` holds; fails the test after a generous 20 s.
-fn wait_until(what: &str, cond: impl Fn() -> bool) {
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while !cond() {
-        assert!(Instant::now() < deadline, "timed out waiting until {what}");
-        std::thread::sleep(Duration::from_millis(1));
-    }
-}
+mod common;
+use common::{runtime_without_detector, wait_until};
 
 /// The goroutine that keeps a runtime's only P busy (see [`park_then_hold_the_p`]).
 struct HeldP {
@@ -85,7 +70,7 @@ fn park_then_hold_the_p(rt: Runtime, block: impl FnOnce() + Send + 'static) -> H
 /// Runs `block` in a goroutine of its own runtime and returns once that goroutine is parked
 /// (the runtime is kept alive by the caller).
 fn parked_goroutine(block: impl FnOnce() + Send + 'static) -> (Runtime, Arc<AtomicBool>) {
-    let rt = rt1();
+    let rt = runtime_without_detector(1);
     let done = Arc::new(AtomicBool::new(false));
     let started = Arc::new(AtomicBool::new(false));
     let (d, s) = (done.clone(), started.clone());
@@ -117,7 +102,7 @@ fn debug_has(x: &impl std::fmt::Debug, s: &str) -> bool {
 fn semaphore_waiter_cancelled_while_queued_leaves_no_waiter_behind() {
     let sem = Arc::new(Semaphore::new(2));
     assert!(sem.try_acquire(1));
-    let rt = rt1();
+    let rt = runtime_without_detector(1);
     let s = sem.clone();
     rt.go(move || s.acquire(2));
     wait_until("the goroutine waits", || debug_has(&*sem, "waiters: 1"));
@@ -133,7 +118,7 @@ fn semaphore_waiter_cancelled_while_queued_leaves_no_waiter_behind() {
 fn semaphore_cancelled_head_lets_the_smaller_waiter_behind_it_in() {
     let sem = Arc::new(Semaphore::new(2));
     assert!(sem.try_acquire(1));
-    let rt = rt1();
+    let rt = runtime_without_detector(1);
     let s = sem.clone();
     rt.go(move || s.acquire(2)); // the head: blocks the 1 behind it (FIFO)
     wait_until("the goroutine waits", || debug_has(&*sem, "waiters: 1"));
@@ -156,7 +141,7 @@ fn semaphore_units_granted_to_a_cancelled_waiter_are_given_back() {
     let sem = Arc::new(Semaphore::new(1));
     assert!(sem.try_acquire(1));
     let s = sem.clone();
-    let held = park_then_hold_the_p(rt1(), move || {
+    let held = park_then_hold_the_p(runtime_without_detector(1), move || {
         s.acquire(1);
         s.release(1); // only if the goroutine ran before the cancellation
     });
@@ -173,7 +158,7 @@ fn mutex_wake_up_of_a_cancelled_waiter_is_passed_on() {
     let m = Arc::new(Mutex::new(0));
     let guard = m.lock();
     let m1 = m.clone();
-    let held = park_then_hold_the_p(rt1(), move || *m1.lock() += 1);
+    let held = park_then_hold_the_p(runtime_without_detector(1), move || *m1.lock() += 1);
     // A second waiter, on another runtime, queued behind the first.
     let m2 = m.clone();
     let (rt2, second_done) = parked_goroutine(move || *m2.lock() += 10);
@@ -189,11 +174,7 @@ fn mutex_wake_up_of_a_cancelled_waiter_is_passed_on() {
 fn mutex_stays_usable_when_its_waiters_are_cancelled() {
     let m = Arc::new(Mutex::new(0));
     let held = m.lock();
-    let rt = Runtime::builder()
-        .procs(2)
-        .deadlock_detection(false)
-        .build()
-        .unwrap();
+    let rt = runtime_without_detector(2);
     let waiting = Arc::new(std::sync::atomic::AtomicUsize::new(0));
     for _ in 0..8 {
         let (m, w) = (m.clone(), waiting.clone());
@@ -230,7 +211,7 @@ fn mutex_stays_usable_when_its_waiters_are_cancelled() {
 fn cond_waiter_cancelled_while_queued_does_not_pin_its_mutex() {
     let cond = Arc::new(Cond::new());
     let m1 = Arc::new(Mutex::new(()));
-    let rt = rt1();
+    let rt = runtime_without_detector(1);
     let (c, m) = (cond.clone(), m1.clone());
     rt.go(move || {
         let g = m.lock();
@@ -260,7 +241,7 @@ fn cond_waiter_cancelled_while_queued_does_not_pin_its_mutex() {
 fn cond_signal_to_a_cancelled_waiter_is_passed_on() {
     let state = Arc::new((Mutex::new(false), Cond::new()));
     let s = state.clone();
-    let held = park_then_hold_the_p(rt1(), move || {
+    let held = park_then_hold_the_p(runtime_without_detector(1), move || {
         let mut g = s.0.lock();
         while !*g {
             g = s.1.wait(g);
@@ -287,7 +268,7 @@ fn cond_broadcast_to_cancelled_waiters_leaves_the_mutex_consistent() {
     // Waiters that broadcast moved onto the mutex queue, then cancelled there: the mutex
     // must not keep counting them, or it wakes ghosts instead of the thread below.
     let state = Arc::new((Mutex::new(0u32), Cond::new()));
-    let rt = rt1();
+    let rt = runtime_without_detector(1);
     let started = Arc::new(std::sync::atomic::AtomicUsize::new(0));
     for _ in 0..3 {
         let (s, n) = (state.clone(), started.clone());
@@ -331,7 +312,7 @@ fn cond_broadcast_to_cancelled_waiters_leaves_the_mutex_consistent() {
 fn waitgroup_waiter_cancelled_while_queued_is_not_counted_in_the_next_round() {
     let wg = WaitGroup::new();
     wg.add(1);
-    let rt = rt1();
+    let rt = runtime_without_detector(1);
     let w = wg.clone();
     rt.go(move || w.wait());
     wait_until("the goroutine waits", || debug_has(&wg, "waiters: 1"));
@@ -375,7 +356,7 @@ fn rwlock_read_lock_granted_to_a_cancelled_reader_is_released() {
     let l = Arc::new(RwLock::new(0));
     let w = l.write();
     let l2 = l.clone();
-    let held = park_then_hold_the_p(rt1(), move || drop(l2.read()));
+    let held = park_then_hold_the_p(runtime_without_detector(1), move || drop(l2.read()));
     drop(w); // grants the read lock to the parked reader, which cannot run yet
     held.cancel(); // ... and it is cancelled
     drop(
@@ -388,7 +369,7 @@ fn rwlock_read_lock_granted_to_a_cancelled_reader_is_released() {
 fn rwlock_writer_cancelled_while_waiting_for_readers_unlocks_when_they_leave() {
     let l = Arc::new(RwLock::new(0));
     let r = l.read();
-    let rt = rt1();
+    let rt = runtime_without_detector(1);
     let l2 = l.clone();
     rt.go(move || *l2.write() += 1);
     // The writer has announced itself (new readers must wait) and waits for `r`.
@@ -413,7 +394,7 @@ fn rwlock_writer_woken_then_cancelled_unlocks() {
     let l = Arc::new(RwLock::new(0));
     let r = l.read();
     let l2 = l.clone();
-    let held = park_then_hold_the_p(rt1(), move || *l2.write() += 1);
+    let held = park_then_hold_the_p(runtime_without_detector(1), move || *l2.write() += 1);
     assert!(l.try_read().is_none());
     drop(r); // the last reader wakes the writer, which cannot run yet
     held.cancel(); // ... and it is cancelled

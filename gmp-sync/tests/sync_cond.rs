@@ -3,21 +3,16 @@
 use gmp_sync::{Cond, Mutex};
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
+
+mod common;
+use common::wait_until;
 
 #[derive(Default)]
 struct State {
     arrived: usize,
     order: Vec<usize>,
     go: bool,
-}
-
-fn eventually(mut cond: impl FnMut() -> bool) {
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while !cond() {
-        assert!(Instant::now() < deadline, "condition not reached in 10 s");
-        std::thread::sleep(Duration::from_millis(1));
-    }
 }
 
 /// Starts waiter `i` and returns once it is queued on the Cond (it queues before it releases
@@ -38,7 +33,7 @@ fn spawn_waiter(
         }
         g.order.push(i);
     });
-    eventually(|| s.0.lock().arrived == i + 1);
+    wait_until("the waiter is queued", || s.0.lock().arrived == i + 1);
     t
 }
 
@@ -48,7 +43,9 @@ fn signal_wakes_in_fifo_order() {
     let ts: Vec<_> = (0..4).map(|i| spawn_waiter(&s, i, false)).collect();
     for k in 0..4 {
         s.1.signal();
-        eventually(|| s.0.lock().order.len() == k + 1);
+        wait_until("the signalled waiter runs", || {
+            s.0.lock().order.len() == k + 1
+        });
     }
     for t in ts {
         t.join().unwrap();

@@ -4,14 +4,8 @@ use gmp_sync::{Cond, Mutex, Once, RwLock, Semaphore, WaitGroup};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 
-fn on_procs(procs: usize, f: impl FnOnce() + Send + 'static) {
-    gmp_core::Runtime::builder()
-        .procs(procs)
-        .deadlock_detection(false)
-        .build()
-        .expect("runtime")
-        .run(f);
-}
+mod common;
+use common::runtime_without_detector;
 
 fn mutex_counter() {
     let counter = Arc::new(Mutex::new(0));
@@ -93,7 +87,7 @@ fn once_cond_semaphore() {
 
 #[test]
 fn goroutines_1p() {
-    on_procs(1, || {
+    runtime_without_detector(1).run(|| {
         mutex_counter();
         rwlock_readers_writers();
         once_cond_semaphore();
@@ -102,7 +96,7 @@ fn goroutines_1p() {
 
 #[test]
 fn goroutines_2p() {
-    on_procs(2, || {
+    runtime_without_detector(2).run(|| {
         mutex_counter();
         rwlock_readers_writers();
         once_cond_semaphore();
@@ -116,11 +110,7 @@ fn mixed_threads_and_goroutines() {
     let m = Arc::new(Mutex::new(0));
     let wg = WaitGroup::new();
     let g = m.lock();
-    let rt = gmp_core::Runtime::builder()
-        .procs(2)
-        .deadlock_detection(false)
-        .build()
-        .expect("runtime");
+    let rt = runtime_without_detector(2);
     for _ in 0..10 {
         let (m, wg2) = (m.clone(), wg.clone());
         wg.add(1);
@@ -138,7 +128,7 @@ fn mixed_threads_and_goroutines() {
 /// WaitGroup::go counts a goroutine that panics as done.
 #[test]
 fn waitgroup_go_panicking_goroutine_is_done() {
-    on_procs(1, || {
+    runtime_without_detector(1).run(|| {
         let wg = WaitGroup::new();
         let h = wg.go(|| panic!("boom"));
         wg.wait();

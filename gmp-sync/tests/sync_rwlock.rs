@@ -3,16 +3,10 @@
 use gmp_sync::RwLock;
 use std::sync::atomic::{AtomicBool, AtomicIsize, Ordering};
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-/// Polls `cond` for up to 10 s (a generous bound: the condition is expected within ms).
-fn eventually(mut cond: impl FnMut() -> bool) {
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while !cond() {
-        assert!(Instant::now() < deadline, "condition not reached in 10 s");
-        std::thread::sleep(Duration::from_millis(1));
-    }
-}
+mod common;
+use common::wait_until;
 
 #[test]
 fn readers_share_writers_exclude() {
@@ -63,7 +57,7 @@ fn waiting_writer_blocks_new_readers() {
         })
     };
     // Once the writer is pending, new readers are refused...
-    eventually(|| l.try_read().is_none());
+    wait_until("the writer is pending", || l.try_read().is_none());
     assert!(l.try_write().is_none());
     // ...and a blocking reader queues behind the writer, so it sees the write.
     let reader = {

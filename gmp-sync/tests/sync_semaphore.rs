@@ -4,23 +4,10 @@ use gmp_sync::Semaphore;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-fn panic_message(r: std::thread::Result<()>) -> String {
-    let e = r.expect_err("expected a panic");
-    e.downcast_ref::<&str>()
-        .map(|s| s.to_string())
-        .or_else(|| e.downcast_ref::<String>().cloned())
-        .unwrap_or_default()
-}
-
-fn eventually(mut cond: impl FnMut() -> bool) {
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while !cond() {
-        assert!(Instant::now() < deadline, "condition not reached in 10 s");
-        std::thread::sleep(Duration::from_millis(1));
-    }
-}
+mod common;
+use common::{panic_message, wait_until};
 
 #[test]
 fn acquire_over_capacity_panics() {
@@ -61,7 +48,9 @@ fn large_head_blocks_smaller_followers() {
             s.release(4);
         })
     };
-    eventually(|| format!("{s:?}").contains("waiters: 1"));
+    wait_until("the big acquire waits", || {
+        format!("{s:?}").contains("waiters: 1")
+    });
     // One unit is free, but the big waiter is first: a newcomer may not take it.
     assert!(!s.try_acquire(1));
     let small = {

@@ -6,13 +6,8 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-fn panic_message(r: std::thread::Result<()>) -> String {
-    let e = r.expect_err("expected a panic");
-    e.downcast_ref::<&str>()
-        .map(|s| s.to_string())
-        .or_else(|| e.downcast_ref::<String>().cloned())
-        .unwrap_or_default()
-}
+mod common;
+use common::panic_message;
 
 #[test]
 fn wait_returns_after_all_done() {

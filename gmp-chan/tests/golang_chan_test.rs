@@ -10,19 +10,18 @@
 //! - Benchmarks (`Benchmark*`): gmp's benchmarks live in `cargo xtask bench`.
 
 use gmp_chan::{chan, select, Chan};
-use gmp_core::{go, gosched, Runtime};
+use gmp_core::{go, gosched};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-fn run2<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> T {
-    Runtime::builder().procs(2).build().unwrap().run(f)
-}
+mod common;
+use common::on_procs;
 
 /// TestChan, with capacities 0..20 (Go's -short).
 #[test]
 fn test_chan() {
-    run2(|| {
+    on_procs(2, || {
         for cap in 0..20usize {
             // Receive from an empty chan blocks.
             let c = chan::<i32>(cap);
@@ -144,7 +143,7 @@ fn test_chan() {
 /// on an unbuffered channel a goroutine never receives its own value.
 #[test]
 fn test_self_select() {
-    run2(|| {
+    on_procs(2, || {
         for cap in [0usize, 10] {
             let c = chan::<usize>(cap);
             let hs: Vec<_> = (0..2)
@@ -174,7 +173,7 @@ fn test_self_select() {
 /// TestSelectStress: 4 channels, senders and receivers by plain ops and selects.
 #[test]
 fn test_select_stress() {
-    run2(|| {
+    on_procs(2, || {
         const N: usize = 2_000;
         let c: Vec<Chan<usize>> = vec![chan(0), chan(0), chan(2), chan(3)];
         let done = chan::<()>(0);
@@ -244,7 +243,7 @@ fn test_select_stress() {
 /// TestSelectFairness: with two ready channels, each wins about half the time.
 #[test]
 fn test_select_fairness() {
-    run2(|| {
+    on_procs(2, || {
         const TRIALS: usize = 10_000;
         let c1 = chan::<u8>(TRIALS + 1);
         let c2 = chan::<u8>(TRIALS + 1);
@@ -299,7 +298,7 @@ fn test_select_fairness() {
 /// TestPseudoRandomSend: a select sending on the same channel in two cases picks both.
 #[test]
 fn test_pseudo_random_send() {
-    run2(|| {
+    on_procs(2, || {
         const N: usize = 100;
         for cap in [0usize, N] {
             let c = chan::<u8>(cap);
@@ -332,7 +331,7 @@ fn test_pseudo_random_send() {
 /// TestMultiConsumer: 23 workers ranging over one channel, results summed.
 #[test]
 fn test_multi_consumer() {
-    run2(|| {
+    on_procs(2, || {
         const NWORK: usize = 23;
         const NITER: usize = 27_182;
         let pn = [2usize, 3, 7, 11, 13, 17, 19, 23, 27, 31];
@@ -378,7 +377,7 @@ fn test_multi_consumer() {
 /// channel, must unlink both entries (this used to corrupt `c.recvq` in Go).
 #[test]
 fn test_select_duplicate_channel() {
-    run2(|| {
+    on_procs(2, || {
         let c = chan::<i32>(0);
         let d = chan::<i32>(0);
         let e = chan::<i32>(0);

@@ -1,5 +1,5 @@
-//! Ports of Go's channel tests in `test/chan/*.go` (Go 1.23), run in gmp goroutines.
-//! Each test names its Go file.
+//! Ports of Go's channel tests in its `test/chan/` directory (`test/chan/*.go`, Go 1.23),
+//! run in gmp goroutines. Each test names its Go file.
 //!
 //! Not ported, and why:
 //! - `perm.go`: checks compile-time errors on directional channels; in Rust, `Sender` has no
@@ -15,19 +15,18 @@
 //!   `Err(SendError(v))` instead, so the Go tests that `recover` those panics do not apply.
 
 use gmp_chan::{chan, select, Chan, Receiver, Sender};
-use gmp_core::{go, gosched, Runtime};
+use gmp_core::{go, gosched};
 use std::collections::HashSet;
 use std::time::Duration;
 
-fn run2<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> T {
-    Runtime::builder().procs(2).build().unwrap().run(f)
-}
+mod common;
+use common::on_procs;
 
 /// test/chan/doubleselect.go: a sender selects over 4 channels, 4 muxes forward into one;
 /// no value may arrive twice.
 #[test]
 fn doubleselect() {
-    run2(|| {
+    on_procs(2, || {
         const N: i32 = 20_000;
         let cs: Vec<Chan<i32>> = (0..4).map(|_| chan(0)).collect();
         let done = chan::<bool>(0);
@@ -73,7 +72,7 @@ fn doubleselect() {
 /// test/chan/fifo.go: AsynchFifo and SynchFifo.
 #[test]
 fn fifo() {
-    run2(|| {
+    on_procs(2, || {
         const N: i32 = 10;
         let ch = chan(N as usize);
         for i in 0..N {
@@ -109,7 +108,7 @@ fn fifo() {
 /// buffer sizes 0 and 1.
 #[test]
 fn nonblock() {
-    run2(|| {
+    on_procs(2, || {
         const MAX_TRIES: usize = 10_000;
         let sync = chan::<bool>(0);
         for buffer in 0..2 {
@@ -264,7 +263,7 @@ fn select4_only_chosen_case_assigns() {
 /// (issue 2075).
 #[test]
 fn select6_dequeue_from_other_channel() {
-    run2(|| {
+    on_procs(2, || {
         let c1 = chan::<bool>(0);
         let c2 = chan::<bool>(0);
         let c3 = chan::<bool>(0);
@@ -289,7 +288,7 @@ fn select6_dequeue_from_other_channel() {
 /// test/chan/select7.go: every combination of plain/select send with plain/select receive.
 #[test]
 fn select7_combinations() {
-    run2(|| {
+    on_procs(2, || {
         type Recv = fn(Chan<i32>);
         fn recv1(c: Chan<i32>) {
             c.recv();
@@ -338,7 +337,7 @@ fn select7_combinations() {
 /// with a ready receive and a send against a goroutine that only sends.
 #[test]
 fn select8_bodies() {
-    run2(|| {
+    on_procs(2, || {
         let ch = chan::<i32>(0);
         let c = ch.clone();
         go(move || loop {
@@ -373,7 +372,7 @@ fn sendstmt_chan_of_chan() {
 /// test/chan/sieve1.go: the concurrent prime sieve; the first 25 primes.
 #[test]
 fn sieve1() {
-    run2(|| {
+    on_procs(2, || {
         fn generate(ch: Sender<u32>) {
             for i in 2.. {
                 if ch.send(i).is_err() {

@@ -1,0 +1,91 @@
+//! Test helpers shared by gmp-chan's test files: a runtime to run a test in, spawning where
+//! the caller runs, and the select accounting test that runs on threads and in goroutines.
+#![allow(dead_code, unreachable_pub)]
+
+use gmp_chan::{chan, select, Chan};
+use gmp_core::{JoinError, Runtime};
+use std::panic::resume_unwind;
+
+/// Runs `f` as the main goroutine of a new runtime with `procs` Ps (deadlock detection on)
+/// and returns its value.
+pub fn on_procs<T: Send + 'static>(procs: usize, f: impl FnOnce() -> T + Send + 'static) -> T {
+    Runtime::builder()
+        .procs(procs)
+        .build()
+        .expect("runtime")
+        .run(f)
+}
+
+/// A task started by [`spawn`]: a goroutine or a thread.
+pub enum Task<T> {
+    Goroutine(gmp_core::JoinHandle<T>),
+    Thread(std::thread::JoinHandle<T>),
+}
+
+/// Starts `f` in a goroutine when called from one, else on a new thread.
+pub fn spawn<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> Task<T> {
+    if gmp_core::current_id().is_some() {
+        Task::Goroutine(gmp_core::go(f))
+    } else {
+        Task::Thread(std::thread::spawn(f))
+    }
+}
+
+impl<T> Task<T> {
+    /// Waits for the task (parks a goroutine, blocks a thread) and returns its value; a
+    /// panic in the task is resumed here.
+    pub fn join(self) -> T {
+        match self {
+            Task::Goroutine(h) => match h.join() {
+                Ok(v) => v,
+                Err(JoinError::Panicked(p)) => resume_unwind(p),
+                Err(e) => panic!("the goroutine did not finish: {e}"),
+            },
+            Task::Thread(h) => h.join().unwrap_or_else(|p| resume_unwind(p)),
+        }
+    }
+}
+
+/// The accounting test: 4 senders, 1 receiver selecting over their 4 channels of
+/// capacity `cap`; every message is received exactly once (may's select! loses about half).
+/// The senders are goroutines when called from a goroutine, else threads.
+pub fn four_senders_one_select_receiver(per_sender: usize, cap: usize) {
+    let chans: Vec<Chan<usize>> = (0..4).map(|_| chan(cap)).collect();
+    let senders: Vec<_> = chans
+        .iter()
+        .enumerate()
+        .map(|(s, c)| {
+            let c = c.clone();
+            spawn(move || {
+                for i in 0..per_sender {
+                    c.send(s * per_sender + i).unwrap();
+                }
+                c.close();
+            })
+        })
+        .collect();
+    let mut seen = vec![false; 4 * per_sender];
+    let mut open: Vec<Option<&Chan<usize>>> = chans.iter().map(Some).collect();
+    let mut count = 0;
+    while open.iter().any(Option::is_some) {
+        let (i, v) = select! {
+            recv(open[0]) -> v => (0, v),
+            recv(open[1]) -> v => (1, v),
+            recv(open[2]) -> v => (2, v),
+            recv(open[3]) -> v => (3, v),
+        };
+        match v {
+            Some(v) => {
+                assert!(!seen[v], "message {v} received twice");
+                seen[v] = true;
+                count += 1;
+            }
+            None => open[i] = None,
+        }
+    }
+    for s in senders {
+        s.join();
+    }
+    assert_eq!(count, 4 * per_sender, "messages lost");
+    assert!(seen.iter().all(|&s| s));
+}

@@ -132,12 +132,12 @@ mod once;
 mod raw_mutex;
 mod rwlock;
 mod sema;
-mod semaphore;
 mod waitgroup;
+mod weighted;
 
 pub use cond::Cond;
 pub use mutex::{Mutex, MutexGuard};
 pub use once::Once;
 pub use rwlock::{RwLock, RwLockReadGuard, RwLockWriteGuard};
-pub use semaphore::Semaphore;
 pub use waitgroup::WaitGroup;
+pub use weighted::Semaphore;

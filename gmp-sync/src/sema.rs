@@ -1,5 +1,6 @@
-//! A counting semaphore on the parking lot: Go's runtime semaphore (`runtime/sema.go`), the
-//! sleep/wake-up primitive under Mutex, RwLock and WaitGroup.
+//! `Sema`: Go's runtime semaphore (`runtime/sema.go`, `semacquire`/`semrelease`), a counting
+//! semaphore on the parking lot: the internal sleep/wake-up primitive under Mutex, RwLock and
+//! WaitGroup. The public weighted `Semaphore` is `weighted.rs`.
 
 use crate::loom::atomic::{AtomicU32, Ordering::SeqCst};
 use crate::loom::const_fn;

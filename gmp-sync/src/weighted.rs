@@ -1,4 +1,5 @@
-//! `Semaphore`: a weighted FIFO semaphore (Go: `golang.org/x/sync/semaphore.Weighted`).
+//! `Semaphore`: the public weighted FIFO semaphore (Go: `golang.org/x/sync/semaphore.Weighted`);
+//! not Go's runtime semaphore, which is `sema.rs`.
 
 use crate::loom::atomic::{AtomicUsize, Ordering::SeqCst};
 use crate::loom::const_fn;

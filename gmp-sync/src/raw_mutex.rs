@@ -129,7 +129,8 @@ impl RawMutex {
         {
             wait_start = ws;
             if !self.sema.finish_wake(token) {
-                self.sema.acquire(true, reason, |left| self.abandon(left));
+                self.sema
+                    .semacquire(true, reason, |left| self.abandon(left));
             }
             if self.after_wake(wait_start, &mut starving) {
                 return;
@@ -192,7 +193,8 @@ impl RawMutex {
                     if wait_start == 0 {
                         wait_start = nanotime().max(1);
                     }
-                    self.sema.acquire(lifo, reason, |left| self.abandon(left));
+                    self.sema
+                        .semacquire(lifo, reason, |left| self.abandon(left));
                     if self.after_wake(wait_start, &mut starving) {
                         return;
                     }
@@ -257,7 +259,7 @@ impl RawMutex {
         } else {
             // Starvation mode: hand ownership to the next waiter. LOCKED stays clear, but
             // STARVING keeps newcomers out until the waiter takes it.
-            self.sema.release(true);
+            self.sema.semrelease(true);
         }
     }
 
@@ -278,7 +280,7 @@ impl RawMutex {
                 .compare_exchange(old, new, Ordering::SeqCst, Ordering::Relaxed)
             {
                 Ok(_) => {
-                    self.sema.release(false);
+                    self.sema.semrelease(false);
                     return;
                 }
                 Err(now) => old = now,
@@ -316,7 +318,7 @@ impl RawMutex {
             return;
         }
         loop {
-            if self.sema.try_acquire() {
+            if self.sema.cansemacquire() {
                 if self.state.load(Ordering::SeqCst) & MUTEX_STARVING != 0 {
                     self.abandon_owner();
                 } else {
@@ -391,6 +393,6 @@ impl RawMutex {
     /// mutex must come back to once nobody uses it.
     #[cfg(test)]
     pub(crate) fn is_idle(&self) -> bool {
-        self.state.load(Ordering::SeqCst) == 0 && !self.sema.try_acquire()
+        self.state.load(Ordering::SeqCst) == 0 && !self.sema.cansemacquire()
     }
 }

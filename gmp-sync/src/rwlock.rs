@@ -107,7 +107,7 @@ impl<T: ?Sized> RwLock<T> {
         if self.reader_count.fetch_add(1, SeqCst) + 1 < 0 {
             // A writer is pending: wait for it.
             self.reader_sem
-                .acquire(false, WaitReason::SyncRWMutexRLock, |_| self.abandon_read());
+                .semacquire(false, WaitReason::SyncRWMutexRLock, |_| self.abandon_read());
         }
         RwLockReadGuard { lock: self }
     }
@@ -163,7 +163,7 @@ impl<T: ?Sized> RwLock<T> {
                 // The writer was cancelled while it waited for us: finish its lock's unlock.
                 self.write_unlock();
             } else {
-                self.writer_sem.release(false);
+                self.writer_sem.semrelease(false);
             }
         }
     }
@@ -179,7 +179,7 @@ impl<T: ?Sized> RwLock<T> {
         // Wait for active readers.
         if r != 0 && self.reader_wait.fetch_add(r, SeqCst) + r != 0 {
             self.writer_sem
-                .acquire(false, WaitReason::SyncRWMutexLock, |_| self.abandon_write());
+                .semacquire(false, WaitReason::SyncRWMutexLock, |_| self.abandon_write());
         }
         RwLockWriteGuard { lock: self }
     }
@@ -221,7 +221,7 @@ impl<T: ?Sized> RwLock<T> {
         }
         // Unblock the readers that queued behind us.
         for _ in 0..r {
-            self.reader_sem.release(false);
+            self.reader_sem.semrelease(false);
         }
         // Allow other writers to proceed.
         // SAFETY: the write guard being dropped holds `w`.
@@ -239,7 +239,7 @@ impl<T: ?Sized> RwLock<T> {
     /// Runs during the unwind: never panics, never parks.
     fn abandon_read(&self) {
         loop {
-            if self.reader_sem.try_acquire() {
+            if self.reader_sem.cansemacquire() {
                 self.read_unlock();
                 return;
             }
@@ -279,7 +279,7 @@ impl<T: ?Sized> RwLock<T> {
         {
             return; // the last reader took it: it unlocks for us
         }
-        while !self.writer_sem.try_acquire() {
+        while !self.writer_sem.cansemacquire() {
             crate::loom::yield_now();
         }
         self.write_unlock();

@@ -12,7 +12,7 @@ pub(crate) const TOKEN_NORMAL: UnparkToken = 0;
 /// Unpark token: the releaser took the count on the waiter's behalf (Go: `s.ticket = 1`).
 pub(crate) const TOKEN_HANDOFF: UnparkToken = 1;
 
-/// What a waiter that unwound out of [`Sema::acquire`] (its goroutine was cancelled while
+/// What a waiter that unwound out of [`Sema::semacquire`] (its goroutine was cancelled while
 /// parked) leaves with.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum Left {
@@ -51,7 +51,7 @@ impl From<Abandoned> for Left {
 ///
 /// | transition | who                                                        |
 /// |------------|------------------------------------------------------------|
-/// | `n -> n+1` | [`Sema::release`], before looking for a waiter             |
+/// | `n -> n+1` | [`Sema::semrelease`], before looking for a waiter          |
 /// | `n -> n-1` | an acquirer, only from `n > 0` (CAS, Go's `cansemacquire`) |
 ///
 /// Waiters queue in the parking lot under the address of `count`. An acquirer rechecks the
@@ -78,7 +78,7 @@ impl Sema {
     }
 
     /// Go: `cansemacquire`.
-    pub(crate) fn try_acquire(&self) -> bool {
+    pub(crate) fn cansemacquire(&self) -> bool {
         let mut v = self.count.load(SeqCst);
         loop {
             if v == 0 {
@@ -96,8 +96,8 @@ impl Sema {
     ///
     /// If the caller's goroutine is cancelled while parked here, `on_abandon` is called
     /// during the unwind with what the caller [`Left`] with (see [`lot::park`]).
-    pub(crate) fn acquire(&self, lifo: bool, reason: WaitReason, on_abandon: impl FnOnce(Left)) {
-        if self.try_acquire() {
+    pub(crate) fn semacquire(&self, lifo: bool, reason: WaitReason, on_abandon: impl FnOnce(Left)) {
+        if self.cansemacquire() {
             return;
         }
         let mut on_abandon = Some(on_abandon);
@@ -107,7 +107,7 @@ impl Sema {
                 0,
                 lifo,
                 reason,
-                || !self.try_acquire(),
+                || !self.cansemacquire(),
                 || {},
                 |how| {
                     if let Some(f) = on_abandon.take() {
@@ -129,15 +129,15 @@ impl Sema {
     /// Whether a waiter woken with `token` now holds a count: handed off, or taken now.
     /// Go: `if s.ticket != 0 || cansemacquire(addr)`.
     pub(crate) fn finish_wake(&self, token: UnparkToken) -> bool {
-        token == TOKEN_HANDOFF || self.try_acquire()
+        token == TOKEN_HANDOFF || self.cansemacquire()
     }
 
     /// Adds one count and wakes the first waiter (Go: `semrelease1`). With `handoff`, the count
     /// is taken for that waiter directly, so no newcomer can steal it (starvation mode).
-    pub(crate) fn release(&self, handoff: bool) {
+    pub(crate) fn semrelease(&self, handoff: bool) {
         self.count.fetch_add(1, SeqCst);
         lot::unpark_one(self.key(), |r| {
-            if r.unparked && handoff && self.try_acquire() {
+            if r.unparked && handoff && self.cansemacquire() {
                 TOKEN_HANDOFF
             } else {
                 TOKEN_NORMAL

@@ -118,7 +118,7 @@ impl WaitGroup {
         // Reset the waiter count to 0 and wake every waiter.
         inner.state.store(0, SeqCst);
         for _ in 0..w {
-            inner.sema.release(false);
+            inner.sema.semrelease(false);
         }
     }
 
@@ -195,7 +195,7 @@ impl WaitGroup {
                 Ok(_) => {
                     inner
                         .sema
-                        .acquire(false, WaitReason::SyncWaitGroupWait, |_| {
+                        .semacquire(false, WaitReason::SyncWaitGroupWait, |_| {
                             inner.abandon_wait()
                         });
                     if inner.state.load(SeqCst) != 0 {
@@ -221,7 +221,7 @@ impl Inner {
     fn abandon_wait(&self) {
         loop {
             // A wake-up of this round (ours, or a sibling's that will take ours instead).
-            if self.sema.try_acquire() {
+            if self.sema.cansemacquire() {
                 return;
             }
             let state = self.state.load(SeqCst);

@@ -2,7 +2,7 @@
 //! lock under [`Mutex`](crate::Mutex), [`RwLock`](crate::RwLock)'s writer lock and [`Once`](crate::Once).
 
 use crate::loom::atomic::{AtomicU32, Ordering};
-use crate::loom::{can_spin, const_fn, do_spin, nanotime, yield_now};
+use crate::loom::{can_spin, const_fn, do_spin, nanotime};
 use crate::sema::{Left, Sema};
 use gmp_core::park::WaitReason;
 
@@ -317,35 +317,28 @@ impl RawMutex {
             self.abandon_owner();
             return;
         }
-        loop {
-            if self.sema.cansemacquire() {
-                if self.state.load(Ordering::SeqCst) & MUTEX_STARVING != 0 {
-                    self.abandon_owner();
-                } else {
-                    self.abandon_woken();
-                }
-                return;
-            }
+        let took_count = self.sema.take_or_uncount(|| {
             let old = self.state.load(Ordering::SeqCst);
             let waiters = old >> MUTEX_WAITER_SHIFT;
             let handing_off = old & (MUTEX_LOCKED | MUTEX_STARVING) == MUTEX_STARVING;
-            if waiters > 1 || (waiters == 1 && !handing_off) {
+            // `None` when no waiter is counted (a normal-mode wake-up is on its way), or we are
+            // the only one and the lock is being handed off: the count will show up in `sema`.
+            (waiters > 1 || (waiters == 1 && !handing_off)).then(|| {
                 let mut new = old - (1 << MUTEX_WAITER_SHIFT);
                 if waiters == 1 {
                     new &= !MUTEX_STARVING;
                 }
-                if self
-                    .state
+                self.state
                     .compare_exchange(old, new, Ordering::SeqCst, Ordering::Relaxed)
                     .is_ok()
-                {
-                    return;
-                }
-                continue;
+            })
+        });
+        if took_count {
+            if self.state.load(Ordering::SeqCst) & MUTEX_STARVING != 0 {
+                self.abandon_owner();
+            } else {
+                self.abandon_woken();
             }
-            // No waiter counted (a normal-mode wake-up is on its way), or we are the only one
-            // and the lock is being handed off: the count will show up in `sema`.
-            yield_now();
         }
     }
 

@@ -238,23 +238,17 @@ impl<T: ?Sized> RwLock<T> {
     /// leftover count that would let a later reader in beside a writer.
     /// Runs during the unwind: never panics, never parks.
     fn abandon_read(&self) {
-        loop {
-            if self.reader_sem.cansemacquire() {
-                self.read_unlock();
-                return;
-            }
+        let took_count = self.reader_sem.take_or_uncount(|| {
             let c = self.reader_count.load(SeqCst);
-            if c < 0 {
-                if self
-                    .reader_count
+            // `None` when no writer is pending: the writer's unlock is releasing our count.
+            (c < 0).then(|| {
+                self.reader_count
                     .compare_exchange(c, c - 1, SeqCst, SeqCst)
                     .is_ok()
-                {
-                    return;
-                }
-                continue;
-            }
-            crate::loom::yield_now();
+            })
+        });
+        if took_count {
+            self.read_unlock();
         }
     }
 

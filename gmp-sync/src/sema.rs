@@ -126,6 +126,31 @@ impl Sema {
         }
     }
 
+    /// Settles a waiter that leaves without parking again (its goroutine was cancelled while
+    /// it waited here, and it unwinds) in a primitive that counts its waiters: RwLock's
+    /// readers, WaitGroup's waiters, Mutex's waiters. Either it takes a count released for
+    /// the waiters (`true`: it has the duty of the waiter that count was meant for), or it
+    /// uncounts itself with `uncount` (`false`), so no count is ever left over.
+    ///
+    /// `uncount` tries once: `Some(true)` if it uncounted the waiter, `Some(false)` if its CAS
+    /// lost a race (look again at once), `None` if the waiter is not counted any more: then a
+    /// release for it is on its way into this semaphore, on another thread a few instructions
+    /// from it, and the loop waits until it shows up.
+    ///
+    /// Runs during the unwind: never panics, never parks.
+    pub(crate) fn take_or_uncount(&self, mut uncount: impl FnMut() -> Option<bool>) -> bool {
+        loop {
+            if self.cansemacquire() {
+                return true;
+            }
+            match uncount() {
+                Some(true) => return false,
+                Some(false) => {}
+                None => crate::loom::yield_now(),
+            }
+        }
+    }
+
     /// Whether a waiter woken with `token` now holds a count: handed off, or taken now.
     /// Go: `if s.ticket != 0 || cansemacquire(addr)`.
     pub(crate) fn finish_wake(&self, token: UnparkToken) -> bool {

@@ -219,25 +219,17 @@ impl Inner {
     /// (the `done` runs on another thread). So no wake-up is left over for the next round.
     /// Runs during the unwind: never panics, never parks.
     fn abandon_wait(&self) {
-        loop {
-            // A wake-up of this round (ours, or a sibling's that will take ours instead).
-            if self.sema.cansemacquire() {
-                return;
-            }
+        // A wake-up taken is one of this round (ours, or a sibling's that will take ours).
+        self.sema.take_or_uncount(|| {
             let state = self.state.load(SeqCst);
             let (v, w) = ((state >> 32) as i32, state as u32);
-            if v > 0 && w > 0 {
-                if self
-                    .state
+            // `None` once the counter is zero: the last `done` is releasing the wake-ups.
+            (v > 0 && w > 0).then(|| {
+                self.state
                     .compare_exchange(state, state - 1, SeqCst, SeqCst)
                     .is_ok()
-                {
-                    return;
-                }
-                continue;
-            }
-            crate::loom::yield_now();
-        }
+            })
+        });
     }
 }
 

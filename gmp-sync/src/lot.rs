@@ -118,6 +118,21 @@ fn lock_bucket(key: usize) -> BucketGuard<'static, VecDeque<WaiterRef>> {
     TABLE[bucket_index(key)].queue.lock()
 }
 
+/// Removes every waiter on `key` from the locked bucket queue `q` and returns them in queue
+/// order; the waiters of other keys keep theirs.
+fn take_waiters(q: &mut VecDeque<WaiterRef>, key: usize) -> Vec<WaiterRef> {
+    let mut taken = Vec::new();
+    q.retain(|r| {
+        if r.key() == key {
+            taken.push(*r);
+            false
+        } else {
+            true
+        }
+    });
+    taken
+}
+
 /// Calls `abort` if dropped during an unwind: a panic between queueing a waiter and parking
 /// would leave a dangling pointer in the queue, so it is not survivable.
 struct AbortOnUnwind;
@@ -282,15 +297,7 @@ pub fn unpark_one(key: usize, callback: impl FnOnce(UnparkResult) -> UnparkToken
 /// Dequeues and wakes every waiter on `key` with `token`; returns how many.
 pub fn unpark_all(key: usize, token: UnparkToken) -> usize {
     let mut q = lock_bucket(key);
-    let mut woken = Vec::new();
-    q.retain(|r| {
-        if r.key() == key {
-            woken.push(*r);
-            false
-        } else {
-            true
-        }
-    });
+    let woken = take_waiters(&mut q, key);
     let unparkers: Vec<Unparker> = woken.into_iter().map(|w| w.wake(token)).collect();
     drop(q);
     let n = unparkers.len();
@@ -414,15 +421,7 @@ pub fn requeue(
         RequeueOp::UnparkOneRequeueRest(t) => (Some(t), 1),
         RequeueOp::RequeueAll => (None, 0),
     };
-    let mut moving = Vec::new();
-    first.retain(|r| {
-        if r.key() == from {
-            moving.push(*r);
-            false
-        } else {
-            true
-        }
-    });
+    let moving = take_waiters(&mut first, from);
     let mut unparker = None;
     let mut moved = 0;
     for (idx, w) in moving.into_iter().enumerate() {

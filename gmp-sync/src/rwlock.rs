@@ -2,6 +2,7 @@
 
 use crate::loom::atomic::{AtomicBool, AtomicI32, Ordering::SeqCst};
 use crate::loom::{const_fn, DataCell};
+use crate::mutex::{fmt_as_data, fmt_lock};
 use crate::raw_mutex::RawMutex;
 use crate::sema::Sema;
 use gmp_core::park::WaitReason;
@@ -293,12 +294,7 @@ impl<T: Default> Default for RwLock<T> {
 
 impl<T: ?Sized + fmt::Debug> fmt::Debug for RwLock<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let mut d = f.debug_struct("RwLock");
-        match self.try_read() {
-            Some(g) => d.field("data", &&*g),
-            None => d.field("data", &format_args!("<locked>")),
-        };
-        d.finish_non_exhaustive()
+        fmt_lock(f, "RwLock", self.try_read().as_deref())
     }
 }
 
@@ -324,12 +320,6 @@ impl<T: ?Sized> Deref for RwLockReadGuard<'_, T> {
 impl<T: ?Sized> Drop for RwLockReadGuard<'_, T> {
     fn drop(&mut self) {
         self.lock.read_unlock();
-    }
-}
-
-impl<T: ?Sized + fmt::Debug> fmt::Debug for RwLockReadGuard<'_, T> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        fmt::Debug::fmt(&**self, f)
     }
 }
 
@@ -365,8 +355,4 @@ impl<T: ?Sized> Drop for RwLockWriteGuard<'_, T> {
     }
 }
 
-impl<T: ?Sized + fmt::Debug> fmt::Debug for RwLockWriteGuard<'_, T> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        fmt::Debug::fmt(&**self, f)
-    }
-}
+fmt_as_data!(Debug for RwLockReadGuard, Debug for RwLockWriteGuard);

@@ -6,11 +6,11 @@
 //! relock, remove the losing entries.
 
 use crate::chan::Hchan;
-use crate::context::Context;
 use crate::error::{SendError, TryRecvError, TrySendError};
 use crate::handles::Chan;
 use crate::loom::rand_below;
 use crate::operand::{RecvOperand, SendOperand};
+use crate::sudog::Sudog;
 use crate::waitq::Packet;
 use gmp_core::park::{self, Unparker, WaitReason};
 use std::cell::Cell;
@@ -56,17 +56,17 @@ pub(crate) trait Case {
     /// # Safety
     /// The caller holds this case's channel lock and has no entry of this case queued.
     unsafe fn poll_locked(&self) -> Option<Option<Unparker>>;
-    /// With the lock held: enqueue an entry for `cx`'s case `case` (Go: pass 2).
+    /// With the lock held: enqueue an entry for `sg`'s case `case` (Go: pass 2).
     ///
     /// # Safety
-    /// The caller holds the lock, and keeps `cx` and `self` alive and in place until the entry
+    /// The caller holds the lock, and keeps `sg` and `self` alive and in place until the entry
     /// is gone (see `chan.rs`, rule 3).
-    unsafe fn enqueue_locked(&self, cx: &Context, case: usize);
-    /// With the lock held: remove `cx`'s entries (Go: `dequeueSudoG`, pass 3).
+    unsafe fn enqueue_locked(&self, sg: &Sudog, case: usize);
+    /// With the lock held: remove `sg`'s entries (Go: `dequeueSudoG`, pass 3).
     ///
     /// # Safety
     /// The caller holds the lock.
-    unsafe fn dequeue_locked(&self, cx: &Context);
+    unsafe fn dequeue_locked(&self, sg: &Sudog);
     /// Marks this case as the one that fired.
     fn fire(&self);
 }
@@ -200,16 +200,16 @@ impl<T> Case for RecvCase<'_, T> {
             Err(TryRecvError::Empty) => None,
         }
     }
-    unsafe fn enqueue_locked(&self, cx: &Context, case: usize) {
+    unsafe fn enqueue_locked(&self, sg: &Sudog, case: usize) {
         // SAFETY: the caller holds the lock; lifetimes are its contract.
         unsafe {
             self.hchan()
-                .with_locked(|st| Hchan::enqueue_recv(st, cx, case, &self.packet))
+                .with_locked(|st| Hchan::enqueue_recv(st, sg, case, &self.packet))
         }
     }
-    unsafe fn dequeue_locked(&self, cx: &Context) {
+    unsafe fn dequeue_locked(&self, sg: &Sudog) {
         // SAFETY: the caller holds the lock.
-        unsafe { self.hchan().with_locked(|st| Hchan::dequeue(st, cx)) }
+        unsafe { self.hchan().with_locked(|st| Hchan::dequeue(st, sg)) }
     }
     fn fire(&self) {
         self.fired.set(true);
@@ -252,16 +252,16 @@ impl<T> Case for SendCase<'_, T> {
             }
         }
     }
-    unsafe fn enqueue_locked(&self, cx: &Context, case: usize) {
+    unsafe fn enqueue_locked(&self, sg: &Sudog, case: usize) {
         // SAFETY: the caller holds the lock; lifetimes are its contract.
         unsafe {
             self.hchan()
-                .with_locked(|st| Hchan::enqueue_send(st, cx, case, &self.packet))
+                .with_locked(|st| Hchan::enqueue_send(st, sg, case, &self.packet))
         }
     }
-    unsafe fn dequeue_locked(&self, cx: &Context) {
+    unsafe fn dequeue_locked(&self, sg: &Sudog) {
         // SAFETY: the caller holds the lock.
-        unsafe { self.hchan().with_locked(|st| Hchan::dequeue(st, cx)) }
+        unsafe { self.hchan().with_locked(|st| Hchan::dequeue(st, sg)) }
     }
     fn fire(&self) {
         self.fired.set(true);
@@ -316,29 +316,29 @@ impl Locks<'_, '_> {
         }
     }
 
-    /// Removes `cx`'s entries from every case's channel (Go: pass 3 of `selectgo`).
+    /// Removes `sg`'s entries from every case's channel (Go: pass 3 of `selectgo`).
     ///
     /// # Safety
     /// The caller holds the locks.
-    unsafe fn dequeue_all(&self, cx: &Context) {
+    unsafe fn dequeue_all(&self, sg: &Sudog) {
         for &i in &self.order {
             // SAFETY: the caller holds every lock.
-            unsafe { self.cases[i].0.dequeue_locked(cx) };
+            unsafe { self.cases[i].0.dequeue_locked(sg) };
         }
     }
 
     /// Settles a registration that may still be live: under all locks, abort and remove
     /// every entry, or find the case that a claimer completed (it worked under one of them).
-    fn settle(&self, cx: &Context) -> Option<usize> {
+    fn settle(&self, sg: &Sudog) -> Option<usize> {
         self.lock();
-        let r = if cx.try_abort() {
+        let r = if sg.try_abort() {
             None
         } else {
-            Some(cx.completed().expect("gmp-chan: claimed but not completed"))
+            Some(sg.completed().expect("gmp-chan: claimed but not completed"))
         };
         // SAFETY: locked just above; removes the losing entries (all of them on abort).
         unsafe {
-            self.dequeue_all(cx);
+            self.dequeue_all(sg);
             self.unlock();
         }
         r
@@ -348,12 +348,12 @@ impl Locks<'_, '_> {
 /// Removes a parked select's entries if it unwinds out of `park` (a cancelled goroutine).
 struct Registered<'l, 'c, 'r> {
     locks: &'l Locks<'c, 'r>,
-    cx: &'l Context,
+    sg: &'l Sudog,
 }
 
 impl Drop for Registered<'_, '_, '_> {
     fn drop(&mut self) {
-        let _ = self.locks.settle(self.cx);
+        let _ = self.locks.settle(self.sg);
     }
 }
 
@@ -413,21 +413,21 @@ pub(crate) fn selectgo(cases: &[CaseRef<'_>], mode: Mode) -> Option<usize> {
     }
 
     // Pass 2: enqueue on every channel; one record, so one claim wins.
-    let cx = Context::new();
+    let sg = Sudog::new();
     for &i in &locks.order {
-        // SAFETY: locked; `cx` and the cases outlive the entries: `Registered` removes them
+        // SAFETY: locked; `sg` and the cases outlive the entries: `Registered` removes them
         // on unwinding, and every path below settles or dequeues before returning.
-        unsafe { cases[i].0.enqueue_locked(&cx, i) };
+        unsafe { cases[i].0.enqueue_locked(&sg, i) };
     }
     // SAFETY: locked above.
     unsafe { locks.unlock() };
     let reg = Registered {
         locks: &locks,
-        cx: &cx,
+        sg: &sg,
     };
     let done = match mode {
-        Mode::Deadline(d) => cx.wait_until(WaitReason::Select, d),
-        _ => Some(cx.wait(WaitReason::Select)),
+        Mode::Deadline(d) => sg.wait_until(WaitReason::Select, d),
+        _ => Some(sg.wait(WaitReason::Select)),
     };
     std::mem::forget(reg);
     // Pass 3 (or the timeout's abort): remove the losing entries under all locks.
@@ -436,12 +436,12 @@ pub(crate) fn selectgo(cases: &[CaseRef<'_>], mode: Mode) -> Option<usize> {
             locks.lock();
             // SAFETY: locked just above.
             unsafe {
-                locks.dequeue_all(&cx);
+                locks.dequeue_all(&sg);
                 locks.unlock();
             }
             Some(k)
         }
-        None => locks.settle(&cx),
+        None => locks.settle(&sg),
     };
     if let Some(k) = chosen {
         cases[k].0.fire();

@@ -228,10 +228,10 @@ impl<T> Hchan<T> {
 
     // ---- the plain operations ----
 
-    /// Go: `chansend(c, ep, block=true)`, or with a deadline. `Err(v)` if the channel is (or
-    /// gets) closed; `Ok(Timed::TimedOut(..))` cannot carry the value, so a timeout returns
-    /// `Err` through `on_timeout`.
-    pub(crate) fn send(&self, v: T, deadline: Option<Instant>) -> Result<(), (T, bool)> {
+    /// Go: `chansend(c, ep, block=true)`, or with a deadline. On failure the value comes back
+    /// in `Err((v, timed_out))`: `timed_out` is `false` if the channel is (or gets) closed,
+    /// `true` if the deadline passed first.
+    pub(crate) fn chansend(&self, v: T, deadline: Option<Instant>) -> Result<(), (T, bool)> {
         gmp_core::park::checkpoint();
         let mut st = self.lock.lock();
         let v = match self.try_send_locked(&mut st, v) {
@@ -269,8 +269,8 @@ impl<T> Hchan<T> {
         }
     }
 
-    /// Go: `chanrecv(c, ep, block=true)`, or with a deadline. `Ok(None)`: closed and drained.
-    pub(crate) fn recv(&self, deadline: Option<Instant>) -> Timed<Option<T>> {
+    /// Go: `chanrecv(c, ep, block=true)`, or with a deadline. `Done(None)`: closed and drained.
+    pub(crate) fn chanrecv(&self, deadline: Option<Instant>) -> Timed<Option<T>> {
         gmp_core::park::checkpoint();
         let mut st = self.lock.lock();
         match self.try_recv_locked(&mut st) {

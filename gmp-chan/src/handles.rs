@@ -105,7 +105,7 @@ impl<T> Chan<T> {
     /// assert_eq!(ch.send(2), Err(gmp_chan::SendError(2)));
     /// ```
     pub fn send(&self, v: T) -> Result<(), SendError<T>> {
-        self.inner.send(v, None).map_err(|(v, _)| SendError(v))
+        self.inner.chansend(v, None).map_err(|(v, _)| SendError(v))
     }
 
     /// Go's `v, ok := <-ch`: blocks until a value arrives; `None` once the channel is closed
@@ -119,7 +119,7 @@ impl<T> Chan<T> {
     /// assert_eq!(ch.recv(), None);
     /// ```
     pub fn recv(&self) -> Option<T> {
-        match self.inner.recv(None) {
+        match self.inner.chanrecv(None) {
             Timed::Done(v) => v,
             Timed::TimedOut => unreachable!("gmp-chan: recv without a deadline timed out"),
         }
@@ -172,13 +172,15 @@ impl<T> Chan<T> {
     /// assert_eq!(r, Err(SendTimeoutError::Timeout(1)));
     /// ```
     pub fn send_timeout(&self, v: T, d: Duration) -> Result<(), SendTimeoutError<T>> {
-        self.inner.send(v, deadline(d)).map_err(|(v, timed_out)| {
-            if timed_out {
-                SendTimeoutError::Timeout(v)
-            } else {
-                SendTimeoutError::Closed(v)
-            }
-        })
+        self.inner
+            .chansend(v, deadline(d))
+            .map_err(|(v, timed_out)| {
+                if timed_out {
+                    SendTimeoutError::Timeout(v)
+                } else {
+                    SendTimeoutError::Closed(v)
+                }
+            })
     }
 
     /// [`recv`](Self::recv), giving up after `d`.
@@ -190,7 +192,7 @@ impl<T> Chan<T> {
     /// assert_eq!(ch.recv_timeout(Duration::from_millis(5)), Err(RecvTimeoutError::Timeout));
     /// ```
     pub fn recv_timeout(&self, d: Duration) -> Result<T, RecvTimeoutError> {
-        match self.inner.recv(deadline(d)) {
+        match self.inner.chanrecv(deadline(d)) {
             Timed::Done(Some(v)) => Ok(v),
             Timed::Done(None) => Err(RecvTimeoutError::Closed),
             Timed::TimedOut => Err(RecvTimeoutError::Timeout),

@@ -14,7 +14,7 @@
 //! (or timed out) may linger until their owner removes them; every dequeue skips them.
 //!
 //! **Waiter records live on the blocked caller's stack.** A blocked operation builds a
-//! [`Context`] (who to wake + the claim word) and a [`Packet`] (the value slot) in its own
+//! [`Sudog`] (who to wake + the claim word) and a [`Packet`] (the value slot) in its own
 //! frame and enqueues a [`Waiter`] pointing at both. This is Go's `sudog.elem` pointing into
 //! the blocked goroutine's stack, and crossbeam's zero-capacity `Packet` "on the stack"; gmp's
 //! goroutine stacks never move, and a thread's stack obviously does not. It saves an allocation
@@ -47,10 +47,10 @@
 //! Blocking is only through `gmp_core::park`, so the same code blocks a goroutine (the
 //! goroutine parks, its M runs others) or a plain thread, and under loom a loom thread.
 
-use crate::context::Context;
 use crate::error::{TryRecvError, TrySendError};
 use crate::lock::{Lock, LockGuard};
 use crate::loom::atomic::{AtomicBool, Ordering};
+use crate::sudog::Sudog;
 use crate::waitq::{Packet, WaitQueue, Waiter};
 use gmp_core::park::{Unparker, WaitReason};
 use std::collections::VecDeque;
@@ -211,27 +211,27 @@ impl<T> Hchan<T> {
     }
 
     /// Enqueue a receiver entry (the caller holds the lock).
-    pub(crate) fn enqueue_recv(st: &mut State<T>, cx: &Context, case: usize, p: &Packet<T>) {
-        st.recvq.push(Waiter::new(cx, case, p));
+    pub(crate) fn enqueue_recv(st: &mut State<T>, sg: &Sudog, case: usize, p: &Packet<T>) {
+        st.recvq.push(Waiter::new(sg, case, p));
     }
 
     /// Enqueue a sender entry (the caller holds the lock).
-    pub(crate) fn enqueue_send(st: &mut State<T>, cx: &Context, case: usize, p: &Packet<T>) {
-        st.sendq.push(Waiter::new(cx, case, p));
+    pub(crate) fn enqueue_send(st: &mut State<T>, sg: &Sudog, case: usize, p: &Packet<T>) {
+        st.sendq.push(Waiter::new(sg, case, p));
     }
 
-    /// Remove `cx`'s entries from both queues (the caller holds the lock).
-    pub(crate) fn dequeue(st: &mut State<T>, cx: &Context) {
-        st.recvq.remove(cx);
-        st.sendq.remove(cx);
+    /// Remove `sg`'s entries from both queues (the caller holds the lock).
+    pub(crate) fn dequeue(st: &mut State<T>, sg: &Sudog) {
+        st.recvq.remove(sg);
+        st.sendq.remove(sg);
     }
 
     // ---- the plain operations ----
 
-    /// Go: `chansend(c, ep, block=true)`, or with a deadline. `Err(v)` if the channel is (or
-    /// gets) closed; `Ok(Timed::TimedOut(..))` cannot carry the value, so a timeout returns
-    /// `Err` through `on_timeout`.
-    pub(crate) fn send(&self, v: T, deadline: Option<Instant>) -> Result<(), (T, bool)> {
+    /// Go: `chansend(c, ep, block=true)`, or with a deadline. On failure the value comes back
+    /// in `Err((v, timed_out))`: `timed_out` is `false` if the channel is (or gets) closed,
+    /// `true` if the deadline passed first.
+    pub(crate) fn chansend(&self, v: T, deadline: Option<Instant>) -> Result<(), (T, bool)> {
         gmp_core::park::checkpoint();
         let mut st = self.lock.lock();
         let v = match self.try_send_locked(&mut st, v) {
@@ -249,13 +249,13 @@ impl<T> Hchan<T> {
             return Err((v, true));
         }
         // Block (Go: enqueue a sudog on sendq and gopark).
-        let cx = Context::new();
+        let sg = Sudog::new();
         let packet: Packet<T> = Packet::new(Some(v));
-        Self::enqueue_send(&mut st, &cx, 0, &packet);
+        Self::enqueue_send(&mut st, &sg, 0, &packet);
         drop(st);
         let guard = Blocked {
             chan: self,
-            cx: &cx,
+            sg: &sg,
         };
         let timed = guard.wait(WaitReason::ChanSend, deadline);
         // The record is settled either way: completed (delivered, or closed when the value is
@@ -269,8 +269,8 @@ impl<T> Hchan<T> {
         }
     }
 
-    /// Go: `chanrecv(c, ep, block=true)`, or with a deadline. `Ok(None)`: closed and drained.
-    pub(crate) fn recv(&self, deadline: Option<Instant>) -> Timed<Option<T>> {
+    /// Go: `chanrecv(c, ep, block=true)`, or with a deadline. `Done(None)`: closed and drained.
+    pub(crate) fn chanrecv(&self, deadline: Option<Instant>) -> Timed<Option<T>> {
         gmp_core::park::checkpoint();
         let mut st = self.lock.lock();
         match self.try_recv_locked(&mut st) {
@@ -287,13 +287,13 @@ impl<T> Hchan<T> {
         if deadline.is_some_and(|d| d <= gmp_core::time::now()) {
             return Timed::TimedOut;
         }
-        let cx = Context::new();
+        let sg = Sudog::new();
         let packet: Packet<T> = Packet::new(None);
-        Self::enqueue_recv(&mut st, &cx, 0, &packet);
+        Self::enqueue_recv(&mut st, &sg, 0, &packet);
         drop(st);
         let guard = Blocked {
             chan: self,
-            cx: &cx,
+            sg: &sg,
         };
         match guard.wait(WaitReason::ChanReceive, deadline) {
             // `None` in the packet: woken by close.
@@ -332,14 +332,14 @@ impl<T> Hchan<T> {
 /// aborts and removes the entry (rule 3 of the design).
 struct Blocked<'a, T> {
     chan: &'a Hchan<T>,
-    cx: &'a Context,
+    sg: &'a Sudog,
 }
 
 impl<T> Blocked<'_, T> {
     fn wait(self, reason: WaitReason, deadline: Option<Instant>) -> Timed<usize> {
         let r = match deadline {
-            None => Timed::Done(self.cx.wait(reason)),
-            Some(d) => match self.cx.wait_until(reason, d) {
+            None => Timed::Done(self.sg.wait(reason)),
+            Some(d) => match self.sg.wait_until(reason, d) {
                 Some(case) => Timed::Done(case),
                 None => self.settle(),
             },
@@ -352,12 +352,12 @@ impl<T> Blocked<'_, T> {
     /// the claimer works under this lock).
     fn settle(&self) -> Timed<usize> {
         let mut st = self.chan.lock.lock();
-        if self.cx.try_abort() {
-            Hchan::dequeue(&mut st, self.cx);
+        if self.sg.try_abort() {
+            Hchan::dequeue(&mut st, self.sg);
             Timed::TimedOut
         } else {
             Timed::Done(
-                self.cx
+                self.sg
                     .completed()
                     .expect("gmp-chan: claimed but not completed"),
             )

@@ -54,39 +54,35 @@ impl<T> SendError<T> {
     }
 }
 
-impl<T> TrySendError<T> {
-    /// The value that was not sent.
-    pub fn into_inner(self) -> T {
-        match self {
-            TrySendError::Full(v) | TrySendError::Closed(v) => v,
+/// The methods of a failed send's error that gives the value back from either of its two
+/// variants: `into_inner`, and an `is_*` predicate per variant.
+macro_rules! unsent_value_methods {
+    ($ty:ident { $($var:ident => $is:ident, $doc:literal;)+ }) => {
+        impl<T> $ty<T> {
+            /// The value that was not sent.
+            pub fn into_inner(self) -> T {
+                match self {
+                    $($ty::$var(v))|+ => v,
+                }
+            }
+            $(
+                #[doc = $doc]
+                pub fn $is(&self) -> bool {
+                    matches!(self, $ty::$var(_))
+                }
+            )+
         }
-    }
-    /// Whether the channel was full.
-    pub fn is_full(&self) -> bool {
-        matches!(self, TrySendError::Full(_))
-    }
-    /// Whether the channel was closed.
-    pub fn is_closed(&self) -> bool {
-        matches!(self, TrySendError::Closed(_))
-    }
+    };
 }
 
-impl<T> SendTimeoutError<T> {
-    /// The value that was not sent.
-    pub fn into_inner(self) -> T {
-        match self {
-            SendTimeoutError::Timeout(v) | SendTimeoutError::Closed(v) => v,
-        }
-    }
-    /// Whether the operation timed out.
-    pub fn is_timeout(&self) -> bool {
-        matches!(self, SendTimeoutError::Timeout(_))
-    }
-    /// Whether the channel was closed.
-    pub fn is_closed(&self) -> bool {
-        matches!(self, SendTimeoutError::Closed(_))
-    }
-}
+unsent_value_methods!(TrySendError {
+    Full => is_full, "Whether the channel was full.";
+    Closed => is_closed, "Whether the channel was closed.";
+});
+unsent_value_methods!(SendTimeoutError {
+    Timeout => is_timeout, "Whether the operation timed out.";
+    Closed => is_closed, "Whether the channel was closed.";
+});
 
 impl TryRecvError {
     /// Whether the channel was empty (but open).
@@ -131,74 +127,50 @@ impl From<TryRecvError> for RecvTimeoutError {
     }
 }
 
-impl<T> fmt::Debug for SendError<T> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("SendError(..)")
-    }
-}
-
-impl<T> fmt::Debug for TrySendError<T> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            TrySendError::Full(_) => f.write_str("Full(..)"),
-            TrySendError::Closed(_) => f.write_str("Closed(..)"),
+/// `Display` (one message per variant) and `Error` for an error type; for one that carries
+/// the unsent value (`<T>`), also a `Debug` that shows the value as `..`.
+macro_rules! error_impls {
+    ($ty:ident<T> { $($pat:pat => $debug:literal, $msg:literal;)+ }) => {
+        impl<T> fmt::Debug for $ty<T> {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(match self {
+                    $($pat => $debug,)+
+                })
+            }
         }
-    }
-}
-
-impl<T> fmt::Debug for SendTimeoutError<T> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            SendTimeoutError::Timeout(_) => f.write_str("Timeout(..)"),
-            SendTimeoutError::Closed(_) => f.write_str("Closed(..)"),
+        error_impls!(@display [<T>] $ty<T> { $($pat => $msg;)+ });
+    };
+    ($ty:ident { $($pat:pat => $msg:literal;)+ }) => {
+        error_impls!(@display [] $ty { $($pat => $msg;)+ });
+    };
+    (@display [$($gen:tt)*] $ty:ty { $($pat:pat => $msg:literal;)+ }) => {
+        impl $($gen)* fmt::Display for $ty {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(match self {
+                    $($pat => $msg,)+
+                })
+            }
         }
-    }
+        impl $($gen)* Error for $ty {}
+    };
 }
 
-impl<T> fmt::Display for SendError<T> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("send on closed channel")
-    }
-}
-
-impl<T> fmt::Display for TrySendError<T> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            TrySendError::Full(_) => f.write_str("send on full channel"),
-            TrySendError::Closed(_) => f.write_str("send on closed channel"),
-        }
-    }
-}
-
-impl<T> fmt::Display for SendTimeoutError<T> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            SendTimeoutError::Timeout(_) => f.write_str("timed out sending on channel"),
-            SendTimeoutError::Closed(_) => f.write_str("send on closed channel"),
-        }
-    }
-}
-
-impl fmt::Display for TryRecvError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            TryRecvError::Empty => f.write_str("receive on empty channel"),
-            TryRecvError::Closed => f.write_str("receive on closed channel"),
-        }
-    }
-}
-
-impl fmt::Display for RecvTimeoutError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            RecvTimeoutError::Timeout => f.write_str("timed out receiving on channel"),
-            RecvTimeoutError::Closed => f.write_str("receive on closed channel"),
-        }
-    }
-}
-
-impl<T> Error for SendError<T> {}
-impl<T> Error for TrySendError<T> {}
-impl<T> Error for SendTimeoutError<T> {}
-impl Error for TryRecvError {}
-impl Error for RecvTimeoutError {}
+error_impls!(SendError<T> {
+    SendError(_) => "SendError(..)", "send on closed channel";
+});
+error_impls!(TrySendError<T> {
+    TrySendError::Full(_) => "Full(..)", "send on full channel";
+    TrySendError::Closed(_) => "Closed(..)", "send on closed channel";
+});
+error_impls!(SendTimeoutError<T> {
+    SendTimeoutError::Timeout(_) => "Timeout(..)", "timed out sending on channel";
+    SendTimeoutError::Closed(_) => "Closed(..)", "send on closed channel";
+});
+error_impls!(TryRecvError {
+    TryRecvError::Empty => "receive on empty channel";
+    TryRecvError::Closed => "receive on closed channel";
+});
+error_impls!(RecvTimeoutError {
+    RecvTimeoutError::Timeout => "timed out receiving on channel";
+    RecvTimeoutError::Closed => "receive on closed channel";
+});

@@ -105,7 +105,7 @@ impl<T> Chan<T> {
     /// assert_eq!(ch.send(2), Err(gmp_chan::SendError(2)));
     /// ```
     pub fn send(&self, v: T) -> Result<(), SendError<T>> {
-        self.inner.send(v, None).map_err(|(v, _)| SendError(v))
+        self.inner.chansend(v, None).map_err(|(v, _)| SendError(v))
     }
 
     /// Go's `v, ok := <-ch`: blocks until a value arrives; `None` once the channel is closed
@@ -119,7 +119,7 @@ impl<T> Chan<T> {
     /// assert_eq!(ch.recv(), None);
     /// ```
     pub fn recv(&self) -> Option<T> {
-        match self.inner.recv(None) {
+        match self.inner.chanrecv(None) {
             Timed::Done(v) => v,
             Timed::TimedOut => unreachable!("gmp-chan: recv without a deadline timed out"),
         }
@@ -172,13 +172,15 @@ impl<T> Chan<T> {
     /// assert_eq!(r, Err(SendTimeoutError::Timeout(1)));
     /// ```
     pub fn send_timeout(&self, v: T, d: Duration) -> Result<(), SendTimeoutError<T>> {
-        self.inner.send(v, deadline(d)).map_err(|(v, timed_out)| {
-            if timed_out {
-                SendTimeoutError::Timeout(v)
-            } else {
-                SendTimeoutError::Closed(v)
-            }
-        })
+        self.inner
+            .chansend(v, deadline(d))
+            .map_err(|(v, timed_out)| {
+                if timed_out {
+                    SendTimeoutError::Timeout(v)
+                } else {
+                    SendTimeoutError::Closed(v)
+                }
+            })
     }
 
     /// [`recv`](Self::recv), giving up after `d`.
@@ -190,7 +192,7 @@ impl<T> Chan<T> {
     /// assert_eq!(ch.recv_timeout(Duration::from_millis(5)), Err(RecvTimeoutError::Timeout));
     /// ```
     pub fn recv_timeout(&self, d: Duration) -> Result<T, RecvTimeoutError> {
-        match self.inner.recv(deadline(d)) {
+        match self.inner.chanrecv(deadline(d)) {
             Timed::Done(Some(v)) => Ok(v),
             Timed::Done(None) => Err(RecvTimeoutError::Closed),
             Timed::TimedOut => Err(RecvTimeoutError::Timeout),
@@ -319,22 +321,6 @@ impl<T> fmt::Debug for Chan<T> {
     }
 }
 
-impl<'a, T> IntoIterator for &'a Chan<T> {
-    type Item = T;
-    type IntoIter = Iter<'a, T>;
-    fn into_iter(self) -> Iter<'a, T> {
-        self.iter()
-    }
-}
-
-impl<T> IntoIterator for Chan<T> {
-    type Item = T;
-    type IntoIter = IntoIter<T>;
-    fn into_iter(self) -> IntoIter<T> {
-        IntoIter::new(self)
-    }
-}
-
 impl<T> Sender<T> {
     /// See [`Chan::send`].
     pub fn send(&self, v: T) -> Result<(), SendError<T>> {
@@ -351,22 +337,6 @@ impl<T> Sender<T> {
     /// See [`Chan::close`] (a sender may close, as in Go).
     pub fn close(&self) -> bool {
         self.chan.close()
-    }
-    /// See [`Chan::is_closed`].
-    pub fn is_closed(&self) -> bool {
-        self.chan.is_closed()
-    }
-    /// See [`Chan::len`].
-    pub fn len(&self) -> usize {
-        self.chan.len()
-    }
-    /// See [`Chan::cap`].
-    pub fn cap(&self) -> usize {
-        self.chan.cap()
-    }
-    /// See [`Chan::is_empty`].
-    pub fn is_empty(&self) -> bool {
-        self.chan.is_empty()
     }
 }
 
@@ -387,76 +357,78 @@ impl<T> Receiver<T> {
     pub fn iter(&self) -> Iter<'_, T> {
         self.chan.iter()
     }
-    /// See [`Chan::is_closed`].
-    pub fn is_closed(&self) -> bool {
-        self.chan.is_closed()
-    }
-    /// See [`Chan::len`].
-    pub fn len(&self) -> usize {
-        self.chan.len()
-    }
-    /// See [`Chan::cap`].
-    pub fn cap(&self) -> usize {
-        self.chan.cap()
-    }
-    /// See [`Chan::is_empty`].
-    pub fn is_empty(&self) -> bool {
-        self.chan.is_empty()
-    }
 }
 
-impl<T> Clone for Sender<T> {
-    fn clone(&self) -> Self {
-        Sender {
-            chan: self.chan.clone(),
+/// What [`Sender`] and [`Receiver`] share as views of one [`Chan`]: the state queries,
+/// `Clone`, `From<Chan>` and `Debug`.
+macro_rules! chan_view {
+    ($view:ident) => {
+        impl<T> $view<T> {
+            /// See [`Chan::is_closed`].
+            pub fn is_closed(&self) -> bool {
+                self.chan.is_closed()
+            }
+            /// See [`Chan::len`].
+            pub fn len(&self) -> usize {
+                self.chan.len()
+            }
+            /// See [`Chan::cap`].
+            pub fn cap(&self) -> usize {
+                self.chan.cap()
+            }
+            /// See [`Chan::is_empty`].
+            pub fn is_empty(&self) -> bool {
+                self.chan.is_empty()
+            }
         }
-    }
-}
 
-impl<T> Clone for Receiver<T> {
-    fn clone(&self) -> Self {
-        Receiver {
-            chan: self.chan.clone(),
+        impl<T> Clone for $view<T> {
+            fn clone(&self) -> Self {
+                $view {
+                    chan: self.chan.clone(),
+                }
+            }
         }
-    }
+
+        impl<T> From<Chan<T>> for $view<T> {
+            fn from(chan: Chan<T>) -> Self {
+                $view { chan }
+            }
+        }
+
+        impl<T> fmt::Debug for $view<T> {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.debug_tuple(stringify!($view)).field(&self.chan).finish()
+            }
+        }
+    };
 }
 
-impl<T> From<Chan<T>> for Sender<T> {
-    fn from(chan: Chan<T>) -> Self {
-        Sender { chan }
-    }
+chan_view!(Sender);
+chan_view!(Receiver);
+
+/// `for v in &h` and `for v in h` (Go: `for v := range ch`) over a handle `h` that can
+/// receive; `|h| chan` gives the channel an owning iterator keeps.
+macro_rules! range_over {
+    ($handle:ident, |$h:ident| $chan:expr) => {
+        impl<'a, T> IntoIterator for &'a $handle<T> {
+            type Item = T;
+            type IntoIter = Iter<'a, T>;
+            fn into_iter(self) -> Iter<'a, T> {
+                self.iter()
+            }
+        }
+
+        impl<T> IntoIterator for $handle<T> {
+            type Item = T;
+            type IntoIter = IntoIter<T>;
+            fn into_iter(self) -> IntoIter<T> {
+                let $h = self;
+                IntoIter::new($chan)
+            }
+        }
+    };
 }
 
-impl<T> From<Chan<T>> for Receiver<T> {
-    fn from(chan: Chan<T>) -> Self {
-        Receiver { chan }
-    }
-}
-
-impl<T> fmt::Debug for Sender<T> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_tuple("Sender").field(&self.chan).finish()
-    }
-}
-
-impl<T> fmt::Debug for Receiver<T> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_tuple("Receiver").field(&self.chan).finish()
-    }
-}
-
-impl<'a, T> IntoIterator for &'a Receiver<T> {
-    type Item = T;
-    type IntoIter = Iter<'a, T>;
-    fn into_iter(self) -> Iter<'a, T> {
-        self.iter()
-    }
-}
-
-impl<T> IntoIterator for Receiver<T> {
-    type Item = T;
-    type IntoIter = IntoIter<T>;
-    fn into_iter(self) -> IntoIter<T> {
-        IntoIter::new(self.chan)
-    }
-}
+range_over!(Chan, |ch| ch);
+range_over!(Receiver, |rx| rx.chan);

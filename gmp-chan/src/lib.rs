@@ -99,7 +99,6 @@
 #![cfg_attr(loom, allow(dead_code))]
 
 mod chan;
-mod context;
 mod error;
 mod handles;
 mod iter;
@@ -108,6 +107,7 @@ mod loom;
 mod operand;
 mod select;
 mod select_macro;
+mod sudog;
 pub mod time;
 mod waitq;
 

@@ -5,16 +5,17 @@
 //! cases in random order, else enqueue one entry per case sharing one claim word, unlock, park,
 //! relock, remove the losing entries.
 
-use crate::chan::Hchan;
-use crate::context::Context;
+use crate::chan::{Hchan, State};
 use crate::error::{SendError, TryRecvError, TrySendError};
 use crate::handles::Chan;
 use crate::loom::rand_below;
 use crate::operand::{RecvOperand, SendOperand};
+use crate::sudog::Sudog;
 use crate::waitq::Packet;
 use gmp_core::park::{self, Unparker, WaitReason};
 use std::cell::Cell;
 use std::fmt;
+use std::marker::PhantomData;
 use std::time::{Duration, Instant};
 
 /// How a select waits when no case is ready.
@@ -56,143 +57,77 @@ pub(crate) trait Case {
     /// # Safety
     /// The caller holds this case's channel lock and has no entry of this case queued.
     unsafe fn poll_locked(&self) -> Option<Option<Unparker>>;
-    /// With the lock held: enqueue an entry for `cx`'s case `case` (Go: pass 2).
+    /// With the lock held: enqueue an entry for `sg`'s case `case` (Go: pass 2).
     ///
     /// # Safety
-    /// The caller holds the lock, and keeps `cx` and `self` alive and in place until the entry
+    /// The caller holds the lock, and keeps `sg` and `self` alive and in place until the entry
     /// is gone (see `chan.rs`, rule 3).
-    unsafe fn enqueue_locked(&self, cx: &Context, case: usize);
-    /// With the lock held: remove `cx`'s entries (Go: `dequeueSudoG`, pass 3).
+    unsafe fn enqueue_locked(&self, sg: &Sudog, case: usize);
+    /// With the lock held: remove `sg`'s entries (Go: `dequeueSudoG`, pass 3).
     ///
     /// # Safety
     /// The caller holds the lock.
-    unsafe fn dequeue_locked(&self, cx: &Context);
+    unsafe fn dequeue_locked(&self, sg: &Sudog);
     /// Marks this case as the one that fired.
     fn fire(&self);
 }
 
-/// A receive case: the channel and the slot its value lands in.
+/// One case of a select (Go: `scase`): the channel, the packet its value travels through,
+/// and whether it fired. `D` is its direction, [`RecvDir`] or [`SendDir`]: everything else
+/// about a receive case and a send case is the same code.
 #[doc(hidden)]
-pub struct RecvCase<'a, T> {
+pub struct OpCase<'a, T, D> {
     chan: Option<&'a Chan<T>>,
+    /// A receive case's value lands here; a send case's value waits here.
     packet: Packet<T>,
     fired: Cell<bool>,
+    dir: PhantomData<D>,
 }
+
+/// A receive case: the channel and the slot its value lands in.
+#[doc(hidden)]
+pub type RecvCase<'a, T> = OpCase<'a, T, RecvDir>;
 
 /// A send case: the channel and the value to send.
 #[doc(hidden)]
-pub struct SendCase<'a, T> {
-    chan: Option<&'a Chan<T>>,
-    packet: Packet<T>,
-    fired: Cell<bool>,
+pub type SendCase<'a, T> = OpCase<'a, T, SendDir>;
+
+/// The direction of a [`RecvCase`].
+#[doc(hidden)]
+#[derive(Debug)]
+pub enum RecvDir {}
+
+/// The direction of a [`SendCase`].
+#[doc(hidden)]
+#[derive(Debug)]
+pub enum SendDir {}
+
+/// What differs between a receive case and a send case.
+pub(crate) trait Dir {
+    /// The case's type name, for `Debug`.
+    const NAME: &'static str;
+    /// Whether this is the receive direction.
+    const IS_RECV: bool;
+    /// [`Case::poll_locked`] for this direction, on the case's channel and packet.
+    ///
+    /// # Safety
+    /// The caller holds `ch`'s lock and has no entry of this case queued.
+    unsafe fn poll_locked<T>(ch: &Hchan<T>, packet: &Packet<T>) -> Option<Option<Unparker>>;
+    /// Queues the entry on this direction's queue (`recvq` or `sendq`); the caller holds the
+    /// channel's lock.
+    fn enqueue<T>(st: &mut State<T>, sg: &Sudog, case: usize, packet: &Packet<T>);
 }
 
-impl<'a, T> RecvCase<'a, T> {
-    #[doc(hidden)]
-    pub fn new(chan: Option<&'a Chan<T>>) -> Self {
-        RecvCase {
-            chan,
-            packet: Packet::new(None),
-            fired: Cell::new(false),
-        }
-    }
-
-    /// `Some(received)` if this case fired (`received` is `None` for a closed channel).
-    #[doc(hidden)]
-    pub fn into_output(self) -> Option<Option<T>> {
-        if self.fired.get() {
-            Some(self.packet.into_inner())
-        } else {
-            None
-        }
-    }
-
-    #[doc(hidden)]
-    pub fn as_case(&self) -> CaseRef<'_> {
-        CaseRef(self)
-    }
-
-    fn hchan(&self) -> &'a Hchan<T> {
-        &self.chan.expect("gmp-chan: nil case used").inner
-    }
-}
-
-impl<'a, T> SendCase<'a, T> {
-    #[doc(hidden)]
-    pub fn new(chan: Option<&'a Chan<T>>, v: T) -> Self {
-        SendCase {
-            chan,
-            packet: Packet::new(Some(v)),
-            fired: Cell::new(false),
-        }
-    }
-
-    /// `Some(result)` if this case fired: `Ok` if the value was delivered, `Err` with the
-    /// value if the channel was closed.
-    #[doc(hidden)]
-    pub fn into_output(self) -> Option<Result<(), SendError<T>>> {
-        if self.fired.get() {
-            Some(match self.packet.into_inner() {
-                None => Ok(()),
-                Some(v) => Err(SendError(v)),
-            })
-        } else {
-            None
-        }
-    }
-
-    #[doc(hidden)]
-    pub fn as_case(&self) -> CaseRef<'_> {
-        CaseRef(self)
-    }
-
-    fn hchan(&self) -> &'a Hchan<T> {
-        &self.chan.expect("gmp-chan: nil case used").inner
-    }
-}
-
-impl<T> fmt::Debug for RecvCase<'_, T> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("RecvCase")
-            .field("chan", &self.chan)
-            .finish()
-    }
-}
-
-impl<T> fmt::Debug for SendCase<'_, T> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("SendCase")
-            .field("chan", &self.chan)
-            .finish()
-    }
-}
-
-fn addr_of<T>(c: &Option<&Chan<T>>) -> Option<usize> {
-    c.map(|c| &*c.inner as *const Hchan<T> as usize)
-}
-
-impl<T> Case for RecvCase<'_, T> {
-    fn chan_addr(&self) -> Option<usize> {
-        addr_of(&self.chan)
-    }
-    fn is_recv(&self) -> bool {
-        true
-    }
-    fn lock(&self) {
-        self.hchan().raw_lock();
-    }
-    unsafe fn unlock(&self) {
-        // SAFETY: forwarded contract (the caller locked it).
-        unsafe { self.hchan().raw_unlock() }
-    }
-    unsafe fn poll_locked(&self) -> Option<Option<Unparker>> {
-        let ch = self.hchan();
+impl Dir for RecvDir {
+    const NAME: &'static str = "RecvCase";
+    const IS_RECV: bool = true;
+    unsafe fn poll_locked<T>(ch: &Hchan<T>, packet: &Packet<T>) -> Option<Option<Unparker>> {
         // SAFETY: the caller holds the lock.
         let r = unsafe { ch.with_locked(|st| ch.try_recv_locked(st)) };
         match r {
             Ok((v, waker)) => {
                 // SAFETY: no entry of ours is queued, so nobody else can reach the packet.
-                self.packet.with_mut(|p| unsafe { *p = Some(v) });
+                packet.with_mut(|p| unsafe { *p = Some(v) });
                 Some(waker)
             }
             // Go: `rclose`: a closed, drained channel is ready and yields the zero value.
@@ -200,40 +135,17 @@ impl<T> Case for RecvCase<'_, T> {
             Err(TryRecvError::Empty) => None,
         }
     }
-    unsafe fn enqueue_locked(&self, cx: &Context, case: usize) {
-        // SAFETY: the caller holds the lock; lifetimes are its contract.
-        unsafe {
-            self.hchan()
-                .with_locked(|st| Hchan::enqueue_recv(st, cx, case, &self.packet))
-        }
-    }
-    unsafe fn dequeue_locked(&self, cx: &Context) {
-        // SAFETY: the caller holds the lock.
-        unsafe { self.hchan().with_locked(|st| Hchan::dequeue(st, cx)) }
-    }
-    fn fire(&self) {
-        self.fired.set(true);
+    fn enqueue<T>(st: &mut State<T>, sg: &Sudog, case: usize, packet: &Packet<T>) {
+        Hchan::enqueue_recv(st, sg, case, packet);
     }
 }
 
-impl<T> Case for SendCase<'_, T> {
-    fn chan_addr(&self) -> Option<usize> {
-        addr_of(&self.chan)
-    }
-    fn is_recv(&self) -> bool {
-        false
-    }
-    fn lock(&self) {
-        self.hchan().raw_lock();
-    }
-    unsafe fn unlock(&self) {
-        // SAFETY: forwarded contract (the caller locked it).
-        unsafe { self.hchan().raw_unlock() }
-    }
-    unsafe fn poll_locked(&self) -> Option<Option<Unparker>> {
-        let ch = self.hchan();
+impl Dir for SendDir {
+    const NAME: &'static str = "SendCase";
+    const IS_RECV: bool = false;
+    unsafe fn poll_locked<T>(ch: &Hchan<T>, packet: &Packet<T>) -> Option<Option<Unparker>> {
         // SAFETY: no entry of ours is queued, so nobody else can reach the packet.
-        let v = self.packet.with_mut(|p| unsafe { (*p).take() });
+        let v = packet.with_mut(|p| unsafe { (*p).take() });
         let v = v.expect("gmp-chan: send case polled without its value");
         // SAFETY: the caller holds the lock.
         let r = unsafe { ch.with_locked(|st| ch.try_send_locked(st, v)) };
@@ -242,26 +154,123 @@ impl<T> Case for SendCase<'_, T> {
             // A send case on a closed channel is ready: it fires with the value back.
             Err(TrySendError::Closed(v)) => {
                 // SAFETY: as above.
-                self.packet.with_mut(|p| unsafe { *p = Some(v) });
+                packet.with_mut(|p| unsafe { *p = Some(v) });
                 Some(None)
             }
             Err(TrySendError::Full(v)) => {
                 // SAFETY: as above.
-                self.packet.with_mut(|p| unsafe { *p = Some(v) });
+                packet.with_mut(|p| unsafe { *p = Some(v) });
                 None
             }
         }
     }
-    unsafe fn enqueue_locked(&self, cx: &Context, case: usize) {
+    fn enqueue<T>(st: &mut State<T>, sg: &Sudog, case: usize, packet: &Packet<T>) {
+        Hchan::enqueue_send(st, sg, case, packet);
+    }
+}
+
+impl<'a, T, D> OpCase<'a, T, D> {
+    fn with_packet(chan: Option<&'a Chan<T>>, packet: Option<T>) -> Self {
+        OpCase {
+            chan,
+            packet: Packet::new(packet),
+            fired: Cell::new(false),
+            dir: PhantomData,
+        }
+    }
+
+    /// The packet's final contents if this case fired.
+    fn output(self) -> Option<Option<T>> {
+        if self.fired.get() {
+            Some(self.packet.into_inner())
+        } else {
+            None
+        }
+    }
+
+    fn hchan(&self) -> &'a Hchan<T> {
+        &self.chan.expect("gmp-chan: nil case used").inner
+    }
+}
+
+impl<'a, T> RecvCase<'a, T> {
+    #[doc(hidden)]
+    pub fn new(chan: Option<&'a Chan<T>>) -> Self {
+        OpCase::with_packet(chan, None)
+    }
+
+    /// `Some(received)` if this case fired (`received` is `None` for a closed channel).
+    #[doc(hidden)]
+    pub fn into_output(self) -> Option<Option<T>> {
+        self.output()
+    }
+
+    #[doc(hidden)]
+    pub fn as_case(&self) -> CaseRef<'_> {
+        CaseRef(self)
+    }
+}
+
+impl<'a, T> SendCase<'a, T> {
+    #[doc(hidden)]
+    pub fn new(chan: Option<&'a Chan<T>>, v: T) -> Self {
+        OpCase::with_packet(chan, Some(v))
+    }
+
+    /// `Some(result)` if this case fired: `Ok` if the value was delivered, `Err` with the
+    /// value if the channel was closed.
+    #[doc(hidden)]
+    pub fn into_output(self) -> Option<Result<(), SendError<T>>> {
+        self.output().map(|left| match left {
+            None => Ok(()),
+            Some(v) => Err(SendError(v)),
+        })
+    }
+
+    #[doc(hidden)]
+    pub fn as_case(&self) -> CaseRef<'_> {
+        CaseRef(self)
+    }
+}
+
+impl<T, D: Dir> fmt::Debug for OpCase<'_, T, D> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct(D::NAME).field("chan", &self.chan).finish()
+    }
+}
+
+fn addr_of<T>(c: &Option<&Chan<T>>) -> Option<usize> {
+    c.map(|c| &*c.inner as *const Hchan<T> as usize)
+}
+
+impl<T, D: Dir> Case for OpCase<'_, T, D> {
+    fn chan_addr(&self) -> Option<usize> {
+        addr_of(&self.chan)
+    }
+    fn is_recv(&self) -> bool {
+        D::IS_RECV
+    }
+    fn lock(&self) {
+        self.hchan().raw_lock();
+    }
+    unsafe fn unlock(&self) {
+        // SAFETY: forwarded contract (the caller locked it).
+        unsafe { self.hchan().raw_unlock() }
+    }
+    unsafe fn poll_locked(&self) -> Option<Option<Unparker>> {
+        // SAFETY: forwarded contract (lock held, no entry of ours queued).
+        unsafe { D::poll_locked(self.hchan(), &self.packet) }
+    }
+    unsafe fn enqueue_locked(&self, sg: &Sudog, case: usize) {
         // SAFETY: the caller holds the lock; lifetimes are its contract.
         unsafe {
             self.hchan()
-                .with_locked(|st| Hchan::enqueue_send(st, cx, case, &self.packet))
+                .with_locked(|st| D::enqueue(st, sg, case, &self.packet))
         }
     }
-    unsafe fn dequeue_locked(&self, cx: &Context) {
+    unsafe fn dequeue_locked(&self, sg: &Sudog) {
         // SAFETY: the caller holds the lock.
-        unsafe { self.hchan().with_locked(|st| Hchan::dequeue(st, cx)) }
+        unsafe { self.hchan().with_locked(|st| Hchan::dequeue(st, sg)) }
     }
     fn fire(&self) {
         self.fired.set(true);
@@ -316,29 +325,29 @@ impl Locks<'_, '_> {
         }
     }
 
-    /// Removes `cx`'s entries from every case's channel (Go: pass 3 of `selectgo`).
+    /// Removes `sg`'s entries from every case's channel (Go: pass 3 of `selectgo`).
     ///
     /// # Safety
     /// The caller holds the locks.
-    unsafe fn dequeue_all(&self, cx: &Context) {
+    unsafe fn dequeue_all(&self, sg: &Sudog) {
         for &i in &self.order {
             // SAFETY: the caller holds every lock.
-            unsafe { self.cases[i].0.dequeue_locked(cx) };
+            unsafe { self.cases[i].0.dequeue_locked(sg) };
         }
     }
 
     /// Settles a registration that may still be live: under all locks, abort and remove
     /// every entry, or find the case that a claimer completed (it worked under one of them).
-    fn settle(&self, cx: &Context) -> Option<usize> {
+    fn settle(&self, sg: &Sudog) -> Option<usize> {
         self.lock();
-        let r = if cx.try_abort() {
+        let r = if sg.try_abort() {
             None
         } else {
-            Some(cx.completed().expect("gmp-chan: claimed but not completed"))
+            Some(sg.completed().expect("gmp-chan: claimed but not completed"))
         };
         // SAFETY: locked just above; removes the losing entries (all of them on abort).
         unsafe {
-            self.dequeue_all(cx);
+            self.dequeue_all(sg);
             self.unlock();
         }
         r
@@ -348,12 +357,12 @@ impl Locks<'_, '_> {
 /// Removes a parked select's entries if it unwinds out of `park` (a cancelled goroutine).
 struct Registered<'l, 'c, 'r> {
     locks: &'l Locks<'c, 'r>,
-    cx: &'l Context,
+    sg: &'l Sudog,
 }
 
 impl Drop for Registered<'_, '_, '_> {
     fn drop(&mut self) {
-        let _ = self.locks.settle(self.cx);
+        let _ = self.locks.settle(self.sg);
     }
 }
 
@@ -413,21 +422,21 @@ pub(crate) fn selectgo(cases: &[CaseRef<'_>], mode: Mode) -> Option<usize> {
     }
 
     // Pass 2: enqueue on every channel; one record, so one claim wins.
-    let cx = Context::new();
+    let sg = Sudog::new();
     for &i in &locks.order {
-        // SAFETY: locked; `cx` and the cases outlive the entries: `Registered` removes them
+        // SAFETY: locked; `sg` and the cases outlive the entries: `Registered` removes them
         // on unwinding, and every path below settles or dequeues before returning.
-        unsafe { cases[i].0.enqueue_locked(&cx, i) };
+        unsafe { cases[i].0.enqueue_locked(&sg, i) };
     }
     // SAFETY: locked above.
     unsafe { locks.unlock() };
     let reg = Registered {
         locks: &locks,
-        cx: &cx,
+        sg: &sg,
     };
     let done = match mode {
-        Mode::Deadline(d) => cx.wait_until(WaitReason::Select, d),
-        _ => Some(cx.wait(WaitReason::Select)),
+        Mode::Deadline(d) => sg.wait_until(WaitReason::Select, d),
+        _ => Some(sg.wait(WaitReason::Select)),
     };
     std::mem::forget(reg);
     // Pass 3 (or the timeout's abort): remove the losing entries under all locks.
@@ -436,12 +445,12 @@ pub(crate) fn selectgo(cases: &[CaseRef<'_>], mode: Mode) -> Option<usize> {
             locks.lock();
             // SAFETY: locked just above.
             unsafe {
-                locks.dequeue_all(&cx);
+                locks.dequeue_all(&sg);
                 locks.unlock();
             }
             Some(k)
         }
-        None => locks.settle(&cx),
+        None => locks.settle(&sg),
     };
     if let Some(k) = chosen {
         cases[k].0.fire();
@@ -584,19 +593,10 @@ impl<'a> SelectedOperation<'a> {
     where
         R::Elem: 'a,
     {
-        let want = r
-            .recv_chan()
-            .map(|c| &*c.inner as *const Hchan<R::Elem> as usize);
-        assert!(
-            self.case.is_recv() && want.is_some() && self.case.chan_addr() == want,
-            "SelectedOperation::recv: the chosen case is not a receive on this channel"
+        let case: RecvCase<'a, R::Elem> = self.into_case(
+            r.recv_chan(),
+            "SelectedOperation::recv: the chosen case is not a receive on this channel",
         );
-        let raw = Box::into_raw(self.case) as *mut RecvCase<'a, R::Elem>;
-        // SAFETY: the case is a `RecvCase<'a, U>` (`is_recv`) whose channel is the live
-        // `Hchan<R::Elem>` at `want`. Distinct live channels never share an address (each is
-        // the sole content of its own `Arc` allocation, and none holds another inline), so it
-        // is the same channel and `U = R::Elem`. The box came from `Box::new(RecvCase)`.
-        let case = unsafe { Box::from_raw(raw) };
         case.into_output()
             .expect("gmp-chan: the chosen case did not fire")
     }
@@ -610,19 +610,30 @@ impl<'a> SelectedOperation<'a> {
     where
         S::Elem: 'a,
     {
-        let want = s
-            .send_chan()
-            .map(|c| &*c.inner as *const Hchan<S::Elem> as usize);
-        assert!(
-            !self.case.is_recv() && want.is_some() && self.case.chan_addr() == want,
-            "SelectedOperation::send: the chosen case is not a send on this channel"
+        let case: SendCase<'a, S::Elem> = self.into_case(
+            s.send_chan(),
+            "SelectedOperation::send: the chosen case is not a send on this channel",
         );
-        let raw = Box::into_raw(self.case) as *mut SendCase<'a, S::Elem>;
-        // SAFETY: as in `recv`: a `SendCase` on the very channel `s` names, so the element
-        // types agree; the box came from `Box::new(SendCase)`.
-        let case = unsafe { Box::from_raw(raw) };
         case.into_output()
             .expect("gmp-chan: the chosen case did not fire")
+    }
+
+    /// The chosen case as the `OpCase` it was built as, once checked to be a case of direction
+    /// `D` on `chan`; panics with `wrong` otherwise.
+    fn into_case<T: 'a, D: Dir>(self, chan: Option<&Chan<T>>, wrong: &str) -> OpCase<'a, T, D> {
+        let want = addr_of(&chan);
+        assert!(
+            self.case.is_recv() == D::IS_RECV && want.is_some() && self.case.chan_addr() == want,
+            "{wrong}"
+        );
+        let raw = Box::into_raw(self.case) as *mut OpCase<'a, T, D>;
+        // SAFETY: every `Case` is an `OpCase<'a, U, RecvDir>` or `OpCase<'a, U, SendDir>`,
+        // and `is_recv` says which: this one is an `OpCase<'a, U, D>` whose channel is the
+        // live `Hchan<T>` at `want`. Distinct live channels never share an address (each is
+        // the sole content of its own `Arc` allocation, and none holds another inline), so it
+        // is the same channel and `U = T`. The box came from `Box::new` in `Select::recv` or
+        // `Select::send`.
+        *unsafe { Box::from_raw(raw) }
     }
 }
 

@@ -1,7 +1,7 @@
 //! FIFO queues of blocked senders or receivers (Go: `waitq` of `sudog`s).
 
-use crate::context::Context;
 use crate::loom::UnsafeCell;
+use crate::sudog::Sudog;
 use gmp_core::park::Unparker;
 use std::collections::VecDeque;
 use std::ptr::NonNull;
@@ -11,10 +11,11 @@ use std::ptr::NonNull;
 /// sender's packet after completion means "delivered"; `None` in a receiver's means "closed".
 pub(crate) type Packet<T> = UnsafeCell<Option<T>>;
 
-/// One queue entry (Go: `sudog`): the blocked party's record, the case of its select (0 for a
-/// plain send/recv) and its packet. Both pointers point into the blocked caller's stack frame.
+/// One queue entry (Go: one case's `sudog` in a `waitq`): the blocked party's [`Sudog`], the
+/// case of its select (0 for a plain send/recv) and its packet (`sudog.elem`). Both pointers
+/// point into the blocked caller's stack frame.
 pub(crate) struct Waiter<T> {
-    cx: NonNull<Context>,
+    sg: NonNull<Sudog>,
     case: usize,
     packet: NonNull<Packet<T>>,
 }
@@ -25,22 +26,22 @@ pub(crate) struct Waiter<T> {
 unsafe impl<T: Send> Send for Waiter<T> {}
 
 impl<T> Waiter<T> {
-    /// An entry for `cx`'s case `case` with value slot `packet`.
+    /// An entry for `sg`'s case `case` with value slot `packet`.
     ///
     /// The caller guarantees both outlive the entry's stay in any queue, and that after a
     /// claim they stay valid until [`Claimed::complete`] (the owner waits for it).
-    pub(crate) fn new(cx: &Context, case: usize, packet: &Packet<T>) -> Self {
+    pub(crate) fn new(sg: &Sudog, case: usize, packet: &Packet<T>) -> Self {
         Waiter {
-            cx: NonNull::from(cx),
+            sg: NonNull::from(sg),
             case,
             packet: NonNull::from(packet),
         }
     }
 
-    fn cx(&self) -> &Context {
+    fn sg(&self) -> &Sudog {
         // SAFETY: the entry is in a queue (we reach it under that queue's lock), so its owner
         // has not returned: the record is alive (`Waiter::new`'s contract).
-        unsafe { self.cx.as_ref() }
+        unsafe { self.sg.as_ref() }
     }
 }
 
@@ -71,7 +72,7 @@ impl<T> Claimed<T> {
     /// Completes the claimed case and returns the owner's unparker, to be called after the
     /// lock is released.
     pub(crate) fn complete(self) -> Unparker {
-        self.w.cx().complete(self.w.case)
+        self.w.sg().complete(self.w.case)
     }
 }
 
@@ -100,17 +101,17 @@ impl<T> WaitQueue<T> {
     /// `sudog`s of selects that another case already won). Unclaimable entries are dropped.
     pub(crate) fn pop_claim(&mut self) -> Option<Claimed<T>> {
         while let Some(w) = self.q.pop_front() {
-            if w.cx().try_claim(w.case) {
+            if w.sg().try_claim(w.case) {
                 return Some(Claimed { w });
             }
         }
         None
     }
 
-    /// Removes every entry of `cx` (Go: `dequeueSudoG`).
-    pub(crate) fn remove(&mut self, cx: &Context) {
-        let cx = NonNull::from(cx);
-        self.q.retain(|w| w.cx != cx);
+    /// Removes every entry of `sg` (Go: `dequeueSudoG`).
+    pub(crate) fn remove(&mut self, sg: &Sudog) {
+        let sg = NonNull::from(sg);
+        self.q.retain(|w| w.sg != sg);
     }
 
     pub(crate) fn len(&self) -> usize {

@@ -123,25 +123,21 @@
 
 mod cond;
 mod loom;
-// lot.rs still marks its crate-internal API `pub` (parking_lot_core's shape); `__private`
-// re-exports only what the loom models use, so the rest would trip `unreachable_pub` until
-// those items become `pub(crate)` in lot.rs.
-#[allow(unreachable_pub)]
 mod lot;
 mod mutex;
 mod once;
 mod raw_mutex;
 mod rwlock;
 mod sema;
-mod semaphore;
 mod waitgroup;
+mod weighted;
 
 pub use cond::Cond;
 pub use mutex::{Mutex, MutexGuard};
 pub use once::Once;
 pub use rwlock::{RwLock, RwLockReadGuard, RwLockWriteGuard};
-pub use semaphore::Semaphore;
 pub use waitgroup::WaitGroup;
+pub use weighted::Semaphore;
 
 /// Parking-lot and loom-facade internals for gmp-sync's own loom models. Not a public API:
 /// no stability, no docs.
@@ -151,5 +147,8 @@ pub mod __private {
     pub use crate::loom::{
         advance_clock, cancel_after_park, cancel_next_park, model_with_cancellation,
     };
-    pub use crate::lot::{park, requeue, unpark_all, unpark_one, Abandoned, RequeueOp};
+    pub use crate::lot::{
+        park, requeue, unpark_all, unpark_one, Abandoned, ParkToken, RequeueOp, UnparkResult,
+        UnparkToken,
+    };
 }

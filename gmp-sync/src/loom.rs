@@ -6,8 +6,8 @@
 //! exercised), spinning is off, and the clock is a model-controlled counter that
 //! [`advance_clock`] moves, so a model can drive Mutex's "waited more than 1 ms" decision.
 //!
-//! This module is public only so that loom models can reach [`advance_clock`]; it is not part
-//! of the crate's API.
+//! The loom models reach [`advance_clock`] and the cancellation hooks through the crate's
+//! hidden `__private` module; none of this is part of the crate's API.
 
 #![allow(dead_code, unused_imports, unreachable_pub)]
 

@@ -118,6 +118,21 @@ fn lock_bucket(key: usize) -> BucketGuard<'static, VecDeque<WaiterRef>> {
     TABLE[bucket_index(key)].queue.lock()
 }
 
+/// Removes every waiter on `key` from the locked bucket queue `q` and returns them in queue
+/// order; the waiters of other keys keep theirs.
+fn take_waiters(q: &mut VecDeque<WaiterRef>, key: usize) -> Vec<WaiterRef> {
+    let mut taken = Vec::new();
+    q.retain(|r| {
+        if r.key() == key {
+            taken.push(*r);
+            false
+        } else {
+            true
+        }
+    });
+    taken
+}
+
 /// Calls `abort` if dropped during an unwind: a panic between queueing a waiter and parking
 /// would leave a dangling pointer in the queue, so it is not survivable.
 struct AbortOnUnwind;
@@ -282,15 +297,7 @@ pub fn unpark_one(key: usize, callback: impl FnOnce(UnparkResult) -> UnparkToken
 /// Dequeues and wakes every waiter on `key` with `token`; returns how many.
 pub fn unpark_all(key: usize, token: UnparkToken) -> usize {
     let mut q = lock_bucket(key);
-    let mut woken = Vec::new();
-    q.retain(|r| {
-        if r.key() == key {
-            woken.push(*r);
-            false
-        } else {
-            true
-        }
-    });
+    let woken = take_waiters(&mut q, key);
     let unparkers: Vec<Unparker> = woken.into_iter().map(|w| w.wake(token)).collect();
     drop(q);
     let n = unparkers.len();
@@ -301,7 +308,7 @@ pub fn unpark_all(key: usize, token: UnparkToken) -> usize {
 }
 
 /// The waiters of one key, seen under their bucket lock by [`with_queue`].
-pub struct Queue<'a> {
+pub(crate) struct Queue<'a> {
     key: usize,
     q: &'a mut VecDeque<WaiterRef>,
     to_unpark: Vec<Unparker>,
@@ -318,7 +325,7 @@ impl fmt::Debug for Queue<'_> {
 
 impl Queue<'_> {
     /// The park token of the first waiter on the key, if any.
-    pub fn front(&self) -> Option<ParkToken> {
+    pub(crate) fn front(&self) -> Option<ParkToken> {
         self.q
             .iter()
             .find(|r| r.key() == self.key)
@@ -327,7 +334,7 @@ impl Queue<'_> {
 
     /// Dequeues the first waiter on the key; it is woken with `token` once the bucket lock is
     /// released. Returns whether there was one.
-    pub fn unpark_front(&mut self, token: UnparkToken) -> bool {
+    pub(crate) fn unpark_front(&mut self, token: UnparkToken) -> bool {
         let key = self.key;
         let Some(pos) = self.q.iter().position(|r| r.key() == key) else {
             return false;
@@ -338,12 +345,12 @@ impl Queue<'_> {
     }
 
     /// Whether any waiter on the key is queued.
-    pub fn is_empty(&self) -> bool {
+    pub(crate) fn is_empty(&self) -> bool {
         self.front().is_none()
     }
 
     /// How many waiters on the key are queued.
-    pub fn len(&self) -> usize {
+    pub(crate) fn len(&self) -> usize {
         self.q.iter().filter(|r| r.key() == self.key).count()
     }
 }
@@ -352,7 +359,7 @@ impl Queue<'_> {
 /// For waiters that need more than FIFO unpark-one (the weighted semaphore serves the head
 /// while its weight fits, parking_lot's `unpark_filter`). `f` must not block or call into the
 /// parking lot.
-pub fn with_queue<R>(key: usize, f: impl FnOnce(&mut Queue<'_>) -> R) -> R {
+pub(crate) fn with_queue<R>(key: usize, f: impl FnOnce(&mut Queue<'_>) -> R) -> R {
     let mut guard = lock_bucket(key);
     let mut queue = Queue {
         key,
@@ -414,15 +421,7 @@ pub fn requeue(
         RequeueOp::UnparkOneRequeueRest(t) => (Some(t), 1),
         RequeueOp::RequeueAll => (None, 0),
     };
-    let mut moving = Vec::new();
-    first.retain(|r| {
-        if r.key() == from {
-            moving.push(*r);
-            false
-        } else {
-            true
-        }
-    });
+    let moving = take_waiters(&mut first, from);
     let mut unparker = None;
     let mut moved = 0;
     for (idx, w) in moving.into_iter().enumerate() {

@@ -163,14 +163,35 @@ impl<T> From<T> for Mutex<T> {
 
 impl<T: ?Sized + fmt::Debug> fmt::Debug for Mutex<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let mut d = f.debug_struct("Mutex");
-        match self.try_lock() {
-            Some(g) => d.field("data", &&*g),
-            None => d.field("data", &format_args!("<locked>")),
-        };
-        d.finish_non_exhaustive()
+        fmt_lock(f, "Mutex", self.try_lock().as_deref())
     }
 }
+
+/// `Debug` of a lock named `name`: its data if a `try_lock` got it, else `<locked>` (as std's).
+pub(crate) fn fmt_lock<T: ?Sized + fmt::Debug>(
+    f: &mut fmt::Formatter<'_>,
+    name: &str,
+    data: Option<&T>,
+) -> fmt::Result {
+    let mut d = f.debug_struct(name);
+    match data {
+        Some(data) => d.field("data", &data),
+        None => d.field("data", &format_args!("<locked>")),
+    };
+    d.finish_non_exhaustive()
+}
+
+/// Formats a lock guard as the data it gives access to: `fmt_as_data!(Debug for MutexGuard)`.
+macro_rules! fmt_as_data {
+    ($($trait:ident for $guard:ident),+ $(,)?) => {$(
+        impl<T: ?Sized + fmt::$trait> fmt::$trait for $guard<'_, T> {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                fmt::$trait::fmt(&**self, f)
+            }
+        }
+    )+};
+}
+pub(crate) use fmt_as_data;
 
 /// Access to the data of a locked [`Mutex`]; unlocks it when dropped (Go: `defer mu.Unlock()`).
 #[must_use = "if unused the Mutex will immediately unlock"]
@@ -225,14 +246,4 @@ impl<T: ?Sized> Drop for MutexGuard<'_, T> {
     }
 }
 
-impl<T: ?Sized + fmt::Debug> fmt::Debug for MutexGuard<'_, T> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        fmt::Debug::fmt(&**self, f)
-    }
-}
-
-impl<T: ?Sized + fmt::Display> fmt::Display for MutexGuard<'_, T> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        fmt::Display::fmt(&**self, f)
-    }
-}
+fmt_as_data!(Debug for MutexGuard, Display for MutexGuard);

@@ -2,7 +2,7 @@
 //! lock under [`Mutex`](crate::Mutex), [`RwLock`](crate::RwLock)'s writer lock and [`Once`](crate::Once).
 
 use crate::loom::atomic::{AtomicU32, Ordering};
-use crate::loom::{can_spin, const_fn, do_spin, nanotime, yield_now};
+use crate::loom::{can_spin, const_fn, do_spin, nanotime};
 use crate::sema::{Left, Sema};
 use gmp_core::park::WaitReason;
 
@@ -129,7 +129,8 @@ impl RawMutex {
         {
             wait_start = ws;
             if !self.sema.finish_wake(token) {
-                self.sema.acquire(true, reason, |left| self.abandon(left));
+                self.sema
+                    .semacquire(true, reason, |left| self.abandon(left));
             }
             if self.after_wake(wait_start, &mut starving) {
                 return;
@@ -192,7 +193,8 @@ impl RawMutex {
                     if wait_start == 0 {
                         wait_start = nanotime().max(1);
                     }
-                    self.sema.acquire(lifo, reason, |left| self.abandon(left));
+                    self.sema
+                        .semacquire(lifo, reason, |left| self.abandon(left));
                     if self.after_wake(wait_start, &mut starving) {
                         return;
                     }
@@ -257,7 +259,7 @@ impl RawMutex {
         } else {
             // Starvation mode: hand ownership to the next waiter. LOCKED stays clear, but
             // STARVING keeps newcomers out until the waiter takes it.
-            self.sema.release(true);
+            self.sema.semrelease(true);
         }
     }
 
@@ -278,7 +280,7 @@ impl RawMutex {
                 .compare_exchange(old, new, Ordering::SeqCst, Ordering::Relaxed)
             {
                 Ok(_) => {
-                    self.sema.release(false);
+                    self.sema.semrelease(false);
                     return;
                 }
                 Err(now) => old = now,
@@ -315,35 +317,28 @@ impl RawMutex {
             self.abandon_owner();
             return;
         }
-        loop {
-            if self.sema.try_acquire() {
-                if self.state.load(Ordering::SeqCst) & MUTEX_STARVING != 0 {
-                    self.abandon_owner();
-                } else {
-                    self.abandon_woken();
-                }
-                return;
-            }
+        let took_count = self.sema.take_or_uncount(|| {
             let old = self.state.load(Ordering::SeqCst);
             let waiters = old >> MUTEX_WAITER_SHIFT;
             let handing_off = old & (MUTEX_LOCKED | MUTEX_STARVING) == MUTEX_STARVING;
-            if waiters > 1 || (waiters == 1 && !handing_off) {
+            // `None` when no waiter is counted (a normal-mode wake-up is on its way), or we are
+            // the only one and the lock is being handed off: the count will show up in `sema`.
+            (waiters > 1 || (waiters == 1 && !handing_off)).then(|| {
                 let mut new = old - (1 << MUTEX_WAITER_SHIFT);
                 if waiters == 1 {
                     new &= !MUTEX_STARVING;
                 }
-                if self
-                    .state
+                self.state
                     .compare_exchange(old, new, Ordering::SeqCst, Ordering::Relaxed)
                     .is_ok()
-                {
-                    return;
-                }
-                continue;
+            })
+        });
+        if took_count {
+            if self.state.load(Ordering::SeqCst) & MUTEX_STARVING != 0 {
+                self.abandon_owner();
+            } else {
+                self.abandon_woken();
             }
-            // No waiter counted (a normal-mode wake-up is on its way), or we are the only one
-            // and the lock is being handed off: the count will show up in `sema`.
-            yield_now();
         }
     }
 
@@ -391,6 +386,6 @@ impl RawMutex {
     /// mutex must come back to once nobody uses it.
     #[cfg(test)]
     pub(crate) fn is_idle(&self) -> bool {
-        self.state.load(Ordering::SeqCst) == 0 && !self.sema.try_acquire()
+        self.state.load(Ordering::SeqCst) == 0 && !self.sema.cansemacquire()
     }
 }

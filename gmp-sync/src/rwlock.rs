@@ -2,6 +2,7 @@
 
 use crate::loom::atomic::{AtomicBool, AtomicI32, Ordering::SeqCst};
 use crate::loom::{const_fn, DataCell};
+use crate::mutex::{fmt_as_data, fmt_lock};
 use crate::raw_mutex::RawMutex;
 use crate::sema::Sema;
 use gmp_core::park::WaitReason;
@@ -107,7 +108,7 @@ impl<T: ?Sized> RwLock<T> {
         if self.reader_count.fetch_add(1, SeqCst) + 1 < 0 {
             // A writer is pending: wait for it.
             self.reader_sem
-                .acquire(false, WaitReason::SyncRWMutexRLock, |_| self.abandon_read());
+                .semacquire(false, WaitReason::SyncRWMutexRLock, |_| self.abandon_read());
         }
         RwLockReadGuard { lock: self }
     }
@@ -163,7 +164,7 @@ impl<T: ?Sized> RwLock<T> {
                 // The writer was cancelled while it waited for us: finish its lock's unlock.
                 self.write_unlock();
             } else {
-                self.writer_sem.release(false);
+                self.writer_sem.semrelease(false);
             }
         }
     }
@@ -179,7 +180,7 @@ impl<T: ?Sized> RwLock<T> {
         // Wait for active readers.
         if r != 0 && self.reader_wait.fetch_add(r, SeqCst) + r != 0 {
             self.writer_sem
-                .acquire(false, WaitReason::SyncRWMutexLock, |_| self.abandon_write());
+                .semacquire(false, WaitReason::SyncRWMutexLock, |_| self.abandon_write());
         }
         RwLockWriteGuard { lock: self }
     }
@@ -221,7 +222,7 @@ impl<T: ?Sized> RwLock<T> {
         }
         // Unblock the readers that queued behind us.
         for _ in 0..r {
-            self.reader_sem.release(false);
+            self.reader_sem.semrelease(false);
         }
         // Allow other writers to proceed.
         // SAFETY: the write guard being dropped holds `w`.
@@ -238,23 +239,17 @@ impl<T: ?Sized> RwLock<T> {
     /// leftover count that would let a later reader in beside a writer.
     /// Runs during the unwind: never panics, never parks.
     fn abandon_read(&self) {
-        loop {
-            if self.reader_sem.try_acquire() {
-                self.read_unlock();
-                return;
-            }
+        let took_count = self.reader_sem.take_or_uncount(|| {
             let c = self.reader_count.load(SeqCst);
-            if c < 0 {
-                if self
-                    .reader_count
+            // `None` when no writer is pending: the writer's unlock is releasing our count.
+            (c < 0).then(|| {
+                self.reader_count
                     .compare_exchange(c, c - 1, SeqCst, SeqCst)
                     .is_ok()
-                {
-                    return;
-                }
-                continue;
-            }
-            crate::loom::yield_now();
+            })
+        });
+        if took_count {
+            self.read_unlock();
         }
     }
 
@@ -279,7 +274,7 @@ impl<T: ?Sized> RwLock<T> {
         {
             return; // the last reader took it: it unlocks for us
         }
-        while !self.writer_sem.try_acquire() {
+        while !self.writer_sem.cansemacquire() {
             crate::loom::yield_now();
         }
         self.write_unlock();
@@ -299,12 +294,7 @@ impl<T: Default> Default for RwLock<T> {
 
 impl<T: ?Sized + fmt::Debug> fmt::Debug for RwLock<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let mut d = f.debug_struct("RwLock");
-        match self.try_read() {
-            Some(g) => d.field("data", &&*g),
-            None => d.field("data", &format_args!("<locked>")),
-        };
-        d.finish_non_exhaustive()
+        fmt_lock(f, "RwLock", self.try_read().as_deref())
     }
 }
 
@@ -330,12 +320,6 @@ impl<T: ?Sized> Deref for RwLockReadGuard<'_, T> {
 impl<T: ?Sized> Drop for RwLockReadGuard<'_, T> {
     fn drop(&mut self) {
         self.lock.read_unlock();
-    }
-}
-
-impl<T: ?Sized + fmt::Debug> fmt::Debug for RwLockReadGuard<'_, T> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        fmt::Debug::fmt(&**self, f)
     }
 }
 
@@ -371,8 +355,4 @@ impl<T: ?Sized> Drop for RwLockWriteGuard<'_, T> {
     }
 }
 
-impl<T: ?Sized + fmt::Debug> fmt::Debug for RwLockWriteGuard<'_, T> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        fmt::Debug::fmt(&**self, f)
-    }
-}
+fmt_as_data!(Debug for RwLockReadGuard, Debug for RwLockWriteGuard);

@@ -1,5 +1,6 @@
-//! A counting semaphore on the parking lot: Go's runtime semaphore (`runtime/sema.go`), the
-//! sleep/wake-up primitive under Mutex, RwLock and WaitGroup.
+//! `Sema`: Go's runtime semaphore (`runtime/sema.go`, `semacquire`/`semrelease`), a counting
+//! semaphore on the parking lot: the internal sleep/wake-up primitive under Mutex, RwLock and
+//! WaitGroup. The public weighted `Semaphore` is `weighted.rs`.
 
 use crate::loom::atomic::{AtomicU32, Ordering::SeqCst};
 use crate::loom::const_fn;
@@ -11,7 +12,7 @@ pub(crate) const TOKEN_NORMAL: UnparkToken = 0;
 /// Unpark token: the releaser took the count on the waiter's behalf (Go: `s.ticket = 1`).
 pub(crate) const TOKEN_HANDOFF: UnparkToken = 1;
 
-/// What a waiter that unwound out of [`Sema::acquire`] (its goroutine was cancelled while
+/// What a waiter that unwound out of [`Sema::semacquire`] (its goroutine was cancelled while
 /// parked) leaves with.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum Left {
@@ -50,7 +51,7 @@ impl From<Abandoned> for Left {
 ///
 /// | transition | who                                                        |
 /// |------------|------------------------------------------------------------|
-/// | `n -> n+1` | [`Sema::release`], before looking for a waiter             |
+/// | `n -> n+1` | [`Sema::semrelease`], before looking for a waiter          |
 /// | `n -> n-1` | an acquirer, only from `n > 0` (CAS, Go's `cansemacquire`) |
 ///
 /// Waiters queue in the parking lot under the address of `count`. An acquirer rechecks the
@@ -77,7 +78,7 @@ impl Sema {
     }
 
     /// Go: `cansemacquire`.
-    pub(crate) fn try_acquire(&self) -> bool {
+    pub(crate) fn cansemacquire(&self) -> bool {
         let mut v = self.count.load(SeqCst);
         loop {
             if v == 0 {
@@ -95,8 +96,8 @@ impl Sema {
     ///
     /// If the caller's goroutine is cancelled while parked here, `on_abandon` is called
     /// during the unwind with what the caller [`Left`] with (see [`lot::park`]).
-    pub(crate) fn acquire(&self, lifo: bool, reason: WaitReason, on_abandon: impl FnOnce(Left)) {
-        if self.try_acquire() {
+    pub(crate) fn semacquire(&self, lifo: bool, reason: WaitReason, on_abandon: impl FnOnce(Left)) {
+        if self.cansemacquire() {
             return;
         }
         let mut on_abandon = Some(on_abandon);
@@ -106,7 +107,7 @@ impl Sema {
                 0,
                 lifo,
                 reason,
-                || !self.try_acquire(),
+                || !self.cansemacquire(),
                 || {},
                 |how| {
                     if let Some(f) = on_abandon.take() {
@@ -125,18 +126,43 @@ impl Sema {
         }
     }
 
+    /// Settles a waiter that leaves without parking again (its goroutine was cancelled while
+    /// it waited here, and it unwinds) in a primitive that counts its waiters: RwLock's
+    /// readers, WaitGroup's waiters, Mutex's waiters. Either it takes a count released for
+    /// the waiters (`true`: it has the duty of the waiter that count was meant for), or it
+    /// uncounts itself with `uncount` (`false`), so no count is ever left over.
+    ///
+    /// `uncount` tries once: `Some(true)` if it uncounted the waiter, `Some(false)` if its CAS
+    /// lost a race (look again at once), `None` if the waiter is not counted any more: then a
+    /// release for it is on its way into this semaphore, on another thread a few instructions
+    /// from it, and the loop waits until it shows up.
+    ///
+    /// Runs during the unwind: never panics, never parks.
+    pub(crate) fn take_or_uncount(&self, mut uncount: impl FnMut() -> Option<bool>) -> bool {
+        loop {
+            if self.cansemacquire() {
+                return true;
+            }
+            match uncount() {
+                Some(true) => return false,
+                Some(false) => {}
+                None => crate::loom::yield_now(),
+            }
+        }
+    }
+
     /// Whether a waiter woken with `token` now holds a count: handed off, or taken now.
     /// Go: `if s.ticket != 0 || cansemacquire(addr)`.
     pub(crate) fn finish_wake(&self, token: UnparkToken) -> bool {
-        token == TOKEN_HANDOFF || self.try_acquire()
+        token == TOKEN_HANDOFF || self.cansemacquire()
     }
 
     /// Adds one count and wakes the first waiter (Go: `semrelease1`). With `handoff`, the count
     /// is taken for that waiter directly, so no newcomer can steal it (starvation mode).
-    pub(crate) fn release(&self, handoff: bool) {
+    pub(crate) fn semrelease(&self, handoff: bool) {
         self.count.fetch_add(1, SeqCst);
         lot::unpark_one(self.key(), |r| {
-            if r.unparked && handoff && self.try_acquire() {
+            if r.unparked && handoff && self.cansemacquire() {
                 TOKEN_HANDOFF
             } else {
                 TOKEN_NORMAL

@@ -118,7 +118,7 @@ impl WaitGroup {
         // Reset the waiter count to 0 and wake every waiter.
         inner.state.store(0, SeqCst);
         for _ in 0..w {
-            inner.sema.release(false);
+            inner.sema.semrelease(false);
         }
     }
 
@@ -195,7 +195,7 @@ impl WaitGroup {
                 Ok(_) => {
                     inner
                         .sema
-                        .acquire(false, WaitReason::SyncWaitGroupWait, |_| {
+                        .semacquire(false, WaitReason::SyncWaitGroupWait, |_| {
                             inner.abandon_wait()
                         });
                     if inner.state.load(SeqCst) != 0 {
@@ -219,25 +219,17 @@ impl Inner {
     /// (the `done` runs on another thread). So no wake-up is left over for the next round.
     /// Runs during the unwind: never panics, never parks.
     fn abandon_wait(&self) {
-        loop {
-            // A wake-up of this round (ours, or a sibling's that will take ours instead).
-            if self.sema.try_acquire() {
-                return;
-            }
+        // A wake-up taken is one of this round (ours, or a sibling's that will take ours).
+        self.sema.take_or_uncount(|| {
             let state = self.state.load(SeqCst);
             let (v, w) = ((state >> 32) as i32, state as u32);
-            if v > 0 && w > 0 {
-                if self
-                    .state
+            // `None` once the counter is zero: the last `done` is releasing the wake-ups.
+            (v > 0 && w > 0).then(|| {
+                self.state
                     .compare_exchange(state, state - 1, SeqCst, SeqCst)
                     .is_ok()
-                {
-                    return;
-                }
-                continue;
-            }
-            crate::loom::yield_now();
-        }
+            })
+        });
     }
 }
 

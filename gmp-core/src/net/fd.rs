@@ -34,6 +34,92 @@ impl<S: AsRawFd + fmt::Debug> fmt::Debug for NetFd<S> {
     }
 }
 
+/// Methods of a `net` type (a struct whose `inner` is a [`NetFd`]) that hand the call on
+/// unchanged, with std's signatures: after `socket:` to the std socket (`self.inner.get()`,
+/// calls that never block), after `fd:` to the `NetFd` (the options gmp keeps itself).
+///
+/// ```text
+/// delegate! { socket:
+///     /// Gets `TCP_NODELAY`.
+///     fn nodelay(&self) -> io::Result<bool>;
+/// }
+/// ```
+///
+/// Two sets that several types share, docs and all: `delegate!(timeouts: "read", "write")`,
+/// the four timeout methods of a socket whose waiting operations are called so, and
+/// `delegate!(ttl_and_error)`, `IP_TTL` and `SO_ERROR`, which every socket has.
+macro_rules! delegate {
+    (timeouts: $read:literal, $write:literal) => {
+        delegate! { fd:
+            #[doc = concat!("The longest a ", $read, " may wait (`None`: forever). A ", $read)]
+            #[doc = "that waits longer fails with"]
+            #[doc = "[`io::ErrorKind::WouldBlock`](std::io::ErrorKind::WouldBlock), as std's on"]
+            #[doc = "Linux. `Some(Duration::ZERO)` is an error."]
+            fn set_read_timeout(
+                &self, dur: Option<::std::time::Duration>
+            ) -> ::std::io::Result<()>;
+            #[doc = concat!("The longest a ", $write, " may wait; as")]
+            #[doc = "[`set_read_timeout`](Self::set_read_timeout)."]
+            fn set_write_timeout(
+                &self, dur: Option<::std::time::Duration>
+            ) -> ::std::io::Result<()>;
+            /// The read timeout.
+            fn read_timeout(&self) -> ::std::io::Result<Option<::std::time::Duration>>;
+            /// The write timeout.
+            fn write_timeout(&self) -> ::std::io::Result<Option<::std::time::Duration>>;
+        }
+    };
+    (ttl_and_error) => {
+        delegate! { socket:
+            /// Sets `IP_TTL`.
+            fn set_ttl(&self, ttl: u32) -> ::std::io::Result<()>;
+            /// Gets `IP_TTL`.
+            fn ttl(&self) -> ::std::io::Result<u32>;
+            /// Gets and clears the socket's pending error (`SO_ERROR`).
+            fn take_error(&self) -> ::std::io::Result<Option<::std::io::Error>>;
+        }
+    };
+    (
+        $to:ident:
+        $($(#[$attr:meta])* fn $name:ident(&self $(, $arg:ident: $ty:ty)*) -> $ret:ty;)+
+    ) => {
+        $(
+            $(#[$attr])*
+            pub fn $name(&self $(, $arg: $ty)*) -> $ret {
+                delegate!(@target $to self).$name($($arg),*)
+            }
+        )+
+    };
+    (@target socket $self:ident) => { $self.inner.get() };
+    (@target fd $self:ident) => { $self.inner };
+}
+pub(super) use delegate;
+
+/// `Debug` (the std socket's), `AsRawFd` and `AsFd` of `net` types whose `inner` is a
+/// [`NetFd`].
+macro_rules! fd_traits {
+    ($($ty:ident),+ $(,)?) => {$(
+        impl ::std::fmt::Debug for $ty {
+            fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+                ::std::fmt::Debug::fmt(&self.inner, f)
+            }
+        }
+
+        impl ::std::os::fd::AsRawFd for $ty {
+            fn as_raw_fd(&self) -> ::std::os::fd::RawFd {
+                ::std::os::fd::AsRawFd::as_raw_fd(self.inner.get())
+            }
+        }
+
+        impl ::std::os::fd::AsFd for $ty {
+            fn as_fd(&self) -> ::std::os::fd::BorrowedFd<'_> {
+                ::std::os::fd::AsFd::as_fd(self.inner.get())
+            }
+        }
+    )+};
+}
+pub(super) use fd_traits;
+
 impl<S: AsRawFd> Drop for NetFd<S> {
     fn drop(&mut self) {
         // Leave the poller before `io` closes the fd (Go: `fd.pd.close()` in `destroy`).
@@ -67,14 +153,16 @@ impl<S: AsRawFd> NetFd<S> {
         }
     }
 
-    /// A clone of this socket around `io` (a `dup` of it), sharing its options.
-    pub(crate) fn try_clone(&self, io: S) -> Self {
+    /// A clone of this socket around a `dup` of its fd (`dup`: the std socket's
+    /// `try_clone`), sharing its options.
+    pub(crate) fn try_clone(&self, dup: impl FnOnce(&S) -> io::Result<S>) -> io::Result<Self> {
+        let io = dup(&self.io)?;
         let pd = PollDesc::new(io.as_raw_fd());
-        NetFd {
+        Ok(NetFd {
             io,
             pd,
             opts: self.opts.clone(),
-        }
+        })
     }
 
     /// The std socket, for the calls that never block.

@@ -116,17 +116,24 @@ fn sockaddr(addr: &SocketAddr) -> (libc::sockaddr_storage, libc::socklen_t) {
     (storage, len as libc::socklen_t)
 }
 
+/// Calls `f` with `addr` as a C socket address: a pointer valid for the call and its length.
+fn with_sockaddr<R>(
+    addr: &SocketAddr,
+    f: impl FnOnce(*const libc::sockaddr, libc::socklen_t) -> R,
+) -> R {
+    let (sa, len) = sockaddr(addr);
+    f(
+        &sa as *const libc::sockaddr_storage as *const libc::sockaddr,
+        len,
+    )
+}
+
 /// `bind(2)`.
 pub(crate) fn bind(fd: &OwnedFd, addr: &SocketAddr) -> io::Result<()> {
-    let (sa, len) = sockaddr(addr);
-    // SAFETY: `sa` is a valid socket address of `len` bytes, alive for the call.
-    let r = unsafe {
-        libc::bind(
-            fd.as_raw_fd(),
-            &sa as *const libc::sockaddr_storage as *const libc::sockaddr,
-            len,
-        )
-    };
+    let r = with_sockaddr(addr, |sa, len| {
+        // SAFETY: `sa` is a valid socket address of `len` bytes, alive for the call.
+        unsafe { libc::bind(fd.as_raw_fd(), sa, len) }
+    });
     if r < 0 {
         return Err(io::Error::last_os_error());
     }
@@ -145,15 +152,10 @@ pub(crate) fn listen(fd: &OwnedFd) -> io::Result<()> {
 /// Starts a non-blocking `connect(2)`: `Ok(true)` if it completed at once, `Ok(false)` if it is
 /// in progress (wait for writability, then read `SO_ERROR`).
 pub(crate) fn connect(fd: &OwnedFd, addr: &SocketAddr) -> io::Result<bool> {
-    let (sa, len) = sockaddr(addr);
-    // SAFETY: `sa` is a valid socket address of `len` bytes, alive for the call.
-    let r = unsafe {
-        libc::connect(
-            fd.as_raw_fd(),
-            &sa as *const libc::sockaddr_storage as *const libc::sockaddr,
-            len,
-        )
-    };
+    let r = with_sockaddr(addr, |sa, len| {
+        // SAFETY: `sa` is a valid socket address of `len` bytes, alive for the call.
+        unsafe { libc::connect(fd.as_raw_fd(), sa, len) }
+    });
     if r == 0 {
         return Ok(true);
     }

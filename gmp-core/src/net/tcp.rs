@@ -1,12 +1,11 @@
 //! `TcpListener` and `TcpStream`: std's TCP API on the netpoller (Go: net/tcpsock.go).
 
-use super::fd::NetFd;
+use super::fd::{delegate, fd_traits, NetFd};
 use super::sys;
 use crate::sched::netpoll::Mode;
 use std::fmt;
 use std::io::{self, IoSlice, IoSliceMut, Read, Write};
 use std::net::{self as stdnet, Shutdown, SocketAddr, ToSocketAddrs};
-use std::os::fd::{AsFd, AsRawFd, BorrowedFd, RawFd};
 use std::time::Duration;
 
 /// A TCP socket server, listening for connections: [`std::net::TcpListener`]'s API, where
@@ -109,38 +108,23 @@ impl TcpListener {
         Incoming { listener: self }
     }
 
-    /// The address this listener is bound to.
-    pub fn local_addr(&self) -> io::Result<SocketAddr> {
-        self.inner.get().local_addr()
+    delegate! { socket:
+        /// The address this listener is bound to.
+        fn local_addr(&self) -> io::Result<SocketAddr>;
     }
 
     /// A new handle to the same socket (a `dup` of its fd).
     pub fn try_clone(&self) -> io::Result<TcpListener> {
-        let io = self.inner.get().try_clone()?;
-        Ok(TcpListener {
-            inner: self.inner.try_clone(io),
-        })
+        let inner = self.inner.try_clone(stdnet::TcpListener::try_clone)?;
+        Ok(TcpListener { inner })
     }
 
-    /// Sets `IP_TTL`.
-    pub fn set_ttl(&self, ttl: u32) -> io::Result<()> {
-        self.inner.get().set_ttl(ttl)
-    }
+    delegate!(ttl_and_error);
 
-    /// Gets `IP_TTL`.
-    pub fn ttl(&self) -> io::Result<u32> {
-        self.inner.get().ttl()
-    }
-
-    /// Gets and clears the socket's pending error (`SO_ERROR`).
-    pub fn take_error(&self) -> io::Result<Option<io::Error>> {
-        self.inner.get().take_error()
-    }
-
-    /// With `true`, [`accept`](Self::accept) fails with [`io::ErrorKind::WouldBlock`] instead
-    /// of waiting.
-    pub fn set_nonblocking(&self, nonblocking: bool) -> io::Result<()> {
-        self.inner.set_nonblocking(nonblocking)
+    delegate! { fd:
+        /// With `true`, [`accept`](Self::accept) fails with [`io::ErrorKind::WouldBlock`] instead
+        /// of waiting.
+        fn set_nonblocking(&self, nonblocking: bool) -> io::Result<()>;
     }
 }
 
@@ -215,28 +199,20 @@ impl TcpStream {
         }
     }
 
-    /// The remote address.
-    pub fn peer_addr(&self) -> io::Result<SocketAddr> {
-        self.inner.get().peer_addr()
-    }
-
-    /// The local address.
-    pub fn local_addr(&self) -> io::Result<SocketAddr> {
-        self.inner.get().local_addr()
-    }
-
-    /// Shuts down the read half, the write half, or both. Shutting down the read half wakes a
-    /// goroutine blocked reading (it reads end of stream).
-    pub fn shutdown(&self, how: Shutdown) -> io::Result<()> {
-        self.inner.get().shutdown(how)
+    delegate! { socket:
+        /// The remote address.
+        fn peer_addr(&self) -> io::Result<SocketAddr>;
+        /// The local address.
+        fn local_addr(&self) -> io::Result<SocketAddr>;
+        /// Shuts down the read half, the write half, or both. Shutting down the read half wakes a
+        /// goroutine blocked reading (it reads end of stream).
+        fn shutdown(&self, how: Shutdown) -> io::Result<()>;
     }
 
     /// A new handle to the same connection (a `dup` of its fd); timeouts are shared, as std's.
     pub fn try_clone(&self) -> io::Result<TcpStream> {
-        let io = self.inner.get().try_clone()?;
-        Ok(TcpStream {
-            inner: self.inner.try_clone(io),
-        })
+        let inner = self.inner.try_clone(stdnet::TcpStream::try_clone)?;
+        Ok(TcpStream { inner })
     }
 
     /// Reads without removing the data from the queue; waits like [`Read::read`].
@@ -244,56 +220,21 @@ impl TcpStream {
         self.inner.read(|s| s.peek(buf))
     }
 
-    /// Sets `TCP_NODELAY` (Nagle's algorithm off with `true`).
-    pub fn set_nodelay(&self, nodelay: bool) -> io::Result<()> {
-        self.inner.get().set_nodelay(nodelay)
+    delegate! { socket:
+        /// Sets `TCP_NODELAY` (Nagle's algorithm off with `true`).
+        fn set_nodelay(&self, nodelay: bool) -> io::Result<()>;
+        /// Gets `TCP_NODELAY`.
+        fn nodelay(&self) -> io::Result<bool>;
     }
 
-    /// Gets `TCP_NODELAY`.
-    pub fn nodelay(&self) -> io::Result<bool> {
-        self.inner.get().nodelay()
-    }
+    delegate!(timeouts: "read", "write");
 
-    /// The longest a read may wait (`None`: forever). A read that waits longer fails with
-    /// [`io::ErrorKind::WouldBlock`], as std's on Linux. `Some(Duration::ZERO)` is an error.
-    pub fn set_read_timeout(&self, dur: Option<Duration>) -> io::Result<()> {
-        self.inner.set_read_timeout(dur)
-    }
+    delegate!(ttl_and_error);
 
-    /// The longest a write may wait; as [`set_read_timeout`](Self::set_read_timeout).
-    pub fn set_write_timeout(&self, dur: Option<Duration>) -> io::Result<()> {
-        self.inner.set_write_timeout(dur)
-    }
-
-    /// The read timeout.
-    pub fn read_timeout(&self) -> io::Result<Option<Duration>> {
-        self.inner.read_timeout()
-    }
-
-    /// The write timeout.
-    pub fn write_timeout(&self) -> io::Result<Option<Duration>> {
-        self.inner.write_timeout()
-    }
-
-    /// Sets `IP_TTL`.
-    pub fn set_ttl(&self, ttl: u32) -> io::Result<()> {
-        self.inner.get().set_ttl(ttl)
-    }
-
-    /// Gets `IP_TTL`.
-    pub fn ttl(&self) -> io::Result<u32> {
-        self.inner.get().ttl()
-    }
-
-    /// Gets and clears the socket's pending error (`SO_ERROR`).
-    pub fn take_error(&self) -> io::Result<Option<io::Error>> {
-        self.inner.get().take_error()
-    }
-
-    /// With `true`, reads and writes fail with [`io::ErrorKind::WouldBlock`] instead of
-    /// waiting. Shared with [`try_clone`](Self::try_clone)s, as `O_NONBLOCK` is.
-    pub fn set_nonblocking(&self, nonblocking: bool) -> io::Result<()> {
-        self.inner.set_nonblocking(nonblocking)
+    delegate! { fd:
+        /// With `true`, reads and writes fail with [`io::ErrorKind::WouldBlock`] instead of
+        /// waiting. Shared with [`try_clone`](Self::try_clone)s, as `O_NONBLOCK` is.
+        fn set_nonblocking(&self, nonblocking: bool) -> io::Result<()>;
     }
 }
 
@@ -345,38 +286,4 @@ impl Write for TcpStream {
     }
 }
 
-impl fmt::Debug for TcpListener {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        self.inner.fmt(f)
-    }
-}
-
-impl fmt::Debug for TcpStream {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        self.inner.fmt(f)
-    }
-}
-
-impl AsRawFd for TcpListener {
-    fn as_raw_fd(&self) -> RawFd {
-        self.inner.get().as_raw_fd()
-    }
-}
-
-impl AsFd for TcpListener {
-    fn as_fd(&self) -> BorrowedFd<'_> {
-        self.inner.get().as_fd()
-    }
-}
-
-impl AsRawFd for TcpStream {
-    fn as_raw_fd(&self) -> RawFd {
-        self.inner.get().as_raw_fd()
-    }
-}
-
-impl AsFd for TcpStream {
-    fn as_fd(&self) -> BorrowedFd<'_> {
-        self.inner.get().as_fd()
-    }
-}
+fd_traits!(TcpListener, TcpStream);

@@ -1,12 +1,9 @@
 //! `UdpSocket`: std's UDP API on the netpoller (Go: net/udpsock.go).
 
-use super::fd::NetFd;
+use super::fd::{delegate, fd_traits, NetFd};
 use super::sys;
-use std::fmt;
 use std::io;
 use std::net::{self as stdnet, Ipv4Addr, Ipv6Addr, SocketAddr, ToSocketAddrs};
-use std::os::fd::{AsFd, AsRawFd, BorrowedFd, RawFd};
-use std::time::Duration;
 
 /// A UDP socket: [`std::net::UdpSocket`]'s API, where receiving (and, rarely, sending) parks
 /// the calling goroutine (or blocks the calling thread) until the socket is ready.
@@ -88,142 +85,55 @@ impl UdpSocket {
         self.inner.read(|s| s.peek(buf))
     }
 
-    /// The local address.
-    pub fn local_addr(&self) -> io::Result<SocketAddr> {
-        self.inner.get().local_addr()
-    }
-
-    /// The connected peer's address ([`io::ErrorKind::NotConnected`] if none).
-    pub fn peer_addr(&self) -> io::Result<SocketAddr> {
-        self.inner.get().peer_addr()
+    delegate! { socket:
+        /// The local address.
+        fn local_addr(&self) -> io::Result<SocketAddr>;
+        /// The connected peer's address ([`io::ErrorKind::NotConnected`] if none).
+        fn peer_addr(&self) -> io::Result<SocketAddr>;
     }
 
     /// A new handle to the same socket (a `dup` of its fd); timeouts are shared, as std's.
     pub fn try_clone(&self) -> io::Result<UdpSocket> {
-        let io = self.inner.get().try_clone()?;
-        Ok(UdpSocket {
-            inner: self.inner.try_clone(io),
-        })
+        let inner = self.inner.try_clone(stdnet::UdpSocket::try_clone)?;
+        Ok(UdpSocket { inner })
     }
 
-    /// The longest a receive may wait (`None`: forever); a receive that waits longer fails
-    /// with [`io::ErrorKind::WouldBlock`], as std's on Linux. `Some(Duration::ZERO)` is an
-    /// error.
-    pub fn set_read_timeout(&self, dur: Option<Duration>) -> io::Result<()> {
-        self.inner.set_read_timeout(dur)
+    delegate!(timeouts: "receive", "send");
+
+    delegate! { socket:
+        /// Sets `SO_BROADCAST`.
+        fn set_broadcast(&self, broadcast: bool) -> io::Result<()>;
+        /// Gets `SO_BROADCAST`.
+        fn broadcast(&self) -> io::Result<bool>;
+        /// Sets `IP_MULTICAST_LOOP`.
+        fn set_multicast_loop_v4(&self, on: bool) -> io::Result<()>;
+        /// Gets `IP_MULTICAST_LOOP`.
+        fn multicast_loop_v4(&self) -> io::Result<bool>;
+        /// Sets `IP_MULTICAST_TTL`.
+        fn set_multicast_ttl_v4(&self, ttl: u32) -> io::Result<()>;
+        /// Gets `IP_MULTICAST_TTL`.
+        fn multicast_ttl_v4(&self) -> io::Result<u32>;
+        /// Sets `IPV6_MULTICAST_LOOP`.
+        fn set_multicast_loop_v6(&self, on: bool) -> io::Result<()>;
+        /// Gets `IPV6_MULTICAST_LOOP`.
+        fn multicast_loop_v6(&self) -> io::Result<bool>;
+        /// Joins an IPv4 multicast group (`IP_ADD_MEMBERSHIP`).
+        fn join_multicast_v4(&self, multiaddr: &Ipv4Addr, interface: &Ipv4Addr) -> io::Result<()>;
+        /// Joins an IPv6 multicast group (`IPV6_ADD_MEMBERSHIP`).
+        fn join_multicast_v6(&self, multiaddr: &Ipv6Addr, interface: u32) -> io::Result<()>;
+        /// Leaves an IPv4 multicast group (`IP_DROP_MEMBERSHIP`).
+        fn leave_multicast_v4(&self, multiaddr: &Ipv4Addr, interface: &Ipv4Addr) -> io::Result<()>;
+        /// Leaves an IPv6 multicast group (`IPV6_DROP_MEMBERSHIP`).
+        fn leave_multicast_v6(&self, multiaddr: &Ipv6Addr, interface: u32) -> io::Result<()>;
     }
 
-    /// The longest a send may wait; as [`set_read_timeout`](Self::set_read_timeout).
-    pub fn set_write_timeout(&self, dur: Option<Duration>) -> io::Result<()> {
-        self.inner.set_write_timeout(dur)
-    }
+    delegate!(ttl_and_error);
 
-    /// The read timeout.
-    pub fn read_timeout(&self) -> io::Result<Option<Duration>> {
-        self.inner.read_timeout()
-    }
-
-    /// The write timeout.
-    pub fn write_timeout(&self) -> io::Result<Option<Duration>> {
-        self.inner.write_timeout()
-    }
-
-    /// Sets `SO_BROADCAST`.
-    pub fn set_broadcast(&self, broadcast: bool) -> io::Result<()> {
-        self.inner.get().set_broadcast(broadcast)
-    }
-
-    /// Gets `SO_BROADCAST`.
-    pub fn broadcast(&self) -> io::Result<bool> {
-        self.inner.get().broadcast()
-    }
-
-    /// Sets `IP_MULTICAST_LOOP`.
-    pub fn set_multicast_loop_v4(&self, on: bool) -> io::Result<()> {
-        self.inner.get().set_multicast_loop_v4(on)
-    }
-
-    /// Gets `IP_MULTICAST_LOOP`.
-    pub fn multicast_loop_v4(&self) -> io::Result<bool> {
-        self.inner.get().multicast_loop_v4()
-    }
-
-    /// Sets `IP_MULTICAST_TTL`.
-    pub fn set_multicast_ttl_v4(&self, ttl: u32) -> io::Result<()> {
-        self.inner.get().set_multicast_ttl_v4(ttl)
-    }
-
-    /// Gets `IP_MULTICAST_TTL`.
-    pub fn multicast_ttl_v4(&self) -> io::Result<u32> {
-        self.inner.get().multicast_ttl_v4()
-    }
-
-    /// Sets `IPV6_MULTICAST_LOOP`.
-    pub fn set_multicast_loop_v6(&self, on: bool) -> io::Result<()> {
-        self.inner.get().set_multicast_loop_v6(on)
-    }
-
-    /// Gets `IPV6_MULTICAST_LOOP`.
-    pub fn multicast_loop_v6(&self) -> io::Result<bool> {
-        self.inner.get().multicast_loop_v6()
-    }
-
-    /// Joins an IPv4 multicast group (`IP_ADD_MEMBERSHIP`).
-    pub fn join_multicast_v4(&self, multiaddr: &Ipv4Addr, interface: &Ipv4Addr) -> io::Result<()> {
-        self.inner.get().join_multicast_v4(multiaddr, interface)
-    }
-
-    /// Joins an IPv6 multicast group (`IPV6_ADD_MEMBERSHIP`).
-    pub fn join_multicast_v6(&self, multiaddr: &Ipv6Addr, interface: u32) -> io::Result<()> {
-        self.inner.get().join_multicast_v6(multiaddr, interface)
-    }
-
-    /// Leaves an IPv4 multicast group (`IP_DROP_MEMBERSHIP`).
-    pub fn leave_multicast_v4(&self, multiaddr: &Ipv4Addr, interface: &Ipv4Addr) -> io::Result<()> {
-        self.inner.get().leave_multicast_v4(multiaddr, interface)
-    }
-
-    /// Leaves an IPv6 multicast group (`IPV6_DROP_MEMBERSHIP`).
-    pub fn leave_multicast_v6(&self, multiaddr: &Ipv6Addr, interface: u32) -> io::Result<()> {
-        self.inner.get().leave_multicast_v6(multiaddr, interface)
-    }
-
-    /// Sets `IP_TTL`.
-    pub fn set_ttl(&self, ttl: u32) -> io::Result<()> {
-        self.inner.get().set_ttl(ttl)
-    }
-
-    /// Gets `IP_TTL`.
-    pub fn ttl(&self) -> io::Result<u32> {
-        self.inner.get().ttl()
-    }
-
-    /// Gets and clears the socket's pending error (`SO_ERROR`).
-    pub fn take_error(&self) -> io::Result<Option<io::Error>> {
-        self.inner.get().take_error()
-    }
-
-    /// With `true`, sends and receives fail with [`io::ErrorKind::WouldBlock`] instead of
-    /// waiting. Shared with [`try_clone`](Self::try_clone)s, as `O_NONBLOCK` is.
-    pub fn set_nonblocking(&self, nonblocking: bool) -> io::Result<()> {
-        self.inner.set_nonblocking(nonblocking)
+    delegate! { fd:
+        /// With `true`, sends and receives fail with [`io::ErrorKind::WouldBlock`] instead of
+        /// waiting. Shared with [`try_clone`](Self::try_clone)s, as `O_NONBLOCK` is.
+        fn set_nonblocking(&self, nonblocking: bool) -> io::Result<()>;
     }
 }
 
-impl fmt::Debug for UdpSocket {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        self.inner.fmt(f)
-    }
-}
-
-impl AsRawFd for UdpSocket {
-    fn as_raw_fd(&self) -> RawFd {
-        self.inner.get().as_raw_fd()
-    }
-}
-
-impl AsFd for UdpSocket {
-    fn as_fd(&self) -> BorrowedFd<'_> {
-        self.inner.get().as_fd()
-    }
-}
+fd_traits!(UdpSocket);

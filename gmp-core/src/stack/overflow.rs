@@ -489,13 +489,7 @@ mod tests {
                 &test_path("goroutine_overflow_aborts_with_its_id_and_size"),
                 mode,
             );
-            assert_eq!(
-                out.signal(),
-                Some(libc::SIGABRT),
-                "{mode}: child did not abort: {:?}\n{}",
-                out.status,
-                out.stderr
-            );
+            out.assert_signal(Some(libc::SIGABRT), mode);
             assert!(
                 out.stderr
                     .contains("goroutine 7 overflowed its stack (65536 bytes)\n"),
@@ -621,13 +615,7 @@ mod tests {
         ];
         for (mode, signal, code, needle) in cases {
             let out = child::run(&test_path("other_faults_go_to_the_previous_handler"), mode);
-            assert_eq!(
-                out.signal(),
-                signal,
-                "{mode}: {:?}\n{}",
-                out.status,
-                out.stderr
-            );
+            out.assert_signal(signal, mode);
             assert_eq!(
                 out.status.code(),
                 code,

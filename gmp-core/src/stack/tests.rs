@@ -36,6 +36,18 @@ pub(super) mod child {
         pub(crate) fn signal(&self) -> Option<i32> {
             self.status.signal()
         }
+
+        /// Asserts that the child was killed by `signal` (`None`: that no signal killed it);
+        /// the message shows `mode`, the exit status and the child's stderr.
+        pub(crate) fn assert_signal(&self, signal: Option<i32>, mode: &str) {
+            assert_eq!(
+                self.signal(),
+                signal,
+                "{mode}: child not killed by the expected signal: {:?}\n{}",
+                self.status,
+                self.stderr
+            );
+        }
     }
 
     /// Runs the test `test` (its path inside the crate, `stack::tests::name`) alone in a
@@ -77,6 +89,29 @@ fn test_path(name: &str) -> String {
     let module = module_path!();
     let module = module.split_once("::").map_or(module, |(_, rest)| rest);
     format!("{module}::{name}")
+}
+
+/// Runs the test `name` in a child in mode "run" and asserts that it succeeded.
+fn run_child_ok(name: &str) -> child::Outcome {
+    let out = child::run(&test_path(name), "run");
+    assert!(out.status.success(), "{:?}\n{}", out.status, out.stderr);
+    out
+}
+
+/// Echoes the `ERROR: ` line a child printed and asserts that it contains every needle.
+fn assert_error_mentions(out: &child::Outcome, needles: &[String]) {
+    let msg = out
+        .stderr
+        .lines()
+        .find(|l| l.starts_with("ERROR: "))
+        .expect(&out.stderr);
+    eprintln!("{msg}");
+    for needle in needles {
+        assert!(
+            msg.contains(needle.as_str()),
+            "{needle:?} missing from: {msg}"
+        );
+    }
 }
 
 /// How many pages of `addr..addr + len` are resident (mincore).
@@ -529,13 +564,7 @@ fn guard_pages_fault() {
     }
     for mode in modes {
         let out = child::run(&test_path("guard_pages_fault"), mode);
-        assert_eq!(
-            out.signal(),
-            Some(libc::SIGSEGV),
-            "{mode}: child did not die by SIGSEGV: {:?}\n{}",
-            out.status,
-            out.stderr
-        );
+        out.assert_signal(Some(libc::SIGSEGV), mode);
         assert!(
             !out.stderr.contains("GUARD DID NOT FAULT"),
             "{mode}: {}",
@@ -572,8 +601,7 @@ fn dropping_the_pool_unmaps_its_slabs() {
         return;
     }
     // A child process: no other test may map the address we check in between.
-    let out = child::run(&test_path("dropping_the_pool_unmaps_its_slabs"), "run");
-    assert!(out.status.success(), "{:?}\n{}", out.status, out.stderr);
+    run_child_ok("dropping_the_pool_unmaps_its_slabs");
 }
 
 #[test]
@@ -625,28 +653,19 @@ fn address_space_exhaustion_is_a_clear_error() {
         pool.free(s);
         return;
     }
-    let out = child::run(
-        &test_path("address_space_exhaustion_is_a_clear_error"),
-        "run",
-    );
-    assert!(out.status.success(), "{:?}\n{}", out.status, out.stderr);
+    let out = run_child_ok("address_space_exhaustion_is_a_clear_error");
     let max = sys::max_map_count().unwrap();
-    let msg = out
-        .stderr
-        .lines()
-        .find(|l| l.starts_with("ERROR: "))
-        .expect(&out.stderr);
-    eprintln!("{msg}");
-    for needle in [
-        "cannot reserve".to_owned(),
-        "memory-map limit".to_owned(),
-        format!("vm.max_map_count = {max}"),
-        "sysctl -w vm.max_map_count=".to_owned(),
-        "RLIMIT_AS = ".to_owned(),
-        "ulimit -v".to_owned(),
-    ] {
-        assert!(msg.contains(&needle), "{needle:?} missing from: {msg}");
-    }
+    assert_error_mentions(
+        &out,
+        &[
+            "cannot reserve".to_owned(),
+            "memory-map limit".to_owned(),
+            format!("vm.max_map_count = {max}"),
+            "sysctl -w vm.max_map_count=".to_owned(),
+            "RLIMIT_AS = ".to_owned(),
+            "ulimit -v".to_owned(),
+        ],
+    );
 }
 
 #[test]
@@ -693,29 +712,20 @@ fn map_count_exhaustion_with_mprotect_guards_is_a_clear_error() {
         pool.free(s);
         return;
     }
-    let out = child::run(
-        &test_path("map_count_exhaustion_with_mprotect_guards_is_a_clear_error"),
-        "run",
-    );
-    assert!(out.status.success(), "{:?}\n{}", out.status, out.stderr);
+    let out = run_child_ok("map_count_exhaustion_with_mprotect_guards_is_a_clear_error");
     if out.stderr.contains("SKIPPED") {
         return;
     }
     let max = sys::max_map_count().unwrap();
-    let msg = out
-        .stderr
-        .lines()
-        .find(|l| l.starts_with("ERROR: "))
-        .expect(&out.stderr);
-    eprintln!("{msg}");
-    for needle in [
-        "hit the memory-map limit".to_owned(),
-        format!("vm.max_map_count = {max}"),
-        "MADV_GUARD_INSTALL".to_owned(),
-        "sysctl -w vm.max_map_count=".to_owned(),
-    ] {
-        assert!(msg.contains(&needle), "{needle:?} missing from: {msg}");
-    }
+    assert_error_mentions(
+        &out,
+        &[
+            "hit the memory-map limit".to_owned(),
+            format!("vm.max_map_count = {max}"),
+            "MADV_GUARD_INSTALL".to_owned(),
+            "sysctl -w vm.max_map_count=".to_owned(),
+        ],
+    );
 }
 
 /// Prints the CPU cost of the pool's operations (`cargo test --release -p gmp-core --lib --

@@ -1,11 +1,18 @@
-//! The record of one blocked operation (Go: the `g` a `sudog` points to, with its
-//! `selectDone` flag): who to wake, and the claim word that lets exactly one waker win.
+//! `Sudog`: the waiter record of a blocked channel operation or select (Go: `sudog` in
+//! runtime/runtime2.go, with the `g` it points to and that g's `selectDone` flag): who to
+//! wake, and the claim word that lets exactly one waker win.
+//!
+//! Go gives a select one `sudog` per case, all pointing at one `g` whose `selectDone` decides
+//! which case wins. Here one `Sudog` per blocked operation holds who to wake and the claim,
+//! and each queue entry ([`Waiter`](crate::waitq::Waiter)) adds what Go's per-case `sudog`
+//! adds: the case and the value slot (`sudog.elem`).
 
 use crate::loom::atomic::{AtomicUsize, Ordering};
 use gmp_core::park::{self, Unparker, WaitReason};
 use std::time::Instant;
 
-/// One blocking `send`, `recv` or `select`, waiting to be completed by another party.
+/// One blocking `send`, `recv` or `select`, waiting to be completed by another party (Go:
+/// `sudog`).
 ///
 /// It lives on the blocked caller's stack (see the design essay in `chan.rs` for why that is
 /// sound): the caller does not return before every queue entry pointing here is gone.
@@ -23,7 +30,7 @@ use std::time::Instant;
 /// timed-out operation either completes or is aborted, never both. The completing store is the
 /// waker's last access to the record: it takes its [`Unparker`] clone before.
 #[derive(Debug)]
-pub(crate) struct Context {
+pub(crate) struct Sudog {
     state: AtomicUsize,
     unparker: Unparker,
 }
@@ -36,10 +43,10 @@ fn claimed(case: usize) -> usize {
     (case + 1) << 1
 }
 
-impl Context {
+impl Sudog {
     /// A fresh record for the calling goroutine or thread.
     pub(crate) fn new() -> Self {
-        Context {
+        Sudog {
             state: AtomicUsize::new(WAITING),
             unparker: park::current(),
         }

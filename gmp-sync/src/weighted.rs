@@ -1,4 +1,5 @@
-//! `Semaphore`: a weighted FIFO semaphore (Go: `golang.org/x/sync/semaphore.Weighted`).
+//! `Semaphore`: the public weighted FIFO semaphore (Go: `golang.org/x/sync/semaphore.Weighted`);
+//! not Go's runtime semaphore, which is `sema.rs`.
 
 use crate::loom::atomic::{AtomicUsize, Ordering::SeqCst};
 use crate::loom::const_fn;
@@ -217,42 +218,44 @@ impl Semaphore {
     /// assert!(sem.try_acquire(4));
     /// ```
     pub fn release(&self, n: usize) {
+        if self.try_release_fast(n).is_some() {
+            self.release_slow(n);
+        }
+    }
+
+    /// Gives back `n` units with a CAS while nobody is queued: `None` when done, or the state
+    /// word (with `WAITERS` set) when the release must serve the queue under its lock.
+    ///
+    /// # Panics
+    ///
+    /// "semaphore: released more than held" if fewer than `n` units are held.
+    #[inline]
+    fn try_release_fast(&self, n: usize) -> Option<usize> {
         let mut s = self.state.load(SeqCst);
         loop {
             if s & !WAITERS < n {
                 panic!("semaphore: released more than held");
             }
             if s & WAITERS != 0 {
-                break;
+                return Some(s);
             }
             match self.state.compare_exchange_weak(s, s - n, SeqCst, SeqCst) {
-                Ok(_) => return,
+                Ok(_) => return None,
                 Err(now) => s = now,
             }
         }
-        self.release_slow(n);
     }
 
     /// Release with waiters queued: under the bucket lock (x/sync: `notifyWaiters`).
     #[cold]
     fn release_slow(&self, n: usize) {
         lot::with_queue(self.key(), |q| {
-            let mut s = self.state.load(SeqCst);
-            loop {
-                if s & !WAITERS < n {
-                    panic!("semaphore: released more than held");
-                }
-                if s & WAITERS != 0 {
-                    break;
-                }
-                // Another release emptied the queue meanwhile: the lock-free rule applies.
-                match self.state.compare_exchange(s, s - n, SeqCst, SeqCst) {
-                    Ok(_) => return,
-                    Err(now) => s = now,
-                }
+            // Another release may have emptied the queue meanwhile: then the lock-free rule
+            // applies, and the CAS is all there is to do.
+            if let Some(s) = self.try_release_fast(n) {
+                // WAITERS is set, so nobody changes the state without this lock.
+                self.serve(q, (s & !WAITERS) - n);
             }
-            // WAITERS is set, so nobody changes the state without this lock.
-            self.serve(q, (s & !WAITERS) - n);
         });
     }
 }

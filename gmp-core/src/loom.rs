@@ -94,6 +94,10 @@ mod imp {
     /// Whether runtimes start a sysmon thread (loom models run without one: it never ends).
     pub(crate) const SYSMON: bool = true;
 
+    /// Whether shutdown gives up on goroutines after the exit grace (loom models wait for
+    /// every goroutine instead: a model must join all its threads).
+    pub(crate) const BOUNDED_EXIT: bool = true;
+
     /// The runtime's clock (Go: `nanotime`): `Instant::now()`. Under loom it is a virtual
     /// clock, so that a model never branches on how fast the machine ran it.
     #[inline(always)]
@@ -202,6 +206,9 @@ mod imp {
 
     /// No sysmon under loom: a thread that sleeps and loops forever cannot be model-checked.
     pub(crate) const SYSMON: bool = false;
+
+    /// See the std half: under loom, shutdown waits for every goroutine.
+    pub(crate) const BOUNDED_EXIT: bool = false;
 
     loom::lazy_static! {
         /// Nanoseconds the model's virtual clock stands past [`base`]. One per execution

@@ -5,11 +5,12 @@ use crate::goroutine::{spawn_on, JoinError, JoinHandle};
 use crate::loom::atomic::Ordering::*;
 use crate::loom::Arc;
 use crate::park::{self, WaitReason};
-use crate::sched::Sched;
+use crate::sched::{Config, Sched};
 use std::fmt;
 use std::io;
 use std::panic::Location;
 use std::sync::OnceLock;
+use std::time::Duration;
 
 /// Configures a [`Runtime`] (Go: `GOMAXPROCS`, stack size, deadlock detection).
 ///
@@ -23,6 +24,7 @@ pub struct Builder {
     stack_size: usize,
     deadlock_detection: bool,
     max_threads: usize,
+    exit_grace: Duration,
 }
 
 impl Builder {
@@ -57,6 +59,32 @@ impl Builder {
         self
     }
 
+    /// How long the end of the runtime waits for its goroutines, default 100 ms. When `run`'s
+    /// main goroutine returns, or the `Runtime` is dropped, every other goroutine is cancelled
+    /// at its next scheduling point and unwound (its drops run). Those that have not ended
+    /// after `d` (a loop with no gmp call, a read blocked inside [`syscall`](crate::syscall),
+    /// plain blocking I/O) are abandoned, as Go's exit abandons them: their threads are
+    /// detached, never joined, their drops do not run, and each gets one line on stderr:
+    /// `gmp: goroutine 7 [syscall] abandoned at exit`.
+    ///
+    /// ```
+    /// use std::time::{Duration, Instant};
+    /// let rt = gmp_core::Runtime::builder()
+    ///     .exit_grace(Duration::from_millis(20))
+    ///     .build()
+    ///     .unwrap();
+    /// rt.go(|| loop {
+    ///     std::hint::spin_loop(); // never reaches a scheduling point
+    /// });
+    /// let t = Instant::now();
+    /// drop(rt); // prints "gmp: goroutine 1 [running] abandoned at exit"
+    /// assert!(t.elapsed() < Duration::from_secs(2));
+    /// ```
+    pub fn exit_grace(mut self, d: Duration) -> Self {
+        self.exit_grace = d;
+        self
+    }
+
     /// Builds the runtime. Its Ms (threads) start on demand.
     ///
     /// # Errors
@@ -84,7 +112,13 @@ impl Builder {
             ));
         }
         Ok(Runtime {
-            sched: Sched::new(procs, stack_size, self.deadlock_detection, self.max_threads),
+            sched: Sched::new(Config {
+                procs,
+                stack_size,
+                deadlock_detection: self.deadlock_detection,
+                max_threads: self.max_threads,
+                exit_grace: self.exit_grace,
+            }),
         })
     }
 }
@@ -92,7 +126,10 @@ impl Builder {
 /// A goroutine runtime: Ps, Ms, and the goroutines on them.
 ///
 /// Dropping it cancels the goroutines still alive (each is unwound at its next scheduling
-/// point, so its drops run) and joins its threads.
+/// point, so its drops run) and joins its threads; goroutines that have not ended within the
+/// [exit grace](Builder::exit_grace) are abandoned with a line on stderr, and their threads are
+/// not joined. Dropping it inside one of its own goroutines starts that shutdown and returns
+/// at once; the goroutine is cancelled at its next scheduling point.
 pub struct Runtime {
     sched: Arc<Sched>,
 }
@@ -118,6 +155,7 @@ impl Runtime {
             stack_size: crate::stack::DEFAULT_STACK_SIZE,
             deadlock_detection: true,
             max_threads: crate::sched::DEFAULT_MAX_THREADS,
+            exit_grace: crate::sched::DEFAULT_EXIT_GRACE,
         }
     }
 
@@ -211,7 +249,13 @@ static DEFAULT: OnceLock<Arc<Sched>> = OnceLock::new();
 
 impl Drop for Runtime {
     fn drop(&mut self) {
-        self.sched.shutdown();
+        let inside = crate::sched::current_sched().is_some_and(|s| Arc::ptr_eq(&s, &self.sched));
+        if inside {
+            // Waiting here would wait for this very goroutine: shut down in the background.
+            self.sched.shutdown_from_inside();
+        } else {
+            self.sched.shutdown();
+        }
     }
 }
 

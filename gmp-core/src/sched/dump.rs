@@ -47,14 +47,7 @@ pub(crate) fn dump(s: &Sched) -> String {
 /// Go: `goroutineheader`: `goroutine 7 [chan receive, 3 minutes, locked to thread]:`.
 fn header(out: &mut String, g: &G, now: u64) {
     let w = g.state.load(Acquire);
-    let status: String = match w & g::STATUS_MASK {
-        g::RUNNABLE => "runnable".into(),
-        g::RUNNING if w & g::BLOCKING != 0 => g.wait_reason().to_string(),
-        g::RUNNING => "running".into(),
-        g::SYSCALL => "syscall".into(),
-        g::WAITING => g.wait_reason().to_string(),
-        _ => "dead".into(),
-    };
+    let status = state_text(g, w);
     let _ = write!(out, "goroutine {} [{status}", g::goid_of(w));
     if w & g::STATUS_MASK == g::WAITING {
         let since = g.wait_since.load(Relaxed);
@@ -70,6 +63,29 @@ fn header(out: &mut String, g: &G, now: u64) {
         out.push_str(", locked to thread");
     }
     out.push_str("]:\n");
+}
+
+/// The bracketed state of a dump header: `runnable`, `running`, `syscall`, or the wait
+/// reason of a parked goroutine (also of one that blocks its thread while it unwinds).
+fn state_text(g: &G, w: u64) -> String {
+    match w & g::STATUS_MASK {
+        g::RUNNABLE => "runnable".into(),
+        g::RUNNING if w & g::BLOCKING != 0 => g.wait_reason().to_string(),
+        g::RUNNING => "running".into(),
+        g::SYSCALL => "syscall".into(),
+        g::WAITING => g.wait_reason().to_string(),
+        _ => "dead".into(),
+    }
+}
+
+/// The state named in `gmp: goroutine 7 [...] abandoned at exit`: as in the dump, except that
+/// a runnable goroutine is `running` (it was cancelled, and no M was free to unwind it).
+pub(super) fn abandoned_state(g: &G) -> String {
+    let w = g.state.load(Acquire);
+    if w & g::STATUS_MASK == g::RUNNABLE {
+        return "running".into();
+    }
+    state_text(g, w)
 }
 
 /// Go: `checkdead`, called with `sched.lock` held when an M goes idle. If no M is running,

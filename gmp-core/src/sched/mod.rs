@@ -92,12 +92,30 @@ use g::G;
 use m::MShared;
 use std::collections::VecDeque;
 use std::sync::OnceLock;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 /// "No P": the value of an M's P slot (and of `MShared::nextp`) while it holds none.
 pub(crate) const NO_P: usize = usize::MAX;
 /// Same as Go's `sched.maxmcount` default (runtime/proc.go): at most 10,000 Ms.
 pub(crate) const DEFAULT_MAX_THREADS: usize = 10_000;
+
+/// Same as Go's exit: a program ends when `main` returns. gmp first gives the other goroutines
+/// this long to unwind (their drops run), then abandons the rest (`Builder::exit_grace`).
+pub(crate) const DEFAULT_EXIT_GRACE: Duration = Duration::from_millis(100);
+
+/// What a [`Builder`](crate::Builder) decided about a runtime.
+#[derive(Debug, Clone)]
+pub(crate) struct Config {
+    /// Go's `GOMAXPROCS`.
+    pub(crate) procs: usize,
+    /// Each goroutine's stack, in bytes (validated).
+    pub(crate) stack_size: usize,
+    pub(crate) deadlock_detection: bool,
+    /// Go's `sched.maxmcount`.
+    pub(crate) max_threads: usize,
+    /// How long shutdown waits for goroutines to end before abandoning them.
+    pub(crate) exit_grace: Duration,
+}
 
 /// Scheduler state under `Sched::lock` (Go: the fields of `schedt` guarded by `sched.lock`).
 #[derive(Debug)]
@@ -170,6 +188,11 @@ pub(crate) struct Sched {
     next_mid: AtomicUsize,
     /// At most this many Ms (Go: `sched.maxmcount`).
     max_threads: usize,
+    /// How long `shutdown` waits for the goroutines to end; `None`: for ever (loom models,
+    /// which must join every thread).
+    exit_grace: Option<Duration>,
+    /// Where `shutdown` waits for the last goroutine to end (`wake_all_ms` wakes it).
+    exit_note: crate::park::thread::ThreadParker,
     /// The sysmon thread's sleep (Go: `sched.sysmonnote`) and whether it is in its deep sleep
     /// waiting for a P to become busy (Go: `sched.sysmonwait`).
     pub(crate) sysmon_note: crate::park::thread::ThreadParker,
@@ -187,12 +210,14 @@ impl std::fmt::Debug for Sched {
 }
 
 impl Sched {
-    pub(crate) fn new(
-        procs: usize,
-        stack_size: usize,
-        deadlock_detection: bool,
-        max_threads: usize,
-    ) -> Arc<Sched> {
+    pub(crate) fn new(cfg: Config) -> Arc<Sched> {
+        let Config {
+            procs,
+            stack_size,
+            deadlock_detection,
+            max_threads,
+            exit_grace,
+        } = cfg;
         crate::stack::install_overflow_handler();
         dump::install_panic_hook();
         let allp: Vec<P> = (0..procs).map(P::new).collect();
@@ -232,6 +257,8 @@ impl Sched {
             main_goexited: AtomicBool::new(false),
             next_mid: AtomicUsize::new(0),
             max_threads,
+            exit_grace: crate::loom::BOUNDED_EXIT.then_some(exit_grace),
+            exit_note: crate::park::thread::ThreadParker::new(),
             sysmon_note: crate::park::thread::ThreadParker::new(),
             sysmon_wait: AtomicBool::new(false),
         });
@@ -257,6 +284,6 @@ impl Sched {
     }
 
     fn instant_of(&self, ns: u64) -> Instant {
-        self.epoch + std::time::Duration::from_nanos(ns - 1)
+        self.epoch + Duration::from_nanos(ns - 1)
     }
 }

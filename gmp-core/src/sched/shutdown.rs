@@ -17,6 +17,7 @@
 //! - `shutdown` returns after joining every M thread and sysmon, then frees what is left:
 //!   timers, queued Gs, free Gs and their stacks.
 
+use super::dump::abandoned_state;
 use super::g::{self, G};
 use super::m::MShared;
 use super::Sched;
@@ -25,8 +26,34 @@ use crate::loom::Arc;
 
 impl Sched {
     /// Cancels every goroutine and stops the Ms (Go: main returning, but unwinding instead of
-    /// exiting the process). Returns once every M thread has exited.
+    /// exiting the process). Returns once every M thread has exited, or after the exit grace
+    /// with the goroutines left abandoned.
     pub(crate) fn shutdown(self: &Arc<Self>) {
+        self.start_shutdown();
+        self.finish_shutdown();
+    }
+
+    /// [`shutdown`](Self::shutdown) called by a goroutine of this runtime (the last handle
+    /// dropped inside it): waiting here would wait for the caller itself, so the wait and the
+    /// clean-up run on a thread of their own, and the caller is cancelled at its next
+    /// scheduling point.
+    pub(crate) fn shutdown_from_inside(self: &Arc<Self>) {
+        self.start_shutdown();
+        let s = self.clone();
+        let spawned = std::thread::Builder::new()
+            .name("gmp-exit".into())
+            .spawn(move || s.finish_shutdown());
+        if let Err(e) = spawned {
+            // The Ms still exit when the goroutines end; only the clean-up is lost.
+            eprintln!(
+                "gmp: cannot start the thread that ends the runtime ({e}): its memory is not freed"
+            );
+        }
+    }
+
+    /// The first half of shutdown: flags it, cancels every goroutine (the parked ones are
+    /// made runnable to unwind), and wakes Ms to run them.
+    fn start_shutdown(self: &Arc<Self>) {
         self.shutdown.store(true, SeqCst);
         // Pairs with the fence in `gdestroy` (the last goroutine's exit wakes the Ms).
         crate::loom::seqcst_fence();
@@ -45,6 +72,15 @@ impl Sched {
             self.startm(None, false);
         }
         self.wake_all_ms();
+    }
+
+    /// The second half of shutdown: waits up to the exit grace for the goroutines to end, then
+    /// joins the Ms and frees what is left; or abandons the goroutines still there.
+    fn finish_shutdown(self: &Arc<Self>) {
+        if !self.wait_for_goroutines() {
+            self.abandon();
+            return;
+        }
         loop {
             let threads = std::mem::take(&mut self.lock.lock().threads);
             if threads.is_empty() {
@@ -90,7 +126,46 @@ impl Sched {
         }
     }
 
-    /// Wakes every idle M and the poller, so they notice shutdown.
+    /// Waits until no goroutine is left (`true`), or until the exit grace has passed (`false`).
+    fn wait_for_goroutines(&self) -> bool {
+        // `None`: for ever (under loom, or a grace too long for an `Instant`).
+        let deadline = self
+            .exit_grace
+            .and_then(|grace| crate::loom::now().checked_add(grace));
+        // The last goroutine's `gdestroy` wakes `exit_note` (`wake_all_ms`); the fences of
+        // `start_shutdown` and `gdestroy` make sure it sees `shutdown` or we see its decrement.
+        while self.ngoroutines.load(SeqCst) > 0 {
+            match deadline {
+                None => self.exit_note.park(),
+                Some(d) if crate::loom::now() >= d => return false,
+                Some(d) => {
+                    self.exit_note.park_deadline(d);
+                }
+            }
+        }
+        true
+    }
+
+    /// Go's exit: the goroutines still alive after the exit grace are left as they are. Each
+    /// gets a line on stderr; the threads of the Ms (and sysmon) are detached, never joined;
+    /// nothing they may still touch is freed.
+    fn abandon(&self) {
+        let gs: Vec<Arc<G>> = self.allgs.lock().clone();
+        let mut live: Vec<&Arc<G>> = gs.iter().filter(|g| g.status() != g::DEAD).collect();
+        live.sort_by_key(|g| g.goid());
+        for g in live {
+            eprintln!(
+                "gmp: goroutine {} [{}] abandoned at exit",
+                g.goid(),
+                abandoned_state(g)
+            );
+        }
+        // Dropping a JoinHandle detaches its thread.
+        drop(std::mem::take(&mut self.lock.lock().threads));
+    }
+
+    /// Wakes every idle M and the poller, so they notice shutdown, and whoever waits in
+    /// `shutdown` for the last goroutine.
     pub(crate) fn wake_all_ms(&self) {
         let l = self.lock.lock();
         let ms: Vec<Arc<MShared>> = l.allm.clone();
@@ -99,6 +174,7 @@ impl Sched {
             mm.note.unpark();
         }
         self.sysmon_note.unpark();
+        self.exit_note.unpark();
         // The poller may be blocked in epoll rather than on its note (Go: netpollBreak).
         if let Some(np) = self.netpoll.get() {
             np.netpoll_break();

@@ -55,3 +55,70 @@ pub fn panic_message<T>(r: std::thread::Result<T>) -> String {
         .or_else(|| e.downcast_ref::<&str>().map(|s| s.to_string()))
         .unwrap_or_default()
 }
+
+/// The environment variable that tells a re-run test binary which scenario to play.
+const CHILD_ENV: &str = "GMP_TEST_CHILD";
+
+/// The scenario this process was started for by [`run_child`], if it is such a child.
+pub fn child_scenario() -> Option<String> {
+    std::env::var(CHILD_ENV).ok()
+}
+
+/// What a child process did.
+#[derive(Debug)]
+pub struct ChildOutput {
+    /// `None` when it was killed for running past the limit.
+    pub status: Option<std::process::ExitStatus>,
+    pub stdout: String,
+    pub stderr: String,
+    /// From its start to its exit (or to the kill).
+    pub elapsed: std::time::Duration,
+}
+
+/// Re-runs the test `test` of this test binary in a child process, with [`child_scenario`]
+/// returning `scenario` there; kills it if it runs longer than `limit`. Exit, crash and
+/// signal behaviour is tested this way, since it would end or hang the test process.
+pub fn run_child(test: &str, scenario: &str, limit: std::time::Duration) -> ChildOutput {
+    use std::io::Read;
+    use std::process::{Command, Stdio};
+    use std::time::Instant;
+    let start = Instant::now();
+    let mut child = Command::new(std::env::current_exe().expect("the test binary"))
+        .args([test, "--exact", "--nocapture", "--test-threads=1"])
+        .env(CHILD_ENV, scenario)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("cannot start the child process");
+    let mut out = child.stdout.take().expect("piped");
+    let mut err = child.stderr.take().expect("piped");
+    let out = std::thread::spawn(move || {
+        let mut s = String::new();
+        let _ = out.read_to_string(&mut s);
+        s
+    });
+    let err = std::thread::spawn(move || {
+        let mut s = String::new();
+        let _ = err.read_to_string(&mut s);
+        s
+    });
+    let status = loop {
+        if let Some(st) = child.try_wait().expect("waiting for the child") {
+            break Some(st);
+        }
+        if start.elapsed() > limit {
+            let _ = child.kill();
+            let _ = child.wait();
+            break None;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    };
+    let elapsed = start.elapsed();
+    ChildOutput {
+        status,
+        stdout: out.join().unwrap_or_default(),
+        stderr: err.join().unwrap_or_default(),
+        elapsed,
+    }
+}

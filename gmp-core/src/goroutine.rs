@@ -92,32 +92,92 @@ pub(crate) fn cancel_unwind() -> ! {
 
 /// Where a goroutine leaves its result for [`JoinHandle::join`].
 ///
-/// `state`: `PENDING` → `DONE` (stored by the finishing goroutine after writing `result`,
-/// Release); the joiner reads `result` only after seeing `DONE` (Acquire), once.
+/// `state` is two bits, each set once, by one side:
+///
+/// | bit           | meaning                                   | set by                        |
+/// |---------------|-------------------------------------------|-------------------------------|
+/// | `DONE`        | `result` is written (Release after it)    | the goroutine (`complete`)    |
+/// | `HANDLE_GONE` | no `JoinHandle` will ever read `result`   | the handle's drop; at spawn for runtime-internal goroutines |
+///
+/// Whichever side sets its bit second owns what is left in `result`: the goroutine drops it
+/// if the handle is gone, the handle's drop takes it if the goroutine is done. Either way a
+/// panic nobody joined is *unhandled*, and is reported to the runtime once. `join` takes the
+/// result after seeing `DONE` (Acquire).
 struct JoinSlot<T> {
     state: AtomicU8,
     result: UnsafeCell<Option<Result<T, JoinError>>>,
     waiter: Mutex<Option<Unparker>>,
 }
 
-const PENDING: u8 = 0;
 const DONE: u8 = 1;
+const HANDLE_GONE: u8 = 2;
 
-// SAFETY: `result` is written once by the goroutine before DONE and read once by the joiner
-// after DONE; `T: Send` crosses threads through it.
+// SAFETY: `result` is written once by the goroutine before DONE, and then read once by the
+// side that owns it (see the table); `T: Send` crosses threads through it.
 unsafe impl<T: Send> Sync for JoinSlot<T> {}
 // SAFETY: as above.
 unsafe impl<T: Send> Send for JoinSlot<T> {}
 
 impl<T> JoinSlot<T> {
-    fn complete(&self, r: Result<T, JoinError>) {
+    fn new(state: u8) -> Self {
+        JoinSlot {
+            state: AtomicU8::new(state),
+            result: UnsafeCell::new(None),
+            waiter: Mutex::new(None),
+        }
+    }
+
+    /// The goroutine's last act: publishes its result for the handle, or, when the handle is
+    /// gone, drops it (a panic nobody will join is reported to `s` as unhandled, and so is a
+    /// panic in that drop).
+    fn complete(&self, r: Result<T, JoinError>, s: &Arc<sched::Sched>, goid: u64) {
         // SAFETY: only the finishing goroutine writes, before publishing DONE.
         self.result.with_mut(|x| unsafe { *x = Some(r) });
-        self.state.store(DONE, Release);
+        let prev = self.state.fetch_or(DONE, AcqRel);
+        if prev & HANDLE_GONE != 0 {
+            // SAFETY: the handle is gone and set its bit first: the result is ours alone.
+            let r = self.result.with_mut(|x| unsafe { (*x).take() });
+            if let Some(Err(JoinError::Panicked(p))) = &r {
+                s.unhandled_panic(goid, payload_message(&**p));
+            }
+            // The result's (or the payload's) drop is user code, run here by the runtime.
+            if let Some(msg) = drop_contained(r) {
+                s.unhandled_panic(goid, msg);
+            }
+            return;
+        }
         if let Some(w) = self.waiter.lock().take() {
             w.unpark();
         }
     }
+
+    /// The result, once, if the goroutine is done and nobody took it.
+    fn take_result(&self) -> Option<Result<T, JoinError>> {
+        // SAFETY: called after DONE was seen (Acquire), by the handle's owner, which is the
+        // only reader once DONE is set and the handle is alive.
+        self.result.with_mut(|x| unsafe { (*x).take() })
+    }
+}
+
+/// The message of a panic payload, as std's hook prints it.
+pub(crate) fn payload_message(p: &(dyn Any + Send)) -> String {
+    p.downcast_ref::<&str>()
+        .map(|s| s.to_string())
+        .or_else(|| p.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "Box<dyn Any>".to_string())
+}
+
+/// Drops `v`, which holds user values, where the runtime runs the drop (on an M, or a thread
+/// shutting a runtime down): a panic in it is caught, as a goroutine's panic is, so that no
+/// thread of the runtime dies of user code (the panic hook has printed it already). Returns
+/// the panic's message. A payload whose own drop panics is forgotten, not dropped again.
+pub(crate) fn drop_contained<V>(v: V) -> Option<String> {
+    let p = panic::catch_unwind(AssertUnwindSafe(move || drop(v))).err()?;
+    let msg = payload_message(&*p);
+    if let Err(p2) = panic::catch_unwind(AssertUnwindSafe(move || drop(p))) {
+        std::mem::forget(p2);
+    }
+    Some(msg)
 }
 
 struct GoTask<F, T> {
@@ -126,7 +186,7 @@ struct GoTask<F, T> {
 }
 
 impl<F: FnOnce() -> T + Send, T: Send> Task for GoTask<F, T> {
-    fn run(self: Box<Self>) {
+    fn run(self: Box<Self>, s: &Arc<sched::Sched>, goid: u64) {
         let GoTask { f, slot } = *self;
         let r = panic::catch_unwind(AssertUnwindSafe(f)).map_err(|p| {
             if p.is::<GoexitPayload>() {
@@ -137,27 +197,26 @@ impl<F: FnOnce() -> T + Send, T: Send> Task for GoTask<F, T> {
                 JoinError::Panicked(p)
             }
         });
-        slot.complete(r);
+        slot.complete(r, s, goid);
     }
 
-    fn cancel(self: Box<Self>, why: JoinError) {
+    fn cancel(self: Box<Self>, why: JoinError, s: &Arc<sched::Sched>, goid: u64) {
         let GoTask { f, slot } = *self;
-        drop(f); // the captures' drops run here
-        slot.complete(Err(why));
+        // The captures' drops run here, wherever the runtime cancels the goroutine.
+        if let Some(msg) = drop_contained(f) {
+            s.unhandled_panic(goid, msg);
+        }
+        slot.complete(Err(why), s, goid);
     }
 }
 
-/// Wraps a closure as a task and its join slot.
-fn make_task<F, T>(f: F) -> (Box<dyn Task>, Arc<JoinSlot<T>>)
+/// Wraps a closure as a task and its join slot (whose state starts as `state`).
+fn make_task<F, T>(f: F, state: u8) -> (Box<dyn Task>, Arc<JoinSlot<T>>)
 where
     F: FnOnce() -> T + Send + 'static,
     T: Send + 'static,
 {
-    let slot = Arc::new(JoinSlot {
-        state: AtomicU8::new(PENDING),
-        result: UnsafeCell::new(None),
-        waiter: Mutex::new(None),
-    });
+    let slot = Arc::new(JoinSlot::new(state));
     (
         Box::new(GoTask {
             f,
@@ -169,7 +228,7 @@ where
 
 /// A detached task for runtime-internal goroutines.
 pub(crate) fn task_for(f: Box<dyn FnOnce() + Send>) -> Box<dyn Task> {
-    make_task(f).0
+    make_task(f, HANDLE_GONE).0
 }
 
 /// An owned permission to join a goroutine. Dropping it detaches the goroutine (Go has no
@@ -177,6 +236,8 @@ pub(crate) fn task_for(f: Box<dyn FnOnce() + Send>) -> Box<dyn Task> {
 pub struct JoinHandle<T> {
     slot: Arc<JoinSlot<T>>,
     id: GoId,
+    /// The runtime the goroutine runs on (`Sched::id`), to report a panic nobody joined.
+    runtime: u64,
 }
 
 impl<T> fmt::Debug for JoinHandle<T> {
@@ -193,17 +254,15 @@ impl<T> JoinHandle<T> {
     /// thread.
     pub fn join(self) -> Result<T, JoinError> {
         loop {
-            if self.slot.state.load(Acquire) == DONE {
-                // SAFETY: DONE was published after the write; `join` consumes the handle, so
-                // this is the only read.
+            if self.is_finished() {
+                // `join` consumes the handle: this is the one read.
                 return self
                     .slot
-                    .result
-                    .with_mut(|x| unsafe { (*x).take() })
+                    .take_result()
                     .expect("result of a finished goroutine");
             }
             *self.slot.waiter.lock() = Some(park::current());
-            if self.slot.state.load(Acquire) == DONE {
+            if self.is_finished() {
                 continue;
             }
             park::park(WaitReason::Join);
@@ -222,7 +281,25 @@ impl<T> JoinHandle<T> {
 
     /// Whether the goroutine has finished (returned, panicked, exited or been cancelled).
     pub fn is_finished(&self) -> bool {
-        self.slot.state.load(Acquire) == DONE
+        self.slot.state.load(Acquire) & DONE != 0
+    }
+}
+
+impl<T> Drop for JoinHandle<T> {
+    /// Detaches the goroutine (Go semantics). If it has finished with a panic nobody joined,
+    /// that panic is unhandled: it is reported to its runtime (which, under
+    /// [`UnhandledPanic::ShutdownRuntime`](crate::UnhandledPanic), shuts down).
+    fn drop(&mut self) {
+        let prev = self.slot.state.fetch_or(HANDLE_GONE, AcqRel);
+        if prev & DONE == 0 {
+            return; // the goroutine will drop its result itself
+        }
+        let r = self.slot.take_result(); // `None` after `join`
+        if let Some(Err(JoinError::Panicked(p))) = &r {
+            if let Some(s) = sched::runtime_by_id(self.runtime) {
+                s.unhandled_panic(self.id.0, payload_message(&**p));
+            }
+        }
     }
 }
 
@@ -237,11 +314,15 @@ where
     F: FnOnce() -> T + Send + 'static,
     T: Send + 'static,
 {
-    let (task, slot) = make_task(f);
+    let (task, slot) = make_task(f, 0);
     let parent = sched::current_goid().unwrap_or(0);
     let id = s.newproc(task, site, parent, is_main);
     sched::preempt_check(); // `go` is a preemption point
-    JoinHandle { slot, id: GoId(id) }
+    JoinHandle {
+        slot,
+        id: GoId(id),
+        runtime: s.id,
+    }
 }
 
 /// Go's `go f()`: runs `f` in a new goroutine and returns a handle to join it.

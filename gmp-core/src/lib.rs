@@ -99,7 +99,7 @@ pub use goroutine::{
     syscall, unlock_os_thread, GoId, JoinError, JoinHandle,
 };
 pub use reason::WaitReason;
-pub use runtime::{run, Builder, Runtime};
+pub use runtime::{run, Builder, Runtime, UnhandledPanic};
 
 /// Scheduler internals for gmp's own integration tests and loom models. Not a public API:
 /// no stability, no docs.

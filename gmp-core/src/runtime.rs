@@ -12,6 +12,21 @@ use std::panic::Location;
 use std::sync::OnceLock;
 use std::time::Duration;
 
+/// What a panic that nobody joins does (Go crashes the program; std threads print it and go
+/// on). A goroutine's panic is *unhandled* when its [`JoinHandle`] was dropped before the
+/// panic, or is dropped later without [`join`](JoinHandle::join); a panic in a drop the runtime
+/// runs for a goroutine (its result, its panic payload, the captures of one cancelled before
+/// it ran) counts too. Either way the panic is printed when it happens, and a later deadlock
+/// report names it (`goroutine 7 panicked earlier: boom`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum UnhandledPanic {
+    /// The runtime goes on (std's thread semantics). The default of [`Runtime::builder`].
+    Ignore,
+    /// Go's crash: every goroutine is cancelled and the `run` in progress panics with
+    /// `goroutine 7 panicked: boom`. The free function [`run`] uses this.
+    ShutdownRuntime,
+}
+
 /// Configures a [`Runtime`] (Go: `GOMAXPROCS`, stack size, deadlock detection).
 ///
 /// ```
@@ -25,6 +40,7 @@ pub struct Builder {
     deadlock_detection: bool,
     max_threads: usize,
     exit_grace: Duration,
+    unhandled_panic: UnhandledPanic,
 }
 
 impl Builder {
@@ -85,6 +101,28 @@ impl Builder {
         self
     }
 
+    /// What a goroutine's panic that nobody joins does (default [`UnhandledPanic::Ignore`]).
+    ///
+    /// ```
+    /// use gmp_core::{Runtime, UnhandledPanic};
+    /// let rt = Runtime::builder()
+    ///     .unhandled_panic(UnhandledPanic::ShutdownRuntime)
+    ///     .build()
+    ///     .unwrap();
+    /// let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+    ///     rt.run(|| {
+    ///         drop(gmp_core::go(|| panic!("boom"))); // detached: nobody will join it
+    ///         gmp_core::sleep(std::time::Duration::from_secs(3600));
+    ///     })
+    /// }));
+    /// let msg = *r.unwrap_err().downcast::<String>().unwrap();
+    /// assert_eq!(msg, "goroutine 2 panicked: boom");
+    /// ```
+    pub fn unhandled_panic(mut self, what: UnhandledPanic) -> Self {
+        self.unhandled_panic = what;
+        self
+    }
+
     /// Builds the runtime. Its Ms (threads) start on demand.
     ///
     /// # Errors
@@ -118,6 +156,7 @@ impl Builder {
                 deadlock_detection: self.deadlock_detection,
                 max_threads: self.max_threads,
                 exit_grace: self.exit_grace,
+                unhandled_panic: self.unhandled_panic,
             }),
         })
     }
@@ -156,6 +195,7 @@ impl Runtime {
             deadlock_detection: true,
             max_threads: crate::sched::DEFAULT_MAX_THREADS,
             exit_grace: crate::sched::DEFAULT_EXIT_GRACE,
+            unhandled_panic: UnhandledPanic::Ignore,
         }
     }
 
@@ -220,9 +260,12 @@ impl Runtime {
                     park::park(WaitReason::Join);
                 }
             }
-            Err(JoinError::Cancelled) => {
-                panic!("gmp: the main goroutine was cancelled: its runtime shut down")
-            }
+            Err(JoinError::Cancelled) => match s.fatal.lock().clone() {
+                // A fatal report (an unhandled panic) cancelled everything, main too: the
+                // report is the news, not the cancellation.
+                Some(msg) => panic!("{msg}"),
+                None => panic!("gmp: the main goroutine was cancelled: its runtime shut down"),
+            },
         }
     }
 
@@ -264,6 +307,11 @@ impl Drop for Runtime {
 /// main) and returns `f`'s value. Several threads may call `run` at once, each with its own
 /// runtime.
 ///
+/// As in Go, a panic in any goroutine that nobody joins ends the program: `run` panics with
+/// `goroutine 7 panicked: boom` ([`UnhandledPanic::ShutdownRuntime`]). `run` returns within
+/// the [exit grace](Builder::exit_grace) (100 ms) of `f` returning, abandoning goroutines
+/// that have not ended by then.
+///
 /// ```
 /// let v = gmp_core::run(|| {
 ///     let h = gmp_core::go(|| 21);
@@ -280,7 +328,10 @@ where
     F: FnOnce() -> T + Send + 'static,
     T: Send + 'static,
 {
-    let rt = Runtime::new().expect("gmp: cannot build a runtime");
+    let rt = Runtime::builder()
+        .unhandled_panic(UnhandledPanic::ShutdownRuntime)
+        .build()
+        .expect("gmp: cannot build a runtime");
     rt.run(f)
 }
 

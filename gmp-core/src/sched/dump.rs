@@ -128,8 +128,12 @@ pub(crate) fn checkdead(s: &Sched, l: &Locked) {
         return;
     }
     if s.deadlock_detection {
+        let mut earlier = s.panicked_earlier();
+        if !earlier.is_empty() {
+            earlier.push('\n');
+        }
         s.report_fatal(format!(
-            "all goroutines are asleep - deadlock!\n\n{}",
+            "all goroutines are asleep - deadlock!\n\n{earlier}{}",
             dump(s)
         ));
     }

@@ -25,10 +25,11 @@ use std::panic::Location;
 
 /// What a goroutine runs: its closure plus the join slot it reports to.
 pub(crate) trait Task: Send {
-    /// Runs the goroutine's body to completion (panics are caught inside).
-    fn run(self: Box<Self>);
-    /// The goroutine never started: drop the closure and report `why`.
-    fn cancel(self: Box<Self>, why: crate::JoinError);
+    /// Runs the body of goroutine `goid` of `s` to completion. Nothing escapes: its panics,
+    /// and those of the drops the runtime runs for it, are caught and reported to `s`.
+    fn run(self: Box<Self>, s: &Arc<Sched>, goid: u64);
+    /// The goroutine never started: drop the closure (contained, as above) and report `why`.
+    fn cancel(self: Box<Self>, why: crate::JoinError, s: &Arc<Sched>, goid: u64);
 }
 
 /// Goroutine status, the low bits of [`G::state`]: free or finished (Go: `_Gdead`).

@@ -115,6 +115,26 @@ pub(crate) struct Config {
     pub(crate) max_threads: usize,
     /// How long shutdown waits for goroutines to end before abandoning them.
     pub(crate) exit_grace: Duration,
+    /// What a panic nobody joins does.
+    pub(crate) unhandled_panic: crate::UnhandledPanic,
+}
+
+/// How many earlier unhandled panics a runtime remembers for its deadlock report.
+const PANICKED_EARLIER_MAX: usize = 16;
+
+/// Every live runtime by id, so that a `JoinHandle` dropped on any thread can report its
+/// goroutine's unhandled panic to the runtime it ran on. Touched only when a runtime is built
+/// or dropped, and on that report.
+static RUNTIMES: std::sync::Mutex<Vec<(u64, std::sync::Weak<Sched>)>> =
+    std::sync::Mutex::new(Vec::new());
+static NEXT_RUNTIME_ID: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
+
+/// The live runtime `id` (see `Sched::id`).
+pub(crate) fn runtime_by_id(id: u64) -> Option<Arc<Sched>> {
+    let all = RUNTIMES.lock().unwrap_or_else(|e| e.into_inner());
+    all.iter()
+        .find(|(i, _)| *i == id)
+        .and_then(|(_, w)| w.upgrade())
 }
 
 /// Scheduler state under `Sched::lock` (Go: the fields of `schedt` guarded by `sched.lock`).
@@ -143,6 +163,8 @@ pub(crate) struct Locked {
 
 /// One runtime's scheduler.
 pub(crate) struct Sched {
+    /// Unique in the process (see `runtime_by_id`).
+    pub(crate) id: u64,
     pub(crate) allp: Box<[P]>,
     pub(crate) gomaxprocs: usize,
     pub(crate) lock: Mutex<Locked>,
@@ -188,6 +210,10 @@ pub(crate) struct Sched {
     next_mid: AtomicUsize,
     /// At most this many Ms (Go: `sched.maxmcount`).
     max_threads: usize,
+    /// What a panic nobody joins does (`unhandled_panic`).
+    unhandled: crate::UnhandledPanic,
+    /// Goroutines whose panic nobody joined, for the deadlock report (the first few).
+    panicked_earlier: Mutex<Vec<(u64, String)>>,
     /// How long `shutdown` waits for the goroutines to end; `None`: for ever (loom models,
     /// which must join every thread).
     exit_grace: Option<Duration>,
@@ -217,11 +243,13 @@ impl Sched {
             deadlock_detection,
             max_threads,
             exit_grace,
+            unhandled_panic,
         } = cfg;
         crate::stack::install_overflow_handler();
         dump::install_panic_hook();
         let allp: Vec<P> = (0..procs).map(P::new).collect();
         let s = Arc::new(Sched {
+            id: NEXT_RUNTIME_ID.fetch_add(1, std::sync::atomic::Ordering::Relaxed),
             allp: allp.into_boxed_slice(),
             gomaxprocs: procs,
             lock: Mutex::new(Locked {
@@ -257,11 +285,17 @@ impl Sched {
             main_goexited: AtomicBool::new(false),
             next_mid: AtomicUsize::new(0),
             max_threads,
+            unhandled: unhandled_panic,
+            panicked_earlier: Mutex::new(Vec::new()),
             exit_grace: crate::loom::BOUNDED_EXIT.then_some(exit_grace),
             exit_note: crate::park::thread::ThreadParker::new(),
             sysmon_note: crate::park::thread::ThreadParker::new(),
             sysmon_wait: AtomicBool::new(false),
         });
+        RUNTIMES
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .push((s.id, Arc::downgrade(&s)));
         if crate::loom::SYSMON {
             let s2 = s.clone();
             let h = crate::loom::thread::Builder::new()
@@ -285,5 +319,12 @@ impl Sched {
 
     fn instant_of(&self, ns: u64) -> Instant {
         self.epoch + Duration::from_nanos(ns - 1)
+    }
+}
+
+impl Drop for Sched {
+    fn drop(&mut self) {
+        let mut all = RUNTIMES.lock().unwrap_or_else(|e| e.into_inner());
+        all.retain(|(i, _)| *i != self.id);
     }
 }

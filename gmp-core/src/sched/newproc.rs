@@ -58,7 +58,7 @@ impl Sched {
             None => self.goidgen.fetch_add(1, Relaxed) + 1,
         };
         if self.shutdown.load(SeqCst) {
-            task.cancel(crate::JoinError::Cancelled);
+            task.cancel(crate::JoinError::Cancelled, self, goid);
             return goid;
         }
         // SAFETY: a free G is owned by whoever took it off a free list; it is not published

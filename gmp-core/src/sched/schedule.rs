@@ -240,7 +240,11 @@ fn execute(c: &MCtx, g: Arc<G>, inherit: bool) {
                         g.goid()
                     );
                     eprintln!("{msg}");
-                    t.cancel(crate::JoinError::Panicked(Box::new(msg)));
+                    t.cancel(
+                        crate::JoinError::Panicked(Box::new(msg)),
+                        &c.sched,
+                        g.goid(),
+                    );
                 }
                 gdestroy(s, pp, g, None);
                 return;
@@ -388,9 +392,9 @@ pub(super) fn run_current_task(y: &Yielder) {
     };
     if let Some(task) = task {
         if g.cancel.load(SeqCst) {
-            task.cancel(crate::JoinError::Cancelled);
+            task.cancel(crate::JoinError::Cancelled, &g.sched, g.goid());
         } else {
-            task.run();
+            task.run(&g.sched, g.goid());
         }
     }
 }

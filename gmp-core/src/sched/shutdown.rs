@@ -20,7 +20,7 @@
 use super::dump::abandoned_state;
 use super::g::{self, G};
 use super::m::MShared;
-use super::Sched;
+use super::{Sched, PANICKED_EARLIER_MAX};
 use crate::loom::atomic::Ordering::*;
 use crate::loom::Arc;
 
@@ -121,7 +121,7 @@ impl Sched {
             }
             // SAFETY: as above.
             if let Some(t) = unsafe { g.task.with_mut(|t| (*t).take()) } {
-                t.cancel(crate::JoinError::Cancelled);
+                t.cancel(crate::JoinError::Cancelled, self, g.goid());
             }
         }
     }
@@ -179,6 +179,34 @@ impl Sched {
         if let Some(np) = self.netpoll.get() {
             np.netpoll_break();
         }
+    }
+
+    /// A panic nobody joined (Go's crash): goroutine `goid` panicked with `msg` and its handle
+    /// was dropped before, or is dropped now, without `join`; or a drop the runtime ran for it
+    /// panicked. It is remembered for the deadlock report; under
+    /// [`UnhandledPanic::ShutdownRuntime`](crate::UnhandledPanic) it is fatal: `run` panics
+    /// with `goroutine 7 panicked: msg` and every goroutine is cancelled.
+    pub(crate) fn unhandled_panic(self: &Arc<Self>, goid: u64, msg: String) {
+        {
+            let mut earlier = self.panicked_earlier.lock();
+            if earlier.len() < PANICKED_EARLIER_MAX {
+                earlier.push((goid, msg.clone()));
+            }
+        }
+        if self.unhandled == crate::UnhandledPanic::ShutdownRuntime && !self.shutdown.load(SeqCst) {
+            self.report_fatal(format!("goroutine {goid} panicked: {msg}"));
+            self.start_shutdown();
+        }
+    }
+
+    /// `goroutine 7 panicked earlier: boom` for each remembered unhandled panic, for the
+    /// deadlock report (their lost `done()` is the usual cause).
+    pub(crate) fn panicked_earlier(&self) -> String {
+        let mut out = String::new();
+        for (goid, msg) in self.panicked_earlier.lock().iter() {
+            out.push_str(&format!("goroutine {goid} panicked earlier: {msg}\n"));
+        }
+        out
     }
 
     /// Reports a fatal condition (deadlock) to the threads waiting in `run`.

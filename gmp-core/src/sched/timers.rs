@@ -138,6 +138,19 @@ impl TimerHeap {
     }
 }
 
+impl Drop for TimerShared {
+    /// The callback is user code (an `after_fn` closure and what it captured), and the last
+    /// reference may go anywhere, on an M too (a stopped timer's entry leaving a heap): its
+    /// drop is contained.
+    fn drop(&mut self) {
+        let cb = std::mem::replace(
+            &mut *self.callback.lock(),
+            Callback::Inline(Box::new(|| {})),
+        );
+        crate::goroutine::drop_contained(cb);
+    }
+}
+
 impl TimerShared {
     pub(crate) fn new(callback: Callback, period: Option<Duration>) -> Arc<Self> {
         Arc::new(TimerShared {
@@ -187,7 +200,12 @@ pub(crate) fn fire(
     };
     let mut cb = entry.timer.callback.lock();
     match &mut *cb {
-        Callback::Inline(f) => f(),
+        // On the thread that fires timers (an M): a panic must not escape it.
+        Callback::Inline(f) => {
+            if let Err(p) = std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)) {
+                crate::goroutine::drop_contained(p);
+            }
+        }
         Callback::Goroutine(f) => {
             let f = f.clone();
             drop(cb);

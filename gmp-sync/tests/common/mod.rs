@@ -26,6 +26,9 @@ pub fn runtime_without_detector(procs: usize) -> Runtime {
     Runtime::builder()
         .procs(procs)
         .deadlock_detection(false)
+        // Dropping it waits for every cancelled goroutine to unwind (the tests check what
+        // their unwinding leaves behind), not just the default 100 ms.
+        .exit_grace(Duration::from_secs(60))
         .build()
         .expect("runtime")
 }

@@ -384,7 +384,8 @@ pub fn goexit() -> ! {
 }
 
 /// Go's `time.Sleep`: parks the goroutine for at least `d` (a plain thread sleeps). A zero
-/// duration returns at once.
+/// duration returns at once; one too large for an `Instant` sleeps for ever (until the
+/// runtime cancels the goroutine).
 pub fn sleep(d: Duration) {
     if d.is_zero() {
         return;
@@ -393,9 +394,10 @@ pub fn sleep(d: Duration) {
         std::thread::sleep(d);
         return;
     };
-    let deadline = crate::loom::now() + d;
+    // `None`: for ever (the timer is then armed at a far future, as Go's would be).
+    let deadline = crate::loom::now().checked_add(d);
     let t = crate::time::Timer::inline(d, move || u.unpark());
-    while crate::loom::now() < deadline {
+    while deadline.is_none_or(|dl| crate::loom::now() < dl) {
         park::park(WaitReason::Sleep);
     }
     t.stop();

@@ -20,7 +20,7 @@
 
 use crate::loom::{Arc, Mutex};
 use crate::sched;
-use crate::sched::timers::{Callback, TimerShared, TimerWhen};
+use crate::sched::timers::{far_future, Callback, TimerShared, TimerWhen};
 use std::fmt;
 use std::time::{Duration, Instant};
 
@@ -140,9 +140,4 @@ impl Timer {
         sched::add_timer(entry);
         was
     }
-}
-
-/// A deadline so far away it never comes (for durations that overflow `Instant`).
-fn far_future() -> Instant {
-    crate::loom::now() + Duration::from_secs(100 * 365 * 24 * 3600)
 }

@@ -184,7 +184,10 @@ pub(crate) fn fire(
                 let when = st.when.expect("armed");
                 let delay = now.saturating_duration_since(when);
                 let skip = (delay.as_nanos() / p.as_nanos().max(1)) as u32;
-                let next = when + p * (skip + 1);
+                let next = p
+                    .checked_mul(skip.saturating_add(1))
+                    .and_then(|step| when.checked_add(step))
+                    .unwrap_or_else(far_future);
                 st.when = Some(next);
                 Some(TimerWhen {
                     when: next,
@@ -213,6 +216,12 @@ pub(crate) fn fire(
         }
     }
     rearm
+}
+
+/// A deadline so far away it never comes: where a timer whose duration overflows `Instant`
+/// is armed ("for ever", as Go's `maxWhen`).
+pub(crate) fn far_future() -> Instant {
+    crate::loom::now() + Duration::from_secs(100 * 365 * 24 * 3600)
 }
 
 /// The thread that fires timers armed outside any runtime.

@@ -85,6 +85,7 @@ pub(crate) enum Timed<R> {
 impl<T> Hchan<T> {
     /// Go: `makechan`. Panics "makechan: size out of range" when the buffer cannot be
     /// allocated, instead of aborting on an allocation failure.
+    #[track_caller]
     pub(crate) fn new(cap: usize, timer: bool) -> Self {
         let mut buf = VecDeque::new();
         if buf.try_reserve_exact(cap).is_err() {

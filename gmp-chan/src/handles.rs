@@ -63,6 +63,7 @@ pub struct Receiver<T> {
 /// let ch = gmp_chan::chan::<u8>(0);
 /// assert_eq!(ch.cap(), 0);
 /// ```
+#[track_caller]
 pub fn chan<T>(cap: usize) -> Chan<T> {
     Chan::new(cap)
 }
@@ -82,6 +83,7 @@ impl<T> Chan<T> {
     /// let ch: gmp_chan::Chan<u64> = gmp_chan::Chan::new(16);
     /// assert_eq!(ch.cap(), 16);
     /// ```
+    #[track_caller]
     pub fn new(cap: usize) -> Self {
         Chan {
             inner: Arc::new(Hchan::new(cap, false)),

@@ -81,19 +81,24 @@
 //!
 //! ## Time
 //!
-//! [`time::after`], [`time::tick`] and [`time::Timer`] are Go's timer channels, with Go 1.23
-//! semantics (no stale value after `stop` or `reset`).
+//! [`time::after`] (Go's `time.After`), [`time::tick`] (`time.Tick`: a receiver that ticks
+//! while any clone of it lives), [`time::Timer`] (`time.NewTimer`) and [`time::Ticker`]
+//! (`time.NewTicker`) are Go's timer channels, with Go 1.23 semantics (no stale value after
+//! `stop` or `reset`). A `&Timer` or `&Ticker` is a receive operand of `select!` (Go's `t.C`).
+//! A duration too large for an `Instant` means for ever.
 //!
 //! ```
 //! use gmp_chan::{chan, select, time};
 //! use std::time::Duration;
 //!
 //! let never = chan::<i32>(0);
+//! let ticker = time::Ticker::new(Duration::from_millis(1));
 //! let r = select! {
 //!     recv(never) -> _ => "value",
-//!     recv(time::after(Duration::from_millis(5))) -> _ => "timeout",
+//!     recv(time::after(Duration::from_secs(3600))) -> _ => "timeout",
+//!     recv(&ticker) -> _ => "tick",
 //! };
-//! assert_eq!(r, "timeout");
+//! assert_eq!(r, "tick");
 //! ```
 
 #![cfg_attr(loom, allow(dead_code))]
@@ -117,9 +122,15 @@ pub use iter::{IntoIter, Iter};
 pub use operand::{RecvOperand, SendOperand};
 pub use select::{Select, SelectedOperation};
 
-/// Items the `select!` macro expands to; not a public API.
+/// Items the `select!` macro expands to, and internals for gmp-chan's own tests; not a public
+/// API: no stability, no docs.
 #[doc(hidden)]
 pub mod __private {
+    /// How many timer channel states (`Timer`, `Ticker`, `tick`) are alive in the process.
+    pub fn live_timer_states() -> usize {
+        crate::time::live_timer_states()
+    }
+
     pub use crate::operand::{RecvOperand, SendOperand};
     pub use crate::select::{block_forever, run_select, CaseRef, Mode, RecvCase, SendCase};
 }

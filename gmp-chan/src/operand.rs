@@ -1,15 +1,18 @@
 //! What a `select` case may name as its channel: `&Chan<T>`, `&Sender<T>`/`&Receiver<T>`, or
-//! an `Option` of those where `None` is Go's nil channel (a case that never fires).
+//! an `Option` of those where `None` is Go's nil channel (a case that never fires); and, for a
+//! receive, `&Ticker` or `&Timer`, which stand for their channel (Go's `t.C`).
 
 use crate::handles::{Chan, Receiver, Sender};
+use crate::time::{Ticker, Timer};
+use std::time::Instant;
 
 mod sealed {
     pub trait Sealed {}
 }
 
 /// A channel operand of a receive case: `&Chan<T>`, `&Receiver<T>`, `Option<&Chan<T>>`,
-/// `Option<&Receiver<T>>` (and, for the `select!` macro, references to those).
-/// `None` is a nil channel. Sealed.
+/// `Option<&Receiver<T>>`, `&Ticker` and `&Timer` (their channel), `Option`s of those (and, for
+/// the `select!` macro, references to all these). `None` is a nil channel. Sealed.
 pub trait RecvOperand<'a>: sealed::Sealed {
     /// The element type.
     type Elem;
@@ -111,3 +114,39 @@ impl<T> sealed::Sealed for &&Chan<T> {}
 impl<T> sealed::Sealed for &Option<&Chan<T>> {}
 impl<T> sealed::Sealed for &Option<Chan<T>> {}
 chan_operands!(RecvOperand, recv_chan; SendOperand, send_chan);
+
+/// `&Ticker`, `&Timer` (and their `Option`s, and references to those) stand for their channel.
+macro_rules! timer_operands {
+    ($($timer:ident),*) => {$(
+        impl sealed::Sealed for &$timer {}
+        impl<'a> RecvOperand<'a> for &'a $timer {
+            type Elem = Instant;
+            fn recv_chan(self) -> Option<&'a Chan<Instant>> {
+                Some(&self.c.chan)
+            }
+        }
+        impl sealed::Sealed for Option<&$timer> {}
+        impl<'a> RecvOperand<'a> for Option<&'a $timer> {
+            type Elem = Instant;
+            fn recv_chan(self) -> Option<&'a Chan<Instant>> {
+                self.map(|t| &t.c.chan)
+            }
+        }
+        impl sealed::Sealed for &&$timer {}
+        impl<'a, 'b> RecvOperand<'a> for &'b &'a $timer {
+            type Elem = Instant;
+            fn recv_chan(self) -> Option<&'a Chan<Instant>> {
+                Some(&self.c.chan)
+            }
+        }
+        impl sealed::Sealed for &Option<&$timer> {}
+        impl<'a, 'b> RecvOperand<'a> for &'b Option<&'a $timer> {
+            type Elem = Instant;
+            fn recv_chan(self) -> Option<&'a Chan<Instant>> {
+                self.map(|t| &t.c.chan)
+            }
+        }
+    )*};
+}
+
+timer_operands!(Ticker, Timer);

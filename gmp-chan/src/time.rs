@@ -30,21 +30,28 @@ pub fn after(d: Duration) -> Receiver<Instant> {
     Timer::new(d).c.clone()
 }
 
-/// Go's `time.NewTicker(d)`: a [`Ticker`] that sends the time every `d`.
+/// Go's `time.Tick(d)` (and crossbeam's `tick`): a channel that receives the time every `d`,
+/// for as long as any clone of the receiver lives. When the last one is dropped, the ticker
+/// behind it stops (Go 1.23 collects an unreferenced ticker). For a ticker you stop or reset,
+/// use [`Ticker::new`].
 ///
 /// # Panics
 /// "non-positive interval for NewTicker" if `d` is zero.
 ///
 /// ```
 /// use std::time::Duration;
-/// let t = gmp_chan::time::tick(Duration::from_millis(2));
+/// let ticks = gmp_chan::time::tick(Duration::from_millis(2));
 /// for _ in 0..3 {
-///     t.c().recv().unwrap();
+///     ticks.recv().unwrap();
 /// }
-/// t.stop();
+/// drop(ticks); // the ticker stops
 /// ```
-pub fn tick(d: Duration) -> Ticker {
-    Ticker::new(d)
+#[track_caller]
+pub fn tick(d: Duration) -> Receiver<Instant> {
+    let (shared, core, c) = Ticker::parts(d);
+    // The ticker has no owner but its receivers: it stops itself once they are gone.
+    shared.state.lock().unowned = Some(core);
+    c
 }
 
 /// The state shared with the core timer's callback.
@@ -53,11 +60,29 @@ struct Shared {
     chan: Chan<Instant>,
 }
 
+/// How many [`Shared`] states are alive in the process (for a test that a `tick` whose
+/// receivers are gone stops and frees its ticker).
+static LIVE_STATES: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+
+/// See [`LIVE_STATES`].
+pub(crate) fn live_timer_states() -> usize {
+    LIVE_STATES.load(std::sync::atomic::Ordering::SeqCst)
+}
+
+impl Drop for Shared {
+    fn drop(&mut self) {
+        LIVE_STATES.fetch_sub(1, std::sync::atomic::Ordering::SeqCst);
+    }
+}
+
 struct State {
     /// Armed: a firing at or after `deadline` delivers a value.
     armed: bool,
     /// The earliest time a firing of the current arming can happen.
     deadline: Instant,
+    /// The core timer of a [`tick`] channel, which no `Ticker` owns: the callback stops it
+    /// (and drops this handle, so nothing keeps the two alive) once no receiver is left.
+    unowned: Option<CoreTimer>,
 }
 
 fn deadline_after(d: Duration) -> Instant {
@@ -69,10 +94,12 @@ fn deadline_after(d: Duration) -> Instant {
 
 impl Shared {
     fn new(d: Duration) -> Arc<Shared> {
+        LIVE_STATES.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
         Arc::new(Shared {
             state: Lock::new(State {
                 armed: true,
                 deadline: deadline_after(d),
+                unowned: None,
             }),
             chan: Chan::new_timer(),
         })
@@ -81,6 +108,15 @@ impl Shared {
     /// The core timer's callback (Go: `sendTime`); runs on the timer thread, never blocks.
     fn fire(&self, periodic: bool) {
         let mut st = self.state.lock();
+        // A `tick` channel whose receivers are all gone: `self.chan` is the only handle left,
+        // so none can appear again. Stop for good.
+        if st.unowned.is_some() && Arc::strong_count(&self.chan.inner) == 1 {
+            if let Some(core) = st.unowned.take() {
+                core.stop();
+            }
+            st.armed = false;
+            return;
+        }
         let now = Instant::now();
         if !st.armed || now < st.deadline {
             return; // stopped, or a firing of an earlier arming
@@ -130,7 +166,7 @@ impl Shared {
 pub struct Timer {
     shared: Arc<Shared>,
     core: CoreTimer,
-    c: Receiver<Instant>,
+    pub(crate) c: Receiver<Instant>,
 }
 
 impl Timer {
@@ -172,17 +208,39 @@ impl Timer {
 pub struct Ticker {
     shared: Arc<Shared>,
     core: CoreTimer,
-    c: Receiver<Instant>,
+    pub(crate) c: Receiver<Instant>,
 }
 
 impl Ticker {
-    fn new(d: Duration) -> Ticker {
+    /// Go's `time.NewTicker(d)`: sends the time every `d` until stopped or dropped.
+    ///
+    /// # Panics
+    /// "non-positive interval for NewTicker" if `d` is zero.
+    ///
+    /// ```
+    /// use gmp_chan::time::Ticker;
+    /// use std::time::Duration;
+    /// let t = Ticker::new(Duration::from_millis(2));
+    /// for _ in 0..3 {
+    ///     t.c().recv().unwrap();
+    /// }
+    /// t.stop();
+    /// ```
+    #[track_caller]
+    pub fn new(d: Duration) -> Ticker {
+        let (shared, core, c) = Ticker::parts(d);
+        Ticker { shared, core, c }
+    }
+
+    /// A ticker's state, core timer and channel (for [`Ticker::new`] and [`tick`]).
+    #[track_caller]
+    fn parts(d: Duration) -> (Arc<Shared>, CoreTimer, Receiver<Instant>) {
         assert!(!d.is_zero(), "non-positive interval for NewTicker");
         let shared = Shared::new(d);
         let cb = shared.clone();
         let core = CoreTimer::inline_periodic(d, d, move || cb.fire(true));
         let c = shared.chan.receiver();
-        Ticker { shared, core, c }
+        (shared, core, c)
     }
 
     /// The channel the ticks are sent on (Go: `t.C`).
@@ -194,7 +252,7 @@ impl Ticker {
     ///
     /// ```
     /// use std::time::Duration;
-    /// let t = gmp_chan::time::tick(Duration::from_millis(1));
+    /// let t = gmp_chan::time::Ticker::new(Duration::from_millis(1));
     /// std::thread::sleep(Duration::from_millis(5));
     /// t.stop();
     /// assert!(t.c().recv_timeout(Duration::from_millis(20)).is_err());
@@ -209,6 +267,7 @@ impl Ticker {
     ///
     /// # Panics
     /// "non-positive interval for Ticker.Reset" if `d` is zero.
+    #[track_caller]
     pub fn reset(&self, d: Duration) {
         assert!(!d.is_zero(), "non-positive interval for Ticker.Reset");
         self.shared.rearm(Some(d), || {

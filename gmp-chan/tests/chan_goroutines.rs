@@ -164,7 +164,7 @@ fn timeouts_and_timers_in_goroutines() {
             default(Duration::from_millis(5)) => "default",
         };
         assert_eq!(r, "default");
-        let tk = time::tick(Duration::from_millis(2));
+        let tk = time::Ticker::new(Duration::from_millis(2));
         for _ in 0..3 {
             tk.c().recv().unwrap();
         }

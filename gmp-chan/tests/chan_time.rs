@@ -102,7 +102,7 @@ fn many_resets_never_deliver_stale_values() {
 fn ticker_ticks_and_stops() {
     // t0 before the ticker: ticks are due at creation + 5, 10, 15, 20 ms.
     let t0 = Instant::now();
-    let tk = time::tick(5 * MS);
+    let tk = time::Ticker::new(5 * MS);
     assert_eq!(tk.c().cap(), 0);
     for _ in 0..4 {
         tk.c().recv().unwrap();
@@ -120,7 +120,7 @@ fn ticker_ticks_and_stops() {
 
 #[test]
 fn ticker_drops_ticks_for_a_slow_reader() {
-    let tk = time::tick(20 * MS);
+    let tk = time::Ticker::new(20 * MS);
     std::thread::sleep(200 * MS);
     // At most one tick is buffered however many periods (10) passed. Draining at once can
     // find one more, if a tick fires between two receives (the machine may be slow), but
@@ -135,7 +135,7 @@ fn ticker_drops_ticks_for_a_slow_reader() {
 
 #[test]
 fn ticker_reset_changes_the_period() {
-    let tk = time::tick(Duration::from_secs(3600));
+    let tk = time::Ticker::new(Duration::from_secs(3600));
     tk.reset(5 * MS);
     let t0 = Instant::now();
     tk.c().recv().unwrap();
@@ -150,7 +150,77 @@ fn tick_zero_panics() {
 }
 
 #[test]
+#[should_panic(expected = "non-positive interval for NewTicker")]
+fn new_ticker_zero_panics() {
+    let _ = time::Ticker::new(Duration::ZERO);
+}
+
+#[test]
 #[should_panic(expected = "non-positive interval for Ticker.Reset")]
 fn ticker_reset_zero_panics() {
-    time::tick(MS).reset(Duration::ZERO);
+    time::Ticker::new(MS).reset(Duration::ZERO);
+}
+
+#[test]
+fn tick_ticks_while_a_clone_of_its_receiver_lives() {
+    // The natural port of Go's `time.Tick`: keep only a clone (the original is dropped at
+    // once). It used to be a `Ticker` whose drop stopped it: this deadlocked.
+    let ticks = time::tick(2 * MS).clone();
+    for _ in 0..3 {
+        assert!(ticks.recv_timeout(Duration::from_secs(5)).is_ok());
+    }
+    // In a goroutine too, as a select operand (made there: a timer made on a plain thread is
+    // invisible to a runtime's deadlock detector).
+    drop(ticks);
+    gmp_core::run(move || {
+        let ticks = time::tick(2 * MS).clone();
+        for _ in 0..3 {
+            select! {
+                recv(ticks) -> t => assert!(t.is_some()),
+            }
+        }
+    });
+}
+
+#[test]
+fn tickers_and_timers_are_select_operands() {
+    let tk = time::Ticker::new(2 * MS);
+    let never = Timer::new(Duration::from_secs(3600));
+    for _ in 0..3 {
+        let r = select! {
+            recv(&tk) -> t => { assert!(t.is_some()); "tick" },
+            recv(never) -> _ => "timer",
+        };
+        assert_eq!(r, "tick");
+    }
+    let soon = Timer::new(MS);
+    let none: Option<&time::Ticker> = None; // a nil channel
+    let r = select! {
+        recv(none) -> _ => "nil",
+        recv(&soon) -> t => { assert!(t.is_some()); "timer" },
+    };
+    assert_eq!(r, "timer");
+}
+
+#[test]
+fn durations_too_large_for_an_instant_mean_for_ever() {
+    for d in [Duration::MAX, Duration::from_secs(u64::MAX)] {
+        let t = Timer::new(d);
+        assert!(t.c().try_recv().is_err());
+        assert!(t.reset(d), "pending");
+        assert!(t.stop(), "pending");
+        let tk = time::Ticker::new(d);
+        tk.reset(d);
+        tk.stop();
+        assert!(time::after(d).try_recv().is_err());
+        let ch = chan::<i32>(1);
+        ch.send(1).unwrap();
+        assert_eq!(ch.recv_timeout(d), Ok(1));
+        assert_eq!(ch.send_timeout(2, d), Ok(()));
+        let r = select! {
+            recv(ch) -> v => v,
+            default(d) => None,
+        };
+        assert_eq!(r, Some(2));
+    }
 }

@@ -376,6 +376,7 @@ pub fn gosched() {
 ///
 /// # Panics
 /// When called outside a goroutine.
+#[track_caller]
 pub fn goexit() -> ! {
     if current_id().is_none() {
         panic!("gmp: goexit called outside a goroutine");

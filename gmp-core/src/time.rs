@@ -83,6 +83,7 @@ impl Timer {
     ///
     /// # Panics
     /// If `period` is zero (Go: "non-positive interval for NewTicker").
+    #[track_caller]
     pub fn inline_periodic(
         d: Duration,
         period: Duration,
@@ -109,6 +110,7 @@ impl Timer {
     ///
     /// # Panics
     /// For a periodic timer, if `d` is zero (Go: "non-positive interval for Ticker.Reset").
+    #[track_caller]
     pub fn reset(&self, d: Duration) -> bool {
         let period = self.shared.state.lock().period;
         if period.is_some() {

@@ -113,6 +113,7 @@ impl Cond {
     /// state.1.signal();
     /// assert_eq!(consumer.join().unwrap(), 42);
     /// ```
+    #[track_caller]
     pub fn wait<'a, T: ?Sized>(&self, guard: MutexGuard<'a, T>) -> MutexGuard<'a, T> {
         gmp_core::park::checkpoint();
         let mutex: &'a Mutex<T> = guard.into_mutex_locked();

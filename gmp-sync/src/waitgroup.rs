@@ -90,6 +90,7 @@ impl WaitGroup {
     /// wg.add(-1);
     /// wg.wait();
     /// ```
+    #[track_caller]
     pub fn add(&self, delta: isize) {
         let Ok(delta) = i32::try_from(delta) else {
             panic!("sync: WaitGroup delta out of range");
@@ -134,6 +135,7 @@ impl WaitGroup {
     /// wg.done();
     /// wg.wait();
     /// ```
+    #[track_caller]
     pub fn done(&self) {
         self.add(-1);
     }
@@ -178,6 +180,7 @@ impl WaitGroup {
     /// std::thread::spawn(move || w.done());
     /// wg.wait();
     /// ```
+    #[track_caller]
     pub fn wait(&self) {
         gmp_core::park::checkpoint();
         let inner = &*self.inner;

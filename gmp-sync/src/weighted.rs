@@ -77,6 +77,7 @@ impl Semaphore {
         /// let sem = gmp_sync::Semaphore::new(3);
         /// assert!(sem.try_acquire(3));
         /// ```
+        #[track_caller]
         pub fn new(capacity: usize) -> Semaphore {
             assert!(capacity <= MAX_CAPACITY, "semaphore: capacity too large");
             Semaphore { size: capacity, state: AtomicUsize::new(0) }
@@ -114,6 +115,7 @@ impl Semaphore {
     /// assert!(!sem.try_acquire(4));
     /// sem.release(7);
     /// ```
+    #[track_caller]
     pub fn acquire(&self, n: usize) {
         gmp_core::park::checkpoint();
         if n > self.size {
@@ -217,6 +219,7 @@ impl Semaphore {
     /// sem.release(2);
     /// assert!(sem.try_acquire(4));
     /// ```
+    #[track_caller]
     pub fn release(&self, n: usize) {
         if self.try_release_fast(n).is_some() {
             self.release_slow(n);
@@ -230,6 +233,7 @@ impl Semaphore {
     ///
     /// "semaphore: released more than held" if fewer than `n` units are held.
     #[inline]
+    #[track_caller]
     fn try_release_fast(&self, n: usize) -> Option<usize> {
         let mut s = self.state.load(SeqCst);
         loop {
@@ -248,6 +252,7 @@ impl Semaphore {
 
     /// Release with waiters queued: under the bucket lock (x/sync: `notifyWaiters`).
     #[cold]
+    #[track_caller]
     fn release_slow(&self, n: usize) {
         lot::with_queue(self.key(), |q| {
             // Another release may have emptied the queue meanwhile: then the lock-free rule

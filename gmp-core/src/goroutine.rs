@@ -347,18 +347,109 @@ where
     }
 }
 
-/// Go's `go` statement: `go!(say("world"))` or `go!({ ... })` runs the expression in a new
-/// goroutine (its captures are moved in) and returns its [`JoinHandle`].
+/// Go's `go` statement: runs a call (or a block) in a new goroutine and returns its
+/// [`JoinHandle`].
+///
+/// As in Go ("the function value and parameters are evaluated as usual in the calling
+/// goroutine"), `go!(f(a, b))` and `go!(recv.method(a, b))` evaluate the arguments, and the
+/// receiver, **here**, in the caller; only the call runs in the new goroutine. So a loop can
+/// hand each goroutine what it needs without moving the things it came from:
+///
+/// ```
+/// use std::sync::atomic::{AtomicU32, Ordering::SeqCst};
+/// use std::sync::Arc;
+///
+/// fn worker(id: u32, total: Arc<AtomicU32>) {
+///     total.fetch_add(id, SeqCst);
+/// }
+///
+/// let total = Arc::new(AtomicU32::new(0));
+/// // Go: for w := 1; w <= 3; w++ { go worker(w, total) }. `total.clone()` runs here, so
+/// // `total` itself stays usable (a closure would have moved it on the first turn).
+/// let hs: Vec<_> = (1..=3).map(|w| gmp_core::go!(worker(w, total.clone()))).collect();
+/// for h in hs {
+///     h.join().unwrap();
+/// }
+/// assert_eq!(total.load(SeqCst), 6);
+/// ```
+///
+/// The receiver of `recv.method(..)` is everything before the last `.method(..)`; it is
+/// evaluated in the caller when it is a single token (a variable, a parenthesized expression)
+/// or ends in a call (`pool.get().run(x)`). A place such as `v[0]` or `a.b` stays in the
+/// goroutine (moving what it names, as a closure would), since moving it out would not
+/// compile. `go!({ ... })` runs a block, moving its captures; any other expression runs in
+/// the goroutine as written.
 ///
 /// ```
 /// fn say(s: &str) -> String { s.to_uppercase() }
 /// let h = gmp_core::go!(say("world"));
 /// assert_eq!(h.join().unwrap(), "WORLD");
+/// let msg = String::from("moved");
+/// let h = gmp_core::go!({ msg.len() });
+/// assert_eq!(h.join().unwrap(), 5);
 /// ```
 #[macro_export]
 macro_rules! go {
-    ($e:expr) => {
-        $crate::go(move || $e)
+    // A block: runs in the goroutine, moving what it captures.
+    ({ $($body:tt)* }) => {
+        $crate::go(move || { $($body)* })
+    };
+    // A call of a function (a path): its arguments are evaluated here.
+    ($($f:ident)::+ ( $($arg:expr),* $(,)? )) => {
+        $crate::__go_call!([$($f)::+] [] $($arg,)*)
+    };
+    // Anything else: a method call `recv.method(args)` is split off its receiver.
+    ($($t:tt)+) => {
+        $crate::__go_method!([] none $($t)+)
+    };
+}
+
+/// `go!`'s call: binds each argument in the caller (one hygienic `arg` per recursion), then
+/// spawns `f(arg, ...)`.
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __go_call {
+    ([$($f:tt)*] [$($a:ident)*]) => {
+        $crate::go(move || $($f)*($($a),*))
+    };
+    ([$($f:tt)*] [$($a:ident)*] $head:expr, $($rest:expr,)*) => {{
+        let arg = $head;
+        $crate::__go_call!([$($f)*] [$($a)* arg] $($rest,)*)
+    }};
+}
+
+/// `go!`'s method call: moves tokens into the receiver until only `.method(args)` is left,
+/// tracking what the receiver is so far: `none`, `one` token, ending in a `call`, or
+/// `other` (a place: a field or an index).
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __go_method {
+    // A value receiver (one token, or ending in a call): evaluated here.
+    ([$($r:tt)+] one . $m:ident ( $($arg:expr),* $(,)? )) => {{
+        #[allow(unused_parens)] // `go!((new_thing()).method())`, Go's `go (new(T)).m()`
+        let recv = $($r)+;
+        $crate::__go_call!([recv . $m] [] $($arg,)*)
+    }};
+    ([$($r:tt)+] call . $m:ident ( $($arg:expr),* $(,)? )) => {{
+        let recv = $($r)+;
+        $crate::__go_call!([recv . $m] [] $($arg,)*)
+    }};
+    // A place receiver: stays in the goroutine; the arguments are still evaluated here.
+    ([$($r:tt)+] other . $m:ident ( $($arg:expr),* $(,)? )) => {
+        $crate::__go_call!([$($r)+ . $m] [] $($arg,)*)
+    };
+    ([] none $next:tt $($rest:tt)*) => {
+        $crate::__go_method!([$next] one $($rest)*)
+    };
+    ([$($r:tt)+] $k:ident ( $($g:tt)* ) $($rest:tt)*) => {
+        $crate::__go_method!([$($r)+ ( $($g)* )] call $($rest)*)
+    };
+    ([$($r:tt)+] $k:ident $next:tt $($rest:tt)*) => {
+        $crate::__go_method!([$($r)+ $next] other $($rest)*)
+    };
+    // No method call at the end: the expression runs in the goroutine as written.
+    ([$($e:tt)*] $k:ident) => {
+        $crate::go(move || $($e)*)
     };
 }
 

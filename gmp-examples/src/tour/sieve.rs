@@ -26,13 +26,12 @@ pub fn main() {
     gmp_core::run(|| {
         let mut ch = chan(0);
         let tx = ch.sender();
-        go(move || generate(tx));
+        go!(generate(tx));
         for _ in 0..10 {
             let prime = ch.recv().unwrap();
             println!("{prime}");
             let ch1 = chan(0);
-            let (input, out) = (ch.receiver(), ch1.sender());
-            go(move || filter(input, out, prime));
+            go!(filter(ch.receiver(), ch1.sender(), prime)); // go filter(ch, ch1, prime)
             ch = ch1;
         }
     });

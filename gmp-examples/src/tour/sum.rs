@@ -20,7 +20,9 @@
 //! ```
 //!
 //! It prints `-5 17 12`, or `17 -5 12`: which goroutine sends first is up to the scheduler,
-//! as in Go. The README's quick example is this port, with `3` written for `len(s)/2`.
+//! as in Go. The README's quick example is this port, with `3` written for `len(s)/2`. As in
+//! Go, `go!` evaluates the call's arguments (the halves, `c.sender()`) in main, before the
+//! goroutine starts.
 
 use gmp_chan::{chan, Sender};
 use gmp_core::go;
@@ -35,10 +37,8 @@ pub fn main() {
         let s = [7, 2, 8, -9, 4, 0];
         let c = chan(0); // c := make(chan int)
         let half = s.len() / 2;
-        let (first, second) = (s[..half].to_vec(), s[half..].to_vec());
-        let (c1, c2) = (c.sender(), c.sender()); // go! moves what it captures
-        go!(sum(first, c1));
-        go!(sum(second, c2));
+        go!(sum(s[..half].to_vec(), c.sender())); // go sum(s[:len(s)/2], c)
+        go!(sum(s[half..].to_vec(), c.sender())); // go sum(s[len(s)/2:], c)
         let (x, y) = (c.recv().unwrap(), c.recv().unwrap()); // x, y := <-c, <-c
         println!("{x} {y} {}", x + y);
     });

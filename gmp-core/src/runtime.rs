@@ -41,6 +41,7 @@ pub struct Builder {
     max_threads: usize,
     exit_grace: Duration,
     unhandled_panic: UnhandledPanic,
+    hog_warning: Option<Duration>,
 }
 
 impl Builder {
@@ -123,6 +124,21 @@ impl Builder {
         self
     }
 
+    /// After how long a goroutine that holds its P without reaching a scheduling point, while
+    /// other goroutines wait for that P, gets a line on stderr from sysmon (default
+    /// `Some(100 ms)`; `None` turns it off):
+    ///
+    /// ```text
+    /// gmp: goroutine 7 has run 100 ms without a scheduling point (spawned at src/main.rs:12:5); other goroutines on its P are waiting
+    /// ```
+    ///
+    /// gmp's preemption is cooperative: such a loop needs a [`gosched`](crate::gosched) or a
+    /// [`checkpoint`](crate::park::checkpoint) now and then. Checked about every 10 ms.
+    pub fn hog_warning(mut self, after: Option<Duration>) -> Self {
+        self.hog_warning = after;
+        self
+    }
+
     /// Builds the runtime. Its Ms (threads) start on demand.
     ///
     /// # Errors
@@ -157,6 +173,7 @@ impl Builder {
                 max_threads: self.max_threads,
                 exit_grace: self.exit_grace,
                 unhandled_panic: self.unhandled_panic,
+                hog_warning: self.hog_warning,
             }),
         })
     }
@@ -196,6 +213,7 @@ impl Runtime {
             max_threads: crate::sched::DEFAULT_MAX_THREADS,
             exit_grace: crate::sched::DEFAULT_EXIT_GRACE,
             unhandled_panic: UnhandledPanic::Ignore,
+            hog_warning: Some(crate::sched::DEFAULT_HOG_WARNING),
         }
     }
 

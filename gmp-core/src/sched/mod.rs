@@ -99,6 +99,10 @@ pub(crate) const NO_P: usize = usize::MAX;
 /// Same as Go's `sched.maxmcount` default (runtime/proc.go): at most 10,000 Ms.
 pub(crate) const DEFAULT_MAX_THREADS: usize = 10_000;
 
+/// How long a goroutine may hold its P without a scheduling point, while others wait, before
+/// sysmon names it on stderr (`Builder::hog_warning`).
+pub(crate) const DEFAULT_HOG_WARNING: Duration = Duration::from_millis(100);
+
 /// Same as Go's exit: a program ends when `main` returns. gmp first gives the other goroutines
 /// this long to unwind (their drops run), then abandons the rest (`Builder::exit_grace`).
 pub(crate) const DEFAULT_EXIT_GRACE: Duration = Duration::from_millis(100);
@@ -117,6 +121,8 @@ pub(crate) struct Config {
     pub(crate) exit_grace: Duration,
     /// What a panic nobody joins does.
     pub(crate) unhandled_panic: crate::UnhandledPanic,
+    /// After how long without a scheduling point sysmon names a goroutine on stderr.
+    pub(crate) hog_warning: Option<Duration>,
 }
 
 /// How many earlier unhandled panics a runtime remembers for its deadlock report.
@@ -210,6 +216,8 @@ pub(crate) struct Sched {
     next_mid: AtomicUsize,
     /// At most this many Ms (Go: `sched.maxmcount`).
     max_threads: usize,
+    /// sysmon's hog warning threshold in ns (`Builder::hog_warning`), 0 for none.
+    pub(crate) hog_warning_ns: u64,
     /// What a panic nobody joins does (`unhandled_panic`).
     unhandled: crate::UnhandledPanic,
     /// Goroutines whose panic nobody joined, for the deadlock report (the first few).
@@ -244,6 +252,7 @@ impl Sched {
             max_threads,
             exit_grace,
             unhandled_panic,
+            hog_warning,
         } = cfg;
         crate::stack::install_overflow_handler();
         dump::install_panic_hook();
@@ -285,6 +294,8 @@ impl Sched {
             main_goexited: AtomicBool::new(false),
             next_mid: AtomicUsize::new(0),
             max_threads,
+            hog_warning_ns: hog_warning
+                .map_or(0, |d| d.as_nanos().clamp(1, u64::MAX as u128) as u64),
             unhandled: unhandled_panic,
             panicked_earlier: Mutex::new(Vec::new()),
             exit_grace: crate::loom::BOUNDED_EXIT.then_some(exit_grace),

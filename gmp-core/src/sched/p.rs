@@ -49,6 +49,8 @@ pub(crate) struct P {
     pub(crate) status: AtomicU8,
     /// When the M entered `syscall(f)`, in ns since the epoch (Go: `pd.syscallwhen`).
     pub(crate) syscall_when: AtomicU64,
+    /// The goroutine this P runs (or ran last): its id, for sysmon's hog warning.
+    pub(crate) curg: AtomicU64,
     /// Set by sysmon when the same goroutine has held this P for over 10 ms: the goroutine
     /// yields at its next preemption point (Go: `gp.preempt`, set by `preemptone`).
     pub(crate) preempt: AtomicBool,
@@ -88,6 +90,7 @@ impl P {
             timer0: AtomicU64::new(0),
             status: AtomicU8::new(P_IDLE),
             syscall_when: AtomicU64::new(0),
+            curg: AtomicU64::new(0),
             preempt: AtomicBool::new(false),
             gfree: UnsafeCell::new(Vec::new()),
             cocache: UnsafeCell::new(Vec::new()),

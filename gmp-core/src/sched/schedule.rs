@@ -223,6 +223,7 @@ fn execute(c: &MCtx, g: Arc<G>, inherit: bool) {
         pp.schedtick.fetch_add(1, Relaxed);
         pp.preempt.store(false, Relaxed); // a new time slice (Go: execute's `gp.preempt = false`)
     }
+    pp.curg.store(g.goid(), Relaxed);
     let w = g.state.fetch_add(g::RUNNING - g::RUNNABLE, AcqRel);
     debug_assert_eq!(w & g::STATUS_MASK, g::RUNNABLE);
     // SAFETY: we moved the G to RUNNING, so this M owns its cells.

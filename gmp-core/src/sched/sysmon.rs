@@ -33,6 +33,8 @@ const NETPOLL_INTERVAL_NS: u64 = 10_000_000;
 struct Tick {
     schedtick: u32,
     schedwhen: u64,
+    /// The hog warning was printed for this time slice.
+    warned: bool,
 }
 
 /// Go: `sysmon`: the thread's body, until the runtime shuts down.
@@ -85,6 +87,31 @@ pub(super) fn sysmon(s: Arc<Sched>) {
     }
 }
 
+/// A goroutine has held P `pp` past the hog warning without reaching a scheduling point. If
+/// others wait for the P (its run queue, the global one, a timer of the P that is due), says
+/// so on stderr, once per time slice; returns whether it did.
+fn warn_hog(s: &Sched, pp: &super::P, now: u64) -> bool {
+    let t0 = pp.timer0.load(SeqCst);
+    let waiting = !pp.runq.is_empty() || s.runqsize.load(SeqCst) > 0 || (t0 != 0 && t0 <= now);
+    if !waiting || s.shutdown.load(SeqCst) {
+        return false;
+    }
+    let goid = pp.curg.load(Relaxed);
+    let site = s
+        .allgs
+        .lock()
+        .iter()
+        .find(|g| g.goid() == goid)
+        .and_then(|g| g.spawn_site());
+    let site = site.map_or_else(|| "by the runtime".to_string(), |l| format!("at {l}"));
+    eprintln!(
+        "gmp: goroutine {goid} has run {} ms without a scheduling point (spawned {site}); \
+         other goroutines on its P are waiting",
+        s.hog_warning_ns / 1_000_000
+    );
+    true
+}
+
 /// Go: `retake`: hands off the Ps of Ms in long syscalls and flags goroutines that have held
 /// their P for over 10 ms. Returns how many Ps it retook.
 fn retake(s: &Arc<Sched>, now: u64, ticks: &mut [Tick]) -> usize {
@@ -95,12 +122,17 @@ fn retake(s: &Arc<Sched>, now: u64, ticks: &mut [Tick]) -> usize {
             ticks[i] = Tick {
                 schedtick: t,
                 schedwhen: now,
+                warned: false,
             };
         }
         match pp.status.load(SeqCst) {
             // Go: preemptone, when the same time slice has lasted over 10 ms.
             P_RUNNING if ticks[i].schedwhen + FORCE_PREEMPT_NS <= now => {
                 pp.preempt.store(true, Relaxed);
+                let held = now - ticks[i].schedwhen;
+                if s.hog_warning_ns != 0 && held >= s.hog_warning_ns && !ticks[i].warned {
+                    ticks[i].warned = warn_hog(s, pp, now);
+                }
             }
             P_SYSCALL => {
                 let when = pp.syscall_when.load(Relaxed);

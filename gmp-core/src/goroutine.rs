@@ -328,7 +328,11 @@ where
 /// Go's `go f()`: runs `f` in a new goroutine and returns a handle to join it.
 ///
 /// Inside a goroutine, it spawns on the current runtime; outside any runtime, on the lazily
-/// built default runtime (one P per core, deadlock detection off).
+/// built default runtime (one P per core, never shut down). The default runtime has **no
+/// deadlock detector**: plain threads may wake its goroutines (through a channel, a lock),
+/// and the detector cannot see them, so it could not tell a deadlock from a wait. A goroutine
+/// blocked for ever there just waits, silently. Run the program as
+/// [`run`](crate::run)`(|| ...)` to get Go's `all goroutines are asleep - deadlock!` report.
 ///
 /// ```
 /// let h = gmp_core::go(|| 6 * 7);

@@ -80,7 +80,38 @@
 //! operations that completed without blocking. A CPU-bound loop with **no** gmp calls holds
 //! its P until it ends (its P's other goroutines wait; other Ps steal them if they can); call
 //! [`gosched`] (or [`park::checkpoint`], cheaper: it yields only when asked to) now and then
-//! in such a loop.
+//! in such a loop. sysmon names a goroutine that holds its P for over 100 ms while others
+//! wait for it ([`Builder::hog_warning`]).
+//!
+//! ## The program's lifetime
+//!
+//! As in Go, the program ends when main ends. When [`run`]'s main goroutine returns (or a
+//! [`Runtime`] is dropped) every other goroutine is cancelled at its next scheduling point:
+//! its stack is unwound, so its drops run. Goroutines that have not ended after the
+//! [exit grace](Builder::exit_grace) (100 ms: a loop with no gmp call, a read blocked inside
+//! `syscall`) are abandoned as Go's exit abandons them, with one line each on stderr
+//! (`gmp: goroutine 7 [syscall] abandoned at exit`).
+//!
+//! A panic that nobody joins (its [`JoinHandle`] was dropped) is, under `run`, Go's crash:
+//! `run` panics with `goroutine 7 panicked: boom` and everything is cancelled
+//! ([`UnhandledPanic`]). A `Runtime` from [`Runtime::builder`] ignores it by default, as std
+//! does a thread's. Either way the panic is printed, a later deadlock report names it, and a
+//! panic in a drop the runtime runs (a goroutine's result, its panic payload) cannot kill the
+//! runtime's threads.
+//!
+//! ```
+//! let r = std::panic::catch_unwind(|| {
+//!     gmp_core::run(|| {
+//!         drop(gmp_core::go(|| panic!("boom"))); // detached: nobody joins it
+//!         gmp_core::sleep(std::time::Duration::from_secs(3600));
+//!     })
+//! });
+//! assert_eq!(*r.unwrap_err().downcast::<String>().unwrap(), "goroutine 2 panicked: boom");
+//! ```
+//!
+//! [`go`] called outside any runtime uses a default runtime that has no deadlock detector
+//! (plain threads may wake its goroutines, and it cannot see them); wrap the program in
+//! [`run`] to get Go's `all goroutines are asleep - deadlock!`.
 
 #![cfg_attr(loom, allow(dead_code, unreachable_pub))]
 

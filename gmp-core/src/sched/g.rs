@@ -32,7 +32,7 @@ pub(crate) trait Task: Send {
     fn cancel(self: Box<Self>, why: crate::JoinError, s: &Arc<Sched>, goid: u64);
 }
 
-/// Goroutine status, the low bits of [`G::state`]: free or finished (Go: `_Gdead`).
+/// Goroutine status, the low bits of `G::state`: free or finished (Go: `_Gdead`).
 pub const DEAD: u64 = 0;
 /// In a run queue (Go: `_Grunnable`).
 pub const RUNNABLE: u64 = 1;
@@ -302,7 +302,7 @@ pub enum UnparkAction {
     Nothing,
 }
 
-/// The unpark transition on a state word, for goroutine `goid` (see [`G::state`]).
+/// The unpark transition on a state word, for goroutine `goid` (see `G::state`).
 pub fn unpark_state(state: &AtomicU64, goid: u64) -> UnparkAction {
     let mut w = state.load(Acquire);
     loop {

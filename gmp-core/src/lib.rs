@@ -109,7 +109,7 @@
 //! assert_eq!(*r.unwrap_err().downcast::<String>().unwrap(), "goroutine 2 panicked: boom");
 //! ```
 //!
-//! [`go`] called outside any runtime uses a default runtime that has no deadlock detector
+//! [`go`](fn@go) called outside any runtime uses a default runtime that has no deadlock detector
 //! (plain threads may wake its goroutines, and it cannot see them); wrap the program in
 //! [`run`] to get Go's `all goroutines are asleep - deadlock!`.
 

@@ -141,7 +141,7 @@ impl WaitGroup {
     }
 
     /// Runs `f` in a new goroutine counted by this group (Go 1.25: `WaitGroup.Go`): `add(1)`,
-    /// spawn with [`gmp_core::go`], and `done` when `f` returns or unwinds.
+    /// spawn with [`gmp_core::go`](fn@gmp_core::go), and `done` when `f` returns or unwinds.
     ///
     /// ```
     /// use gmp_sync::{Mutex, WaitGroup};

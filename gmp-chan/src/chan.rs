@@ -154,6 +154,22 @@ impl<T> Hchan<T> {
         Err(TrySendError::Full(v))
     }
 
+    /// Returns a received value to the channel, ahead of everything else (a dynamic select's
+    /// receive whose result was never read): to a waiting receiver, else to the head of the
+    /// buffer, where the next receive finds it. An unbuffered or full channel holds it there
+    /// too, one over its capacity, until it is received (senders wait meanwhile).
+    pub(crate) fn unrecv(&self, v: T) {
+        let mut st = self.lock.lock();
+        if let Some(r) = st.recvq.pop_claim() {
+            r.put(v);
+            let waker = r.complete();
+            drop(st);
+            waker.unpark();
+            return;
+        }
+        st.buf.push_front(v);
+    }
+
     /// Go: the non-blocking part of `chanrecv`. On success returns the value and the
     /// unparker of a sender to wake after unlocking.
     pub(crate) fn try_recv_locked(
@@ -162,11 +178,16 @@ impl<T> Hchan<T> {
     ) -> Result<(T, Option<Unparker>), TryRecvError> {
         if let Some(v) = st.buf.pop_front() {
             // Go: `recv` on a full buffer with a waiting sender: take the head, move the
-            // sender's value to the tail, so FIFO order holds across the hand-off.
-            let waker = st.sendq.pop_claim().map(|s| {
-                st.buf.push_back(s.take());
-                s.complete()
-            });
+            // sender's value to the tail, so FIFO order holds across the hand-off. (Not when
+            // the buffer is still full: it held a value returned by `unrecv` over capacity.)
+            let waker = if st.buf.len() < self.cap {
+                st.sendq.pop_claim().map(|s| {
+                    st.buf.push_back(s.take());
+                    s.complete()
+                })
+            } else {
+                None
+            };
             return Ok((v, waker));
         }
         if let Some(s) = st.sendq.pop_claim() {

@@ -70,6 +70,10 @@ pub(crate) trait Case {
     unsafe fn dequeue_locked(&self, sg: &Sudog);
     /// Marks this case as the one that fired.
     fn fire(&self);
+    /// The case fired but its result will never be read (a dropped or misused
+    /// [`SelectedOperation`]): a received value goes back to the channel, ahead of the rest.
+    /// (A fired send has delivered its value already.)
+    fn unselect(&self);
 }
 
 /// One case of a select (Go: `scase`): the channel, the packet its value travels through,
@@ -116,6 +120,8 @@ pub(crate) trait Dir {
     /// Queues the entry on this direction's queue (`recvq` or `sendq`); the caller holds the
     /// channel's lock.
     fn enqueue<T>(st: &mut State<T>, sg: &Sudog, case: usize, packet: &Packet<T>);
+    /// [`Case::unselect`] for this direction.
+    fn unselect<T>(ch: &Hchan<T>, packet: &Packet<T>);
 }
 
 impl Dir for RecvDir {
@@ -137,6 +143,12 @@ impl Dir for RecvDir {
     }
     fn enqueue<T>(st: &mut State<T>, sg: &Sudog, case: usize, packet: &Packet<T>) {
         Hchan::enqueue_recv(st, sg, case, packet);
+    }
+    fn unselect<T>(ch: &Hchan<T>, packet: &Packet<T>) {
+        // SAFETY: the select is over: no entry of ours is queued, the packet is ours alone.
+        if let Some(v) = packet.with_mut(|p| unsafe { (*p).take() }) {
+            ch.unrecv(v);
+        }
     }
 }
 
@@ -166,6 +178,9 @@ impl Dir for SendDir {
     }
     fn enqueue<T>(st: &mut State<T>, sg: &Sudog, case: usize, packet: &Packet<T>) {
         Hchan::enqueue_send(st, sg, case, packet);
+    }
+    fn unselect<T>(_ch: &Hchan<T>, _packet: &Packet<T>) {
+        // Delivered; or the channel was closed, and the value can only be dropped.
     }
 }
 
@@ -274,6 +289,11 @@ impl<T, D: Dir> Case for OpCase<'_, T, D> {
     }
     fn fire(&self) {
         self.fired.set(true);
+    }
+    fn unselect(&self) {
+        if self.fired.get() {
+            D::unselect(self.hchan(), &self.packet);
+        }
     }
 }
 
@@ -492,9 +512,27 @@ pub struct Select<'a> {
 
 /// The case a [`Select`] chose. Read its result with [`recv`](SelectedOperation::recv) or
 /// [`send`](SelectedOperation::send), passing the same channel the case named.
+///
+/// It must be completed (crossbeam's rule): dropping it without `recv`/`send`, or calling
+/// them with another channel or direction than the chosen case's, panics, and a value is
+/// never silently lost: before the panic, a received value is returned to its channel
+/// (ahead of the rest: the next receive gets it), and a selected send has already delivered
+/// its value.
+///
+/// ```
+/// let ch = gmp_chan::chan::<i32>(1);
+/// ch.send(7).unwrap();
+/// let mut sel = gmp_chan::Select::new();
+/// sel.recv(&ch);
+/// let op = sel.select();
+/// let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| drop(op)));
+/// assert!(r.is_err()); // "dropped `SelectedOperation` without completing the operation"
+/// assert_eq!(ch.recv(), Some(7)); // the value is back
+/// ```
 pub struct SelectedOperation<'a> {
     index: usize,
-    case: Box<dyn Case + 'a>,
+    /// `None` once completed (`recv`/`send` took it).
+    case: Option<Box<dyn Case + 'a>>,
 }
 
 impl<'a> Select<'a> {
@@ -561,7 +599,10 @@ impl<'a> Select<'a> {
         let index = selectgo(&refs, mode)?;
         drop(refs);
         let case = self.cases.swap_remove(index);
-        Some(SelectedOperation { index, case })
+        Some(SelectedOperation {
+            index,
+            case: Some(case),
+        })
     }
 }
 
@@ -589,6 +630,7 @@ impl<'a> SelectedOperation<'a> {
     ///
     /// # Panics
     /// If the chosen case is not a receive on `r`'s channel.
+    #[track_caller]
     pub fn recv<R: RecvOperand<'a>>(self, r: R) -> Option<R::Elem>
     where
         R::Elem: 'a,
@@ -606,6 +648,7 @@ impl<'a> SelectedOperation<'a> {
     ///
     /// # Panics
     /// If the chosen case is not a send on `s`'s channel.
+    #[track_caller]
     pub fn send<S: SendOperand<'a>>(self, s: S) -> Result<(), SendError<S::Elem>>
     where
         S::Elem: 'a,
@@ -619,14 +662,20 @@ impl<'a> SelectedOperation<'a> {
     }
 
     /// The chosen case as the `OpCase` it was built as, once checked to be a case of direction
-    /// `D` on `chan`; panics with `wrong` otherwise.
-    fn into_case<T: 'a, D: Dir>(self, chan: Option<&Chan<T>>, wrong: &str) -> OpCase<'a, T, D> {
+    /// `D` on `chan`; otherwise returns a received value to its channel and panics with
+    /// `wrong`.
+    #[track_caller]
+    fn into_case<T: 'a, D: Dir>(mut self, chan: Option<&Chan<T>>, wrong: &str) -> OpCase<'a, T, D> {
+        let case = self
+            .case
+            .take()
+            .expect("a SelectedOperation is completed once");
         let want = addr_of(&chan);
-        assert!(
-            self.case.is_recv() == D::IS_RECV && want.is_some() && self.case.chan_addr() == want,
-            "{wrong}"
-        );
-        let raw = Box::into_raw(self.case) as *mut OpCase<'a, T, D>;
+        if case.is_recv() != D::IS_RECV || want.is_none() || case.chan_addr() != want {
+            case.unselect();
+            panic!("{wrong} (case {})", self.index);
+        }
+        let raw = Box::into_raw(case) as *mut OpCase<'a, T, D>;
         // SAFETY: every `Case` is an `OpCase<'a, U, RecvDir>` or `OpCase<'a, U, SendDir>`,
         // and `is_recv` says which: this one is an `OpCase<'a, U, D>` whose channel is the
         // live `Hchan<T>` at `want`. Distinct live channels never share an address (each is
@@ -634,6 +683,23 @@ impl<'a> SelectedOperation<'a> {
         // is the same channel and `U = T`. The box came from `Box::new` in `Select::recv` or
         // `Select::send`.
         *unsafe { Box::from_raw(raw) }
+    }
+}
+
+impl Drop for SelectedOperation<'_> {
+    fn drop(&mut self) {
+        let Some(case) = self.case.take() else {
+            return; // completed
+        };
+        case.unselect();
+        // Not a second panic while one unwinds (that would abort): the value is back anyway.
+        if !std::thread::panicking() {
+            panic!(
+                "dropped `SelectedOperation` without completing the operation (case {}): \
+                 call its `recv` or `send` with the chosen case's channel",
+                self.index
+            );
+        }
     }
 }
 

@@ -490,3 +490,98 @@ fn selected_operation_checks_the_channel() {
     let op = sel.select();
     let _ = op.recv(&b);
 }
+
+/// The message of the panic `r` caught.
+fn panic_text(r: std::thread::Result<impl Sized>) -> String {
+    let e = r.err().expect("expected a panic");
+    e.downcast_ref::<String>()
+        .cloned()
+        .or_else(|| e.downcast_ref::<&str>().map(|s| s.to_string()))
+        .unwrap_or_default()
+}
+
+#[test]
+fn a_dropped_selected_receive_panics_and_gives_its_value_back() {
+    // Buffered: the value goes back to the head, ahead of the rest.
+    let ch = chan::<i32>(2);
+    ch.send(1).unwrap();
+    ch.send(2).unwrap();
+    let mut sel = Select::new();
+    sel.recv(&ch);
+    let op = sel.select();
+    let msg = panic_text(std::panic::catch_unwind(std::panic::AssertUnwindSafe(
+        || drop(op),
+    )));
+    assert!(
+        msg.starts_with("dropped `SelectedOperation` without completing the operation (case 0)"),
+        "{msg}"
+    );
+    assert_eq!((ch.recv(), ch.recv()), (Some(1), Some(2)));
+    // Unbuffered, taken from a blocked sender: the next receiver gets it, and a second
+    // sender still waits for a receiver of its own.
+    let ch = chan::<i32>(0);
+    let c = ch.clone();
+    let h = thread::spawn(move || {
+        c.send(7).unwrap();
+        c.send(8).unwrap();
+    });
+    let mut sel = Select::new();
+    sel.recv(&ch);
+    let op = sel.select();
+    assert!(std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| drop(op))).is_err());
+    assert_eq!(ch.recv(), Some(7));
+    assert_eq!(ch.recv(), Some(8));
+    h.join().unwrap();
+    assert_eq!(ch.len(), 0);
+}
+
+#[test]
+fn completing_with_the_wrong_channel_panics_and_gives_the_value_back() {
+    let a = chan::<i32>(1);
+    let b = chan::<i32>(1);
+    b.send(5).unwrap();
+    let mut sel = Select::new();
+    sel.recv(&a);
+    sel.recv(&b);
+    let op = sel.select();
+    assert_eq!(op.index(), 1);
+    let msg = panic_text(std::panic::catch_unwind(std::panic::AssertUnwindSafe(
+        || op.recv(&a),
+    )));
+    assert!(
+        msg.contains("not a receive on this channel (case 1)"),
+        "{msg}"
+    );
+    assert_eq!(b.try_recv(), Ok(5));
+    // The wrong direction too.
+    b.send(6).unwrap();
+    let mut sel = Select::new();
+    sel.recv(&b);
+    let op = sel.select();
+    assert!(std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| op.send(&b))).is_err());
+    assert_eq!(b.try_recv(), Ok(6));
+}
+
+#[test]
+fn a_dropped_selected_send_panics_having_delivered_its_value() {
+    let ch = chan::<i32>(1);
+    let mut sel = Select::new();
+    sel.send(&ch, 9);
+    let op = sel.select();
+    assert!(std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| drop(op))).is_err());
+    assert_eq!(ch.try_recv(), Ok(9));
+}
+
+#[test]
+fn a_selected_operation_dropped_while_unwinding_gives_its_value_back_quietly() {
+    let ch = chan::<i32>(1);
+    ch.send(3).unwrap();
+    let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        let mut sel = Select::new();
+        sel.recv(&ch);
+        let _op = sel.select();
+        panic!("something else");
+    }));
+    assert_eq!(panic_text(r), "something else");
+    assert_eq!(ch.try_recv(), Ok(3));
+}

@@ -143,4 +143,21 @@ pub mod __private {
     };
     pub use crate::sched::netpoll::PollWait;
     pub use crate::sched::runq::{Ptr, RunQueue, LOCAL_QUEUE_CAPACITY};
+
+    /// The file that the panic of `f` names, as a panic hook sees it: the tests of gmp's
+    /// `#[track_caller]` misuse panics in all three crates. Swaps the process's panic hook
+    /// while `f` runs, so a test binary calls it from one test only.
+    pub fn panic_location(f: impl FnOnce()) -> String {
+        static LOC: std::sync::Mutex<Option<String>> = std::sync::Mutex::new(None);
+        let prev = std::panic::take_hook();
+        std::panic::set_hook(Box::new(|info| {
+            let file = info.location().map(|l| l.file().to_string());
+            *LOC.lock().unwrap_or_else(|e| e.into_inner()) = file;
+        }));
+        let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(f));
+        std::panic::set_hook(prev);
+        assert!(r.is_err(), "no panic");
+        let file = LOC.lock().unwrap_or_else(|e| e.into_inner()).take();
+        file.expect("the hook saw the panic")
+    }
 }

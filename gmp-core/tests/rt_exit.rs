@@ -26,18 +26,6 @@ fn report_exit(main_done: Instant) {
     println!("EXIT_MS={}", main_done.elapsed().as_millis());
 }
 
-/// The number printed after `key` (the test harness may have printed on the same line).
-fn number_after(stdout: &str, key: &str) -> u64 {
-    let at = stdout
-        .find(key)
-        .unwrap_or_else(|| panic!("no {key} in:\n{stdout}"));
-    let digits: String = stdout[at + key.len()..]
-        .chars()
-        .take_while(char::is_ascii_digit)
-        .collect();
-    digits.parse().unwrap()
-}
-
 /// The child's `EXIT_MS` line, checked against [`EXIT_BOUND`], and its clean exit.
 fn assert_prompt_exit(out: &ChildOutput) {
     assert!(
@@ -47,10 +35,22 @@ fn assert_prompt_exit(out: &ChildOutput) {
         out.stdout,
         out.stderr
     );
-    let ms = number_after(&out.stdout, "EXIT_MS=");
+    let ms = out.number_after("EXIT_MS=");
     assert!(
         Duration::from_millis(ms) < EXIT_BOUND,
         "the runtime took {ms} ms to end\n{}",
+        out.stderr
+    );
+}
+
+/// [`assert_prompt_exit`], and exactly one goroutine abandoned: `line` (main ended normally).
+fn assert_exit_abandoning_one(out: &ChildOutput, line: &str) {
+    assert_prompt_exit(out);
+    assert!(out.stderr.contains(line), "{}", out.stderr);
+    assert_eq!(
+        out.stderr.matches("abandoned at exit").count(),
+        1,
+        "{}",
         out.stderr
     );
 }
@@ -93,13 +93,7 @@ fn the_run_function_returns_while_a_goroutine_spins() {
         "spin",
         CHILD_LIMIT,
     );
-    assert_prompt_exit(&out);
-    assert!(
-        out.stderr
-            .contains("gmp: goroutine 2 [running] abandoned at exit"),
-        "{}",
-        out.stderr
-    );
+    assert_exit_abandoning_one(&out, "gmp: goroutine 2 [running] abandoned at exit");
 }
 
 #[test]
@@ -115,20 +109,7 @@ fn run_returns_while_a_goroutine_spins_without_a_gmp_call() {
         "spin",
         CHILD_LIMIT,
     );
-    assert_prompt_exit(&out);
-    assert!(
-        out.stderr
-            .contains("gmp: goroutine 2 [running] abandoned at exit"),
-        "{}",
-        out.stderr
-    );
-    // Exactly one goroutine was left: main ended normally.
-    assert_eq!(
-        out.stderr.matches("abandoned at exit").count(),
-        1,
-        "{}",
-        out.stderr
-    );
+    assert_exit_abandoning_one(&out, "gmp: goroutine 2 [running] abandoned at exit");
 }
 
 #[test]
@@ -148,13 +129,7 @@ fn run_returns_while_a_goroutine_blocks_in_syscall() {
         "syscall",
         CHILD_LIMIT,
     );
-    assert_prompt_exit(&out);
-    assert!(
-        out.stderr
-            .contains("gmp: goroutine 2 [syscall] abandoned at exit"),
-        "{}",
-        out.stderr
-    );
+    assert_exit_abandoning_one(&out, "gmp: goroutine 2 [syscall] abandoned at exit");
 }
 
 #[test]
@@ -173,13 +148,7 @@ fn run_returns_while_a_goroutine_does_plain_blocking_io() {
         "io",
         CHILD_LIMIT,
     );
-    assert_prompt_exit(&out);
-    assert!(
-        out.stderr
-            .contains("gmp: goroutine 2 [running] abandoned at exit"),
-        "{}",
-        out.stderr
-    );
+    assert_exit_abandoning_one(&out, "gmp: goroutine 2 [running] abandoned at exit");
 }
 
 #[test]
@@ -244,7 +213,7 @@ fn runtime_drop_has_the_same_bound_and_exit_grace_sets_it() {
                     gmp: goroutine 2 [syscall] abandoned at exit\n";
         assert!(out.stderr.contains(want), "{}", out.stderr);
         // The grace is waited in full before anything is abandoned.
-        let ms = number_after(&out.stdout, "DROP_MS=");
+        let ms = out.number_after("DROP_MS=");
         assert!(ms >= grace_ms, "dropped after {ms} ms, grace {grace_ms} ms");
     }
 }

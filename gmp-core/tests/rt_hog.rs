@@ -47,11 +47,7 @@ fn a_goroutine_that_holds_its_p_while_others_wait_is_named() {
         CHILD_LIMIT,
     );
     assert!(out.status.is_some_and(|s| s.success()), "{out:?}");
-    let at = out.stdout.find("SPAWN_LINE=").expect("spawn line") + "SPAWN_LINE=".len();
-    let line: String = out.stdout[at..]
-        .chars()
-        .take_while(char::is_ascii_digit)
-        .collect();
+    let line = out.number_after("SPAWN_LINE=");
     let want = format!(
         "gmp: goroutine 2 has run 50 ms without a scheduling point (spawned at {}:{line}:",
         file!()

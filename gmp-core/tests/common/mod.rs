@@ -75,6 +75,22 @@ pub struct ChildOutput {
     pub elapsed: std::time::Duration,
 }
 
+impl ChildOutput {
+    /// The number printed after `key` in the child's stdout (the test harness may have
+    /// printed on the same line).
+    pub fn number_after(&self, key: &str) -> u64 {
+        let at = self
+            .stdout
+            .find(key)
+            .unwrap_or_else(|| panic!("no {key} in:\n{}", self.stdout));
+        let digits: String = self.stdout[at + key.len()..]
+            .chars()
+            .take_while(char::is_ascii_digit)
+            .collect();
+        digits.parse().unwrap()
+    }
+}
+
 /// Re-runs the test `test` of this test binary in a child process, with [`child_scenario`]
 /// returning `scenario` there; kills it if it runs longer than `limit`. Exit, crash and
 /// signal behaviour is tested this way, since it would end or hang the test process.

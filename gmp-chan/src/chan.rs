@@ -13,13 +13,13 @@
 //! with queued receivers an empty one. Entries of selects that already completed another case
 //! (or timed out) may linger until their owner removes them; every dequeue skips them.
 //!
-//! **Waiter records live on the blocked caller's stack.** A blocked operation builds a
-//! [`Sudog`] (who to wake + the claim word) and a [`Packet`] (the value slot) in its own
-//! frame and enqueues a [`Waiter`] pointing at both. This is Go's `sudog.elem` pointing into
-//! the blocked goroutine's stack, and crossbeam's zero-capacity `Packet` "on the stack"; gmp's
-//! goroutine stacks never move, and a thread's stack obviously does not. It saves an allocation
-//! per blocking operation. It is sound because of one rule: **the owner does not leave its frame
-//! while an entry pointing at it can still be used.** Concretely:
+//! **Waiter records live off the stack.** A blocked operation takes a record from its P's
+//! cache ([`SudogBox`](gmp_core::park::SudogBox), Go: `acquireSudog`) holding a [`Sudog`]
+//! (who to wake + the claim word) and a [`Packet`] (the value slot: Go's `sudog.elem`, which
+//! in Go points into the blocked goroutine's stack), and enqueues a [`Waiter`] pointing at
+//! both. Nothing a waker writes lands on the blocked goroutine's stack, so a parked
+//! goroutine's stack can be copied out and its pages released while it waits. The owner
+//! frees the record only when no entry pointing at it can still be used:
 //!
 //! 1. Wakers only reach an entry under the lock of the channel whose queue holds it. They
 //!    claim it with one CAS on the record (`WAITING → claimed(k)`); a failed CAS means the
@@ -50,7 +50,7 @@
 use crate::error::{TryRecvError, TrySendError};
 use crate::lock::{Lock, LockGuard};
 use crate::loom::atomic::{AtomicBool, Ordering};
-use crate::sudog::Sudog;
+use crate::sudog::{Sudog, Waiting};
 use crate::waitq::{Packet, WaitQueue, Waiter};
 use gmp_core::park::{Unparker, WaitReason};
 use std::collections::VecDeque;
@@ -270,19 +270,18 @@ impl<T> Hchan<T> {
         if deadline.is_some_and(|d| d <= gmp_core::time::now()) {
             return Err((v, true));
         }
-        // Block (Go: enqueue a sudog on sendq and gopark).
-        let sg = Sudog::new();
-        let packet: Packet<T> = Packet::new(Some(v));
-        Self::enqueue_send(&mut st, &sg, 0, &packet);
+        // Block (Go: `acquireSudog`, enqueue it on sendq, gopark).
+        let rec = Waiting::acquire(Some(v));
+        Self::enqueue_send(&mut st, &rec.sg, 0, &rec.packet);
         drop(st);
         let guard = Blocked {
             chan: self,
-            sg: &sg,
+            sg: &rec.sg,
         };
         let timed = guard.wait(WaitReason::ChanSend, deadline);
         // The record is settled either way: completed (delivered, or closed when the value is
         // still in the packet) or aborted with the entry removed (timeout).
-        let left = packet.into_inner();
+        let left = rec.into_inner().packet.into_inner();
         match (timed, left) {
             (Timed::Done(_), None) => Ok(()),
             (Timed::Done(_), Some(v)) => Err((v, false)),
@@ -309,17 +308,16 @@ impl<T> Hchan<T> {
         if deadline.is_some_and(|d| d <= gmp_core::time::now()) {
             return Timed::TimedOut;
         }
-        let sg = Sudog::new();
-        let packet: Packet<T> = Packet::new(None);
-        Self::enqueue_recv(&mut st, &sg, 0, &packet);
+        let rec = Waiting::acquire(None);
+        Self::enqueue_recv(&mut st, &rec.sg, 0, &rec.packet);
         drop(st);
         let guard = Blocked {
             chan: self,
-            sg: &sg,
+            sg: &rec.sg,
         };
         match guard.wait(WaitReason::ChanReceive, deadline) {
             // `None` in the packet: woken by close.
-            Timed::Done(_) => Timed::Done(packet.into_inner()),
+            Timed::Done(_) => Timed::Done(rec.into_inner().packet.into_inner()),
             Timed::TimedOut => Timed::TimedOut,
         }
     }
@@ -388,8 +386,8 @@ impl<T> Blocked<'_, T> {
 }
 
 impl<T> Drop for Blocked<'_, T> {
-    /// Only reached when unwinding out of `park` (a cancelled goroutine): the frame holding
-    /// the record is about to go, so no entry may point at it any more.
+    /// Only reached when unwinding out of `park` (a cancelled goroutine): the record is about
+    /// to be freed, so no entry may point at it any more.
     fn drop(&mut self) {
         let _ = self.settle();
     }

@@ -12,7 +12,7 @@ use crate::loom::rand_below;
 use crate::operand::{RecvOperand, SendOperand};
 use crate::sudog::Sudog;
 use crate::waitq::Packet;
-use gmp_core::park::{self, Unparker, WaitReason};
+use gmp_core::park::{self, SudogBox, Unparker, WaitReason};
 use std::cell::Cell;
 use std::fmt;
 use std::marker::PhantomData;
@@ -57,12 +57,17 @@ pub(crate) trait Case {
     /// # Safety
     /// The caller holds this case's channel lock and has no entry of this case queued.
     unsafe fn poll_locked(&self) -> Option<Option<Unparker>>;
-    /// With the lock held: enqueue an entry for `sg`'s case `case` (Go: pass 2).
+    /// With the lock held: enqueue an entry for `sg`'s case `case` (Go: pass 2). The case's
+    /// value slot moves off the stack into a record of its own (Go: one `sudog` per case)
+    /// until [`unregister`](Case::unregister).
     ///
     /// # Safety
-    /// The caller holds the lock, and keeps `sg` and `self` alive and in place until the entry
-    /// is gone (see `chan.rs`, rule 3).
+    /// The caller holds the lock, and keeps `sg` and `self` alive until the entry is gone
+    /// (see `chan.rs`, rule 3).
     unsafe fn enqueue_locked(&self, sg: &Sudog, case: usize);
+    /// Once no entry of the select is queued any more: the value slot comes back from its
+    /// record (Go: `releaseSudog`).
+    fn unregister(&self);
     /// With the lock held: remove `sg`'s entries (Go: `dequeueSudoG`, pass 3).
     ///
     /// # Safety
@@ -84,6 +89,8 @@ pub struct OpCase<'a, T, D> {
     chan: Option<&'a Chan<T>>,
     /// A receive case's value lands here; a send case's value waits here.
     packet: Packet<T>,
+    /// While the select is parked: the packet, moved off the stack where wakers reach it.
+    parked: Cell<Option<SudogBox<Packet<T>>>>,
     fired: Cell<bool>,
     dir: PhantomData<D>,
 }
@@ -189,6 +196,7 @@ impl<'a, T, D> OpCase<'a, T, D> {
         OpCase {
             chan,
             packet: Packet::new(packet),
+            parked: Cell::new(None),
             fired: Cell::new(false),
             dir: PhantomData,
         }
@@ -277,10 +285,22 @@ impl<T, D: Dir> Case for OpCase<'_, T, D> {
         unsafe { D::poll_locked(self.hchan(), &self.packet) }
     }
     unsafe fn enqueue_locked(&self, sg: &Sudog, case: usize) {
-        // SAFETY: the caller holds the lock; lifetimes are its contract.
+        // SAFETY: no entry of this case is queued yet: the packet is ours alone.
+        let v = self.packet.with_mut(|p| unsafe { (*p).take() });
+        let rec = SudogBox::new(Packet::new(v));
+        // SAFETY: the caller holds the lock; `rec` stays in `parked` (the heap block does not
+        // move with the box) until `unregister`, after every entry is gone.
         unsafe {
             self.hchan()
-                .with_locked(|st| D::enqueue(st, sg, case, &self.packet))
+                .with_locked(|st| D::enqueue(st, sg, case, &rec))
+        }
+        self.parked.set(Some(rec));
+    }
+    fn unregister(&self) {
+        if let Some(rec) = self.parked.take() {
+            let v = rec.into_inner().into_inner();
+            // SAFETY: no entry of this case is queued any more: the packet is ours alone.
+            self.packet.with_mut(|p| unsafe { *p = v });
         }
     }
     unsafe fn dequeue_locked(&self, sg: &Sudog) {
@@ -441,8 +461,8 @@ pub(crate) fn selectgo(cases: &[CaseRef<'_>], mode: Mode) -> Option<usize> {
         return None;
     }
 
-    // Pass 2: enqueue on every channel; one record, so one claim wins.
-    let sg = Sudog::new();
+    // Pass 2: enqueue on every channel; one claim word, so one claim wins.
+    let sg = SudogBox::new(Sudog::new());
     for &i in &locks.order {
         // SAFETY: locked; `sg` and the cases outlive the entries: `Registered` removes them
         // on unwinding, and every path below settles or dequeues before returning.
@@ -472,6 +492,9 @@ pub(crate) fn selectgo(cases: &[CaseRef<'_>], mode: Mode) -> Option<usize> {
         }
         None => locks.settle(&sg),
     };
+    for &i in &locks.order {
+        cases[i].0.unregister();
+    }
     if let Some(k) = chosen {
         cases[k].0.fire();
     }

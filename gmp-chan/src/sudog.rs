@@ -6,16 +6,21 @@
 //! which case wins. Here one `Sudog` per blocked operation holds who to wake and the claim,
 //! and each queue entry ([`Waiter`](crate::waitq::Waiter)) adds what Go's per-case `sudog`
 //! adds: the case and the value slot (`sudog.elem`).
+//!
+//! Every record a waker touches lives off the blocked party's stack, in a
+//! [`SudogBox`](gmp_core::park::SudogBox) from its P's cache (Go: `acquireSudog`): a parked
+//! goroutine's stack is touched by nobody but itself, so it can be copied out while it waits.
 
 use crate::loom::atomic::{AtomicUsize, Ordering};
-use gmp_core::park::{self, Unparker, WaitReason};
+use crate::waitq::Packet;
+use gmp_core::park::{self, SudogBox, Unparker, WaitReason};
 use std::time::Instant;
 
 /// One blocking `send`, `recv` or `select`, waiting to be completed by another party (Go:
 /// `sudog`).
 ///
-/// It lives on the blocked caller's stack (see the design essay in `chan.rs` for why that is
-/// sound): the caller does not return before every queue entry pointing here is gone.
+/// It lives in a [`SudogBox`] owned by the blocked caller (see the design essay in `chan.rs`):
+/// the caller does not free it before every queue entry pointing here is gone.
 ///
 /// `state` is the claim word (Go: `g.selectDone` plus `sudog.success`):
 ///
@@ -111,5 +116,21 @@ impl Sudog {
                 return self.completed();
             }
         }
+    }
+}
+
+/// A plain send's or receive's record: its [`Sudog`] and its value slot, in one block.
+pub(crate) struct Waiting<T> {
+    pub(crate) sg: Sudog,
+    pub(crate) packet: Packet<T>,
+}
+
+impl<T> Waiting<T> {
+    /// A record for the calling goroutine or thread, its packet holding `v`.
+    pub(crate) fn acquire(v: Option<T>) -> SudogBox<Self> {
+        SudogBox::new(Waiting {
+            sg: Sudog::new(),
+            packet: Packet::new(v),
+        })
     }
 }

@@ -13,14 +13,14 @@ pub(crate) type Packet<T> = UnsafeCell<Option<T>>;
 
 /// One queue entry (Go: one case's `sudog` in a `waitq`): the blocked party's [`Sudog`], the
 /// case of its select (0 for a plain send/recv) and its packet (`sudog.elem`). Both pointers
-/// point into the blocked caller's stack frame.
+/// point into records the blocked caller owns (`SudogBox`es, off its stack).
 pub(crate) struct Waiter<T> {
     sg: NonNull<Sudog>,
     case: usize,
     packet: NonNull<Packet<T>>,
 }
 
-// SAFETY: a `Waiter` is a pair of pointers into a frame whose owner waits until the entry is
+// SAFETY: a `Waiter` is a pair of pointers into records whose owner waits until the entry is
 // gone; moving the entry to another thread moves (at most) a `T` through the packet, so
 // `T: Send` is what it takes.
 unsafe impl<T: Send> Send for Waiter<T> {}

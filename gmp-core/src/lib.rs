@@ -143,6 +143,7 @@ pub mod __private {
     };
     pub use crate::sched::netpoll::PollWait;
     pub use crate::sched::runq::{Ptr, RunQueue, LOCAL_QUEUE_CAPACITY};
+    pub use crate::sched::sudog::{SudogCache, SudogCentral};
 
     /// The file that the panic of `f` names, as a panic hook sees it: the tests of gmp's
     /// `#[track_caller]` misuse panics in all three crates. Swaps the process's panic hook

@@ -76,6 +76,13 @@ mod imp {
     /// `LOCAL_QUEUE_CAPACITY`.
     pub(crate) const LOCAL_QUEUE_CAPACITY: usize = 256;
 
+    /// Same as Go's `p.sudogcache` capacity (runtime/runtime2.go: `[128]*sudog`): waiter
+    /// records per size class a P keeps free.
+    pub(crate) const SUDOG_CACHE_CAP: usize = 128;
+    /// Free waiter records per size class the runtime keeps centrally, beyond the Ps'
+    /// (Go's central list is unbounded: its GC empties it; here the surplus is freed).
+    pub(crate) const SUDOG_CENTRAL_CAP: usize = 1024;
+
     /// Orders a SeqCst store or RMW before a later SeqCst load of another atomic (the
     /// store-buffering, or Dekker, pattern). The C++/Rust memory model already guarantees this
     /// when both accesses are `SeqCst` (they are in the single total order), so in real builds
@@ -195,6 +202,9 @@ mod imp {
     /// Small enough for loom to reach the full, overflow and wrap-around paths in a few
     /// operations ("shouldn't impact logic, but allows loom to test more edge cases", tokio).
     pub(crate) const LOCAL_QUEUE_CAPACITY: usize = 4;
+    /// Small, so the models reach the full-cache and central-overflow paths.
+    pub(crate) const SUDOG_CACHE_CAP: usize = 2;
+    pub(crate) const SUDOG_CENTRAL_CAP: usize = 2;
 
     /// See the non-loom version: loom needs a real fence to see the SeqCst total order.
     pub(crate) fn seqcst_fence() {

@@ -10,16 +10,17 @@
 //! # Invariants
 //!
 //! - A bucket lock is held only for short, non-blocking sections: never across a park.
-//! - A [`Waiter`] lives on the parked caller's stack (a goroutine's stack or a thread's). The
-//!   queue holds a pointer to it. Only the holder of the bucket lock touches a queued waiter:
-//!   a waker removes it from the queue, takes its [`Unparker`], and stores the token into
-//!   `state` with `Release`; after that store the waker never touches the waiter again, so the
-//!   waiter may return (and its stack frame die) as soon as it sees the token.
+//! - A [`Waiter`] lives in a [`SudogBox`] the parked caller owns: off its stack, from its
+//!   P's cache (Go's semaphore waiters are `sudog`s from `acquireSudog` too), so that nothing
+//!   but a parked goroutine itself touches its stack. The queue holds a pointer to it. Only
+//!   the holder of the bucket lock touches a queued waiter: a waker removes it from the
+//!   queue, takes its [`Unparker`], and stores the token into `state` with `Release`; after that store the waker never touches the waiter again, so the
+//!   waiter may return (and free its record) as soon as it sees the token.
 //! - The waiter's `key` changes only in [`requeue`], with the locks of both buckets held; a
 //!   waiter that must find its own bucket (on unwind, or for a future timed wait) locks the
 //!   bucket of the key it read, then re-reads the key (parking_lot's `lock_bucket_checked`).
 //! - If the park unwinds (a goroutine cancelled while parked), the waiter removes itself from
-//!   its queue before its frame dies, so the queue never holds a dangling pointer, and tells
+//!   its queue before its record is freed, so the queue never holds a dangling pointer, and tells
 //!   its primitive whether a waker had chosen it ([`Abandoned`]).
 //!
 //! Timed waits would slot in the same way as the unwind path: on timeout, lock the waiter's
@@ -28,7 +29,7 @@
 
 use crate::loom::atomic::{AtomicUsize, Ordering};
 use crate::loom::{bucket_index, global, BucketGuard, BucketLock, UnsafeCell, TABLE_BITS};
-use gmp_core::park::{self, Unparker, WaitReason};
+use gmp_core::park::{self, SudogBox, Unparker, WaitReason};
 use std::collections::VecDeque;
 use std::fmt;
 use std::ptr::NonNull;
@@ -44,7 +45,7 @@ pub type ParkToken = usize;
 /// `Waiter::state` before a waker stores its token.
 const NOT_WOKEN: usize = usize::MAX;
 
-/// One parked goroutine or thread, on its own stack while it is queued.
+/// One parked goroutine or thread, in a [`SudogBox`] it owns while it is queued.
 struct Waiter {
     /// The key it waits on. Written only by [`requeue`] holding both buckets' locks.
     key: AtomicUsize,
@@ -77,7 +78,7 @@ unsafe impl Send for WaiterRef {}
 impl WaiterRef {
     fn waiter(&self) -> &Waiter {
         // SAFETY: only called with the bucket lock held while the waiter is queued (or being
-        // dequeued under that lock), during which the waiter's frame is alive.
+        // dequeued under that lock), during which its owner keeps the record alive.
         unsafe { self.0.as_ref() }
     }
 
@@ -96,7 +97,7 @@ impl WaiterRef {
             .unparker
             .with_mut(|p| unsafe { (*p).take() })
             .expect("gmp-sync: a waiter was woken twice");
-        // Last touch of the waiter: from here it may return and free its frame.
+        // Last touch of the waiter: from here it may return and free its record.
         w.state.store(token, Ordering::Release);
         unparker
     }
@@ -226,18 +227,19 @@ pub fn park(
     before_sleep: impl FnOnce(),
     on_abandon: impl FnOnce(Abandoned),
 ) -> Option<UnparkToken> {
-    let waiter = Waiter {
+    // Go: `acquireSudog`.
+    let waiter = SudogBox::new(Waiter {
         key: AtomicUsize::new(key),
         park_token,
         unparker: UnsafeCell::new(Some(park::current())),
         state: AtomicUsize::new(NOT_WOKEN),
-    };
+    });
     {
         let mut q = lock_bucket(key);
         if !validate() {
             return None;
         }
-        let me = WaiterRef(NonNull::from(&waiter));
+        let me = WaiterRef(NonNull::from(&*waiter));
         if lifo {
             q.push_front(me);
         } else {

@@ -111,6 +111,25 @@ pub(crate) fn current_p_of(sched: &Arc<Sched>) -> Option<&'static P> {
     Some(unsafe { &*(&c.sched.allp[p] as *const P) })
 }
 
+/// Runs `f` on the waiter-record cache of the caller's P and its runtime's central cache;
+/// `None` (without calling `f`) on a plain thread or inside `syscall(f)`.
+pub(crate) fn with_sudogcache<R>(
+    f: impl FnOnce(&mut super::sudog::SudogCache, &super::sudog::SudogCentral) -> R,
+) -> Option<R> {
+    let c = ctx()?;
+    let p = c.p.get();
+    if p == NO_P {
+        return None;
+    }
+    // SAFETY: this M holds P `p`, so it alone touches the P's owner-side state, and `f` has
+    // no scheduling point (it cannot migrate in the middle).
+    Some(
+        c.sched.allp[p]
+            .sudogcache
+            .with_mut(|cache| f(unsafe { &mut *cache }, &c.sched.sudogcentral)),
+    )
+}
+
 /// The runtime of the calling goroutine or M.
 pub(crate) fn current_sched() -> Option<Arc<Sched>> {
     ctx().map(|c| c.sched.clone())

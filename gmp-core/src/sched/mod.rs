@@ -28,6 +28,7 @@
 //! | `gopark.rs`      | the goroutine's side, on its own stack: `gopark`, `gosched`, `checkpoint`, `can_spin` | `gopark`, `Gosched` |
 //! | `idle.rs`        | the spinning/idle dance: `wakep`, `startm`, `stopm`, `handoffp`, `pidleget`/`pidleput`, `resetspinning` | proc.go |
 //! | `newproc.rs`     | goroutine creation and the per-P caches that make it cheap | `newproc`, `gfget`, `stackcache` |
+//! | `sudog.rs`       | waiter records off the stack, from per-P caches             | `acquireSudog`, `releaseSudog` |
 //! | `globrunq.rs`    | the global run queue and `ready`                            | `globrunqget`, `goready` |
 //! | `runq.rs`        | the per-P lock-free ring with `runnext`                     | `runqput`, `runqsteal` |
 //! | `lockosthread.rs`| goroutines wired to their M                                 | `LockOSThread`, `stoplockedm` |
@@ -71,6 +72,7 @@ mod p;
 pub(crate) mod runq;
 mod schedule;
 mod shutdown;
+pub(crate) mod sudog;
 mod syscall;
 mod sysmon;
 pub(crate) mod timers;
@@ -189,6 +191,8 @@ pub(crate) struct Sched {
     /// Every G ever made and not released (Go: `allgs`).
     pub(crate) allgs: Mutex<Vec<Arc<G>>>,
     pub(crate) stacks: StackPool,
+    /// Free waiter records beyond the Ps' caches (Go: `sched.sudogcache`).
+    pub(crate) sudogcentral: sudog::SudogCentral,
     pub(crate) shutdown: AtomicBool,
     pub(crate) deadlock_detection: bool,
     /// Deadline of the sleeping poller in ns since `epoch` (0: nobody is polling; `u64::MAX`:
@@ -281,6 +285,7 @@ impl Sched {
             ngoroutines: AtomicUsize::new(0),
             allgs: Mutex::new(Vec::new()),
             stacks: StackPool::new(stack_size),
+            sudogcentral: sudog::SudogCentral::default(),
             shutdown: AtomicBool::new(false),
             deadlock_detection,
             poll_until: AtomicU64::new(0),

@@ -6,7 +6,7 @@
 //! # Who may touch what
 //!
 //! - The M holding the P (between `acquirep` and `releasep`) owns its owner-side state: the
-//!   producer end of `runq`, `gfree`, `cocache`, `goidcache`. Handing a P to another M goes
+//!   producer end of `runq`, `gfree`, `cocache`, `goidcache`, `sudogcache`. Handing a P to another M goes
 //!   through `Sched::lock` (`pidleput`/`pidleget`) or `MShared::nextp`, which order the
 //!   hand-over.
 //! - Any M may steal from `runq` (the consumer end), read `timer0`, `schedtick` and `status`,
@@ -17,6 +17,7 @@ use super::co::Co;
 use super::g::G;
 use super::m::MCtx;
 use super::runq::RunQueue;
+use super::sudog::SudogCache;
 use super::timers::TimerHeap;
 use super::NO_P;
 use crate::loom::atomic::{AtomicBool, AtomicU32, AtomicU64, AtomicU8, Ordering::*};
@@ -63,6 +64,8 @@ pub(crate) struct P {
     pub(crate) cocache: UnsafeCell<Vec<Co>>,
     /// Goroutine ids reserved for this P: `[next, end)` (owner only).
     pub(crate) goidcache: UnsafeCell<(u64, u64)>,
+    /// Free waiter records (owner only; Go: `p.sudogcache`, see `sudog.rs`).
+    pub(crate) sudogcache: UnsafeCell<SudogCache>,
 }
 
 // SAFETY: the `UnsafeCell` fields are touched only by the M that holds the P (acquirep/releasep
@@ -95,6 +98,7 @@ impl P {
             gfree: UnsafeCell::new(Vec::new()),
             cocache: UnsafeCell::new(Vec::new()),
             goidcache: UnsafeCell::new((0, 0)),
+            sudogcache: UnsafeCell::new(SudogCache::default()),
         }
     }
 }

@@ -104,6 +104,8 @@ pub(crate) struct G {
     /// This G's index in `Sched::allgs`, so releasing it is O(1); written only under the
     /// `allgs` lock.
     pub(crate) allg_index: crate::loom::atomic::AtomicUsize,
+    /// Its stack as the copy-out protocol sees it (`copyout.rs`).
+    pub(crate) pstack: super::copyout::ParkedStack,
 }
 
 // SAFETY: the `UnsafeCell` fields are touched only by the goroutine's current owner: the
@@ -147,6 +149,7 @@ impl G {
             lockedm: UnsafeCell::new(None),
             thread_parker: Mutex::new(None),
             allg_index: crate::loom::atomic::AtomicUsize::new(usize::MAX),
+            pstack: super::copyout::ParkedStack::default(),
         }
     }
 

@@ -45,7 +45,7 @@ pub(super) fn suspend(g: &G, s: Suspend) {
     if unwinding {
         lock_os_thread();
     }
-    yielder_of(g).suspend(s);
+    super::co::switch_out(yielder_of(g), s, g.pstack.sp());
     if unwinding {
         unlock_os_thread();
     }

@@ -33,6 +33,7 @@
 //! | `runq.rs`        | the per-P lock-free ring with `runnext`                     | `runqput`, `runqsteal` |
 //! | `lockosthread.rs`| goroutines wired to their M                                 | `LockOSThread`, `stoplockedm` |
 //! | `syscall.rs`     | `syscall(f)`: the P left up for grabs, `exitsyscall0`       | `entersyscall` |
+//! | `copyout.rs`     | parked stacks copied to the heap, pages released, restored before the goroutine runs | (Java's unmount) |
 //! | `sysmon.rs`      | the monitor thread: retake, preemption flags, network poll  | `sysmon`, `retake` |
 //! | `netpoll.rs`     | the network poller and the M that sleeps in it              | netpoll.go |
 //! | `timers.rs`      | timer records, per-P heaps, the timer thread                | time.go |
@@ -59,6 +60,7 @@
 //! `allgs`; an M's `locked_handoff` and a G's `thread_parker` are leaves.
 
 mod co;
+pub(crate) mod copyout;
 mod dump;
 pub(crate) mod g;
 mod globrunq;

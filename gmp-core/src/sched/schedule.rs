@@ -17,6 +17,7 @@
 //!   spinning protocol of `idle.rs`.
 
 use super::co::{Co, Resume, Suspend, Yielder};
+use super::copyout::restore_stack;
 use super::g::{self, G};
 use super::idle::{become_spinning, give_up_p, resetspinning, stopm, AfterGiveUp};
 use super::lockosthread::{startlockedm, stoplockedm};
@@ -229,7 +230,11 @@ fn execute(c: &MCtx, g: Arc<G>, inherit: bool) {
     // SAFETY: we moved the G to RUNNING, so this M owns its cells.
     let co = unsafe { g.co.with_mut(|x| (*x).take()) };
     let mut co = match co {
-        Some(co) => co,
+        Some(co) => {
+            // A parked goroutine's stack may have been copied out: put it back.
+            g.pstack.reclaim(restore_stack);
+            co
+        }
         None => match s.coget(pp) {
             Ok(co) => co,
             Err(e) => {
@@ -287,6 +292,9 @@ fn execute(c: &MCtx, g: Arc<G>, inherit: bool) {
 /// "resume it" (with `g` back in `c.g_arc`), `None` that the M is done with it.
 #[inline]
 fn park_m(c: &MCtx, pp: Option<&P>, g: Arc<G>, co: Co) -> Option<Co> {
+    // Before WAITING is published: from here the sweep may copy the stack out.
+    let (lo, top) = co.stack_bounds();
+    g.pstack.stack_park(lo, top);
     // SAFETY: still RUNNING: we own the cells. The coroutine goes back into the G
     // before WAITING is published, so whoever readies the G finds it there.
     unsafe { g.co.with_mut(|x| *x = Some(co)) };
@@ -303,7 +311,8 @@ fn park_m(c: &MCtx, pp: Option<&P>, g: Arc<G>, co: Co) -> Option<Co> {
         }
         return None;
     }
-    // A permit raced in: resume the goroutine right away.
+    // A permit raced in: resume the goroutine right away (its stack back in place first).
+    g.pstack.reclaim(restore_stack);
     // SAFETY: still RUNNING.
     let co = unsafe { g.co.with_mut(|x| (*x).take()) }.expect("coroutine");
     c.g_arc.set(Some(g));

@@ -3,10 +3,10 @@
 //! over 10 ms to yield at their next preemption point.
 //!
 //! It sleeps 20 µs between rounds while it finds work, doubling up to 10 ms after 50 idle
-//! rounds (Go's schedule), and sleeps until woken when every P is idle, so an idle runtime
-//! costs no CPU.
+//! rounds (Go's schedule), and sleeps until woken when every P is idle and no parked stack
+//! waits to be copied out (`copyout.rs`, swept every 10 ms), so an idle runtime costs no CPU.
 
-use super::{Sched, P_RUNNING, P_SYSCALL};
+use super::{copyout, Sched, P_RUNNING, P_SYSCALL};
 use crate::loom::atomic::Ordering::*;
 use crate::loom::Arc;
 use std::time::Duration;
@@ -42,6 +42,9 @@ pub(super) fn sysmon(s: Arc<Sched>) {
     let mut ticks = vec![Tick::default(); s.gomaxprocs];
     let mut idle = 0u32;
     let mut delay = MIN_DELAY;
+    // When the last copy-out sweep ran, and how many parked stacks it left for later.
+    let mut last_sweep = 0u64;
+    let mut sweep_pending = 0usize;
     loop {
         if idle == 0 {
             delay = MIN_DELAY;
@@ -53,7 +56,13 @@ pub(super) fn sysmon(s: Arc<Sched>) {
         if s.shutdown.load(SeqCst) && s.ngoroutines.load(SeqCst) == 0 {
             return;
         }
-        if s.npidle.load(SeqCst) == s.gomaxprocs {
+        let now = s.nanotime(crate::loom::now());
+        if now >= last_sweep + copyout::SWEEP_INTERVAL_NS {
+            last_sweep = now;
+            sweep_pending = copyout::copyout_sweep(&s, now);
+        }
+        // Parked stacks still to copy out keep sysmon on its rounds (at most 10 ms apart).
+        if s.npidle.load(SeqCst) == s.gomaxprocs && sweep_pending == 0 {
             // Nothing runs: sleep until a P gets busy (`pidleget` wakes us; Go: `sysmonwait`).
             s.sysmon_wait.store(true, SeqCst);
             crate::loom::seqcst_fence();
@@ -65,7 +74,6 @@ pub(super) fn sysmon(s: Arc<Sched>) {
             idle = 0;
             continue;
         }
-        let now = s.nanotime(crate::loom::now());
         // Go: poll the network if nobody has for 10 ms and no M is blocked in the poller, so
         // Ps that never run out of work (and so never poll) do not starve I/O.
         let mut busy = false;

@@ -87,8 +87,8 @@ use parking_lot::Mutex;
 pub(crate) use overflow::{
     ensure_altstack, install_overflow_handler, running, set_running, RunningStack,
 };
-pub(crate) use sys::page_size;
 use sys::GuardKind;
+pub(crate) use sys::{page_size, release_pages_batch};
 
 /// Default usable bytes of a goroutine stack (the guard page comes on top).
 ///

@@ -41,14 +41,20 @@
 //!
 //! # When
 //!
-//! sysmon sweeps `allgs` every [`SWEEP_INTERVAL_NS`] and copies out the goroutines parked for
-//! longer than [`COPY_OUT_AFTER_NS`], in batches of [`BATCH`] whose pages it releases with one
-//! system call. The threshold keeps short parks (ping-pong, mutex hand-offs, a 10 ms sleep)
+//! A parking M lists the goroutine in its P's list (once: a goroutine that parks again and
+//! again stays listed), which goes to sysmon every [`LIST_HANDOFF`] entries or when the P
+//! goes idle. Every [`SWEEP_INTERVAL_NS`] sysmon copies out the listed goroutines parked for
+//! longer than [`COPY_OUT_AFTER_NS`], in batches of [`BATCH`] whose pages it releases with
+//! one system call, and keeps watching the younger ones; a slow full scan of `allgs` catches
+//! a listing lost to a race. Visiting only listed goroutines matters with a million: a scan
+//! of `allgs` costs a cache miss per goroutine, about 100 ms. The threshold keeps short parks (ping-pong, mutex hand-offs, a 10 ms sleep)
 //! from ever paying; a goroutine copied out pays on wake-up a page fault and a copy of a few
 //! hundred bytes (the `wake_parked` benchmark measures it).
 
-use crate::loom::atomic::{AtomicU8, AtomicUsize, Ordering::*};
-use crate::loom::UnsafeCell;
+use super::g::G;
+use super::{Sched, P};
+use crate::loom::atomic::{AtomicBool, AtomicU8, AtomicUsize, Ordering::*};
+use crate::loom::{Arc, UnsafeCell};
 
 /// The stack is in place.
 pub const RESIDENT: u8 = 0;
@@ -65,6 +71,14 @@ pub(crate) const COPY_OUT_AFTER_NS: u64 = 20_000_000;
 pub(crate) const SWEEP_INTERVAL_NS: u64 = 10_000_000;
 /// Stacks released per `process_madvise` call (and the longest a resuming M may wait).
 pub(crate) const BATCH: usize = 64;
+/// Listed stacks waiting for sysmon beyond which parking Ms and spawning goroutines help
+/// (64 lists: 64 MiB of stack pages at one page each).
+pub(crate) const ASSIST_BUDGET: usize = 64 * LIST_HANDOFF;
+/// The youngest park an assist copies out.
+pub(crate) const ASSIST_MIN_AGE_NS: u64 = 1_000_000;
+/// The full scan of `allgs` runs at most this often, and at most every 10 µs per goroutine
+/// (10 s with a million), so that it costs sysmon about 1 % of a core.
+pub(crate) const FULL_SCAN_MIN_NS: u64 = 1_000_000_000;
 
 /// A goroutine's stack as the copy-out protocol sees it (in its G).
 pub struct ParkedStack {
@@ -78,6 +92,9 @@ pub struct ParkedStack {
     /// The bytes `[sp, top)` while `OUT`: written by the sweep holding `COPYING`, taken by
     /// the M that finds `OUT`.
     copy: UnsafeCell<Option<Box<[u8]>>>,
+    /// In a P's list or sysmon's (`list_parked`): set by the parking M, cleared by sysmon.
+    /// A hint only: a lost listing is found by sysmon's full scan.
+    pub(crate) listed: AtomicBool,
 }
 
 // SAFETY: `copy` is touched only by the holder of `COPYING` (the sweep) and then, after the
@@ -92,6 +109,7 @@ impl Default for ParkedStack {
             lo: AtomicUsize::new(0),
             top: AtomicUsize::new(0),
             copy: UnsafeCell::new(None),
+            listed: AtomicBool::new(false),
         }
     }
 }
@@ -221,52 +239,199 @@ fn copy_stack(sp: usize, top: usize) -> Box<[u8]> {
     unsafe { std::slice::from_raw_parts(sp as *const u8, top - sp) }.into()
 }
 
-/// Entries of `allgs` looked at per hold of its lock (so `go` never waits long for it).
+/// A P hands its list of parked goroutines to sysmon when it holds this many (or when the P
+/// goes idle).
+pub(crate) const LIST_HANDOFF: usize = 256;
+
+/// Entries of `allgs` looked at per hold of its lock by the full scan.
 const SCAN_CHUNK: usize = 4096;
 
-/// Go has none (its GC shrinks stacks instead): sysmon's sweep. Copies out every goroutine
-/// parked for over [`COPY_OUT_AFTER_NS`] at `now`, releasing their pages in batches. Returns
-/// how many parked goroutines were left for a later sweep (too recently parked).
-pub(super) fn copyout_sweep(s: &super::Sched, now: u64) -> usize {
-    use super::g::G;
-    use crate::loom::Arc;
-    let mut pending = 0;
-    let mut next = 0;
-    let mut batch: Vec<(Arc<G>, usize, usize)> = Vec::with_capacity(BATCH);
-    let mut ranges: Vec<(usize, usize)> = Vec::with_capacity(BATCH);
-    loop {
-        let done = {
-            let all = s.allgs.lock();
-            let end = (next + SCAN_CHUNK).min(all.len());
-            while next < end && batch.len() < BATCH {
-                let g = &all[next];
-                next += 1;
-                if g.pstack.state.load(Relaxed) != PARKED {
-                    continue;
-                }
-                if now.saturating_sub(g.wait_since.load(Relaxed)) < COPY_OUT_AFTER_NS {
-                    pending += 1;
-                    continue;
-                }
-                if let Some((sp, lo, top)) = g.pstack.try_claim() {
-                    batch.push((g.clone(), live_from(sp, lo), top));
-                    ranges.push((lo, top - lo));
-                }
+/// The M, after `stack_park` (P `pp` held): lists the goroutine for sysmon unless it is
+/// listed already. A goroutine that parks again and again (ping-pong) is listed once, so the
+/// steady state costs one load per park.
+pub(super) fn list_parked(s: &Sched, pp: &P, g: &Arc<G>) {
+    if g.pstack.listed.load(Relaxed) {
+        return;
+    }
+    g.pstack.listed.store(true, Relaxed);
+    // SAFETY: the M holds `pp`: its list is ours (owner-only field).
+    let full = pp.copyout_list.with_mut(|l| unsafe {
+        (*l).push(g.clone());
+        (*l).len() >= LIST_HANDOFF
+    });
+    if full {
+        handoff_list(s, pp);
+    }
+}
+
+/// Moves P `pp`'s list of parked goroutines to sysmon's queue (the P's owner only).
+pub(super) fn handoff_list(s: &Sched, pp: &P) {
+    // SAFETY: called by the M that holds `pp` (or, at shutdown, with every M gone).
+    let list = pp
+        .copyout_list
+        .with_mut(|l| unsafe { std::mem::take(&mut *l) });
+    if list.is_empty() {
+        return;
+    }
+    let n = list.len();
+    s.copyout_queue.lock().push_back(list);
+    s.copyout_queued.fetch_add(n, Relaxed);
+    // sysmon may have gone to sleep seeing no work: the last P going idle hands off here.
+    // (It set `sysmon_wait` before it looked at the queue under the same lock.)
+    if s.sysmon_wait.load(SeqCst) {
+        s.sysmon_note.unpark();
+    }
+}
+
+/// Go's GC assist, for copy-out: when sysmon falls behind (over [`ASSIST_BUDGET`] listed
+/// stacks wait in its queue: a burst of goroutines parking faster than one thread copies
+/// them), a parking M or a spawning goroutine copies out the oldest list itself. It takes
+/// the stacks parked for over [`ASSIST_MIN_AGE_NS`] (so ping-pong still never pays) and puts
+/// the younger ones back.
+pub(super) fn copyout_assist(s: &Sched) {
+    if s.copyout_queued.load(Relaxed) < ASSIST_BUDGET {
+        return;
+    }
+    let Some(list) = s.copyout_queue.lock().pop_front() else {
+        return;
+    };
+    s.copyout_queued.fetch_sub(list.len(), Relaxed);
+    let now = s.nanotime(crate::loom::now());
+    let mut batch = Batch::default();
+    let mut young = Vec::new();
+    for g in list {
+        if g.pstack.state.load(Relaxed) != PARKED {
+            g.pstack.listed.store(false, Relaxed);
+        } else if now.saturating_sub(g.wait_since.load(Relaxed)) < ASSIST_MIN_AGE_NS {
+            young.push(g);
+        } else {
+            g.pstack.listed.store(false, Relaxed);
+            batch.claim(g);
+        }
+    }
+    batch.finish();
+    if !young.is_empty() {
+        let n = young.len();
+        s.copyout_queue.lock().push_back(young);
+        s.copyout_queued.fetch_add(n, Relaxed);
+    }
+}
+
+/// sysmon's side: the goroutines it watches, parked but not yet for long enough.
+#[derive(Default)]
+pub(super) struct Sweeper {
+    young: Vec<Arc<G>>,
+    last_sweep: u64,
+    last_full_scan: u64,
+}
+
+impl Sweeper {
+    /// Whether parked goroutines wait for a later sweep (sysmon must not sleep deeply). Called
+    /// by sysmon after it set `sysmon_wait`: see `handoff_list`.
+    pub(super) fn pending(&self, s: &Sched) -> bool {
+        !self.young.is_empty() || !s.copyout_queue.lock().is_empty()
+    }
+
+    /// One sysmon round: every [`SWEEP_INTERVAL_NS`], copies out the listed goroutines parked
+    /// for over [`COPY_OUT_AFTER_NS`] and keeps watching the younger ones; every
+    /// [`FULL_SCAN_MIN_NS`] (longer with many goroutines) also scans `allgs` for parked
+    /// goroutines that no list holds.
+    pub(super) fn round(&mut self, s: &Sched, now: u64) {
+        if now < self.last_sweep + SWEEP_INTERVAL_NS {
+            return;
+        }
+        self.last_sweep = now;
+        let lists = std::mem::take(&mut *s.copyout_queue.lock());
+        for list in lists {
+            s.copyout_queued.fetch_sub(list.len(), Relaxed);
+            self.young.extend(list);
+        }
+        let mut batch = Batch::default();
+        let mut keep = Vec::new();
+        for g in std::mem::take(&mut self.young) {
+            if g.pstack.state.load(Relaxed) != PARKED {
+                // Running (or copied out by the full scan): listed again at its next park.
+                g.pstack.listed.store(false, Relaxed);
+                continue;
             }
-            next >= all.len()
-        };
-        for (g, sp, top) in &batch {
+            if now.saturating_sub(g.wait_since.load(Relaxed)) < COPY_OUT_AFTER_NS {
+                keep.push(g);
+                continue;
+            }
+            g.pstack.listed.store(false, Relaxed);
+            batch.claim(g);
+        }
+        batch.finish();
+        self.young = keep;
+        let full_every = FULL_SCAN_MIN_NS.max(s.ngoroutines.load(Relaxed) as u64 * 10_000);
+        if now >= self.last_full_scan + full_every {
+            self.last_full_scan = now;
+            full_scan(s, now);
+        }
+    }
+}
+
+/// The sweep's claimed stacks, copied and released together.
+#[derive(Default)]
+struct Batch {
+    stacks: Vec<(Arc<G>, usize, usize)>,
+    ranges: Vec<(usize, usize)>,
+}
+
+impl Batch {
+    /// Claims `g`'s stack if it is still parked; copies and releases a full batch.
+    fn claim(&mut self, g: Arc<G>) {
+        if let Some((sp, lo, top)) = g.pstack.try_claim() {
+            self.stacks.push((g, live_from(sp, lo), top));
+            self.ranges.push((lo, top - lo));
+            if self.stacks.len() == BATCH {
+                self.finish();
+            }
+        }
+    }
+
+    /// Copies the claimed stacks, releases their pages with one system call, and publishes
+    /// them `OUT`.
+    fn finish(&mut self) {
+        for (g, sp, top) in &self.stacks {
             g.pstack.set_copy(copy_stack(*sp, *top));
         }
         // SAFETY: each range is the usable part of a claimed goroutine's stack: mapped,
         // page-aligned, its live bytes saved just above, and nobody touches it until `OUT`.
-        unsafe { crate::stack::release_pages_batch(&ranges) };
-        for (g, _, _) in batch.drain(..) {
+        unsafe { crate::stack::release_pages_batch(&self.ranges) };
+        for (g, _, _) in self.stacks.drain(..) {
             g.pstack.publish_out();
         }
-        ranges.clear();
+        self.ranges.clear();
+    }
+}
+
+/// The slow path: copies out every goroutine of `allgs` parked for long enough, listed or
+/// not (a goroutine whose listing raced sysmon's clearing of its flag is found here).
+fn full_scan(s: &Sched, now: u64) {
+    let mut next = 0;
+    let mut batch = Batch::default();
+    loop {
+        let mut found = Vec::new();
+        let done = {
+            let all = s.allgs.lock();
+            let end = (next + SCAN_CHUNK).min(all.len());
+            for g in &all[next..end] {
+                if g.pstack.state.load(Relaxed) == PARKED
+                    && now.saturating_sub(g.wait_since.load(Relaxed)) >= COPY_OUT_AFTER_NS
+                {
+                    found.push(g.clone());
+                }
+            }
+            next = end;
+            next >= all.len()
+        };
+        for g in found {
+            batch.claim(g);
+        }
         if done {
-            return pending;
+            batch.finish();
+            return;
         }
     }
 }

@@ -195,6 +195,10 @@ pub(crate) struct Sched {
     pub(crate) stacks: StackPool,
     /// Free waiter records beyond the Ps' caches (Go: `sched.sudogcache`).
     pub(crate) sudogcentral: sudog::SudogCentral,
+    /// Lists of parked goroutines handed over by the Ps, for sysmon (`copyout.rs`).
+    pub(crate) copyout_queue: Mutex<VecDeque<Vec<Arc<G>>>>,
+    /// Goroutines in `copyout_queue`, readable without its lock.
+    pub(crate) copyout_queued: AtomicUsize,
     pub(crate) shutdown: AtomicBool,
     pub(crate) deadlock_detection: bool,
     /// Deadline of the sleeping poller in ns since `epoch` (0: nobody is polling; `u64::MAX`:
@@ -288,6 +292,8 @@ impl Sched {
             allgs: Mutex::new(Vec::new()),
             stacks: StackPool::new(stack_size),
             sudogcentral: sudog::SudogCentral::default(),
+            copyout_queue: Mutex::new(VecDeque::new()),
+            copyout_queued: AtomicUsize::new(0),
             shutdown: AtomicBool::new(false),
             deadlock_detection,
             poll_until: AtomicU64::new(0),

@@ -48,6 +48,7 @@ impl Sched {
         is_main: bool,
     ) -> u64 {
         let pp = current_p_of(self);
+        super::copyout::copyout_assist(self);
         let g = match pp {
             Some(pp) => self.gfget(pp),
             None => self.gfget_global(),

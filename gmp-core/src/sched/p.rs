@@ -6,7 +6,7 @@
 //! # Who may touch what
 //!
 //! - The M holding the P (between `acquirep` and `releasep`) owns its owner-side state: the
-//!   producer end of `runq`, `gfree`, `cocache`, `goidcache`, `sudogcache`. Handing a P to another M goes
+//!   producer end of `runq`, `gfree`, `cocache`, `goidcache`, `sudogcache`, `copyout_list`. Handing a P to another M goes
 //!   through `Sched::lock` (`pidleput`/`pidleget`) or `MShared::nextp`, which order the
 //!   hand-over.
 //! - Any M may steal from `runq` (the consumer end), read `timer0`, `schedtick` and `status`,
@@ -66,6 +66,8 @@ pub(crate) struct P {
     pub(crate) goidcache: UnsafeCell<(u64, u64)>,
     /// Free waiter records (owner only; Go: `p.sudogcache`, see `sudog.rs`).
     pub(crate) sudogcache: UnsafeCell<SudogCache>,
+    /// Goroutines that parked here, for sysmon's copy-out sweep (owner only; `copyout.rs`).
+    pub(crate) copyout_list: UnsafeCell<Vec<Arc<G>>>,
 }
 
 // SAFETY: the `UnsafeCell` fields are touched only by the M that holds the P (acquirep/releasep
@@ -99,6 +101,7 @@ impl P {
             cocache: UnsafeCell::new(Vec::new()),
             goidcache: UnsafeCell::new((0, 0)),
             sudogcache: UnsafeCell::new(SudogCache::default()),
+            copyout_list: UnsafeCell::new(Vec::new()),
         }
     }
 }
@@ -114,6 +117,8 @@ pub(super) fn acquirep(c: &MCtx, p: usize) {
 pub(super) fn releasep(c: &MCtx) -> usize {
     let p = c.p.replace(NO_P);
     debug_assert!(p != NO_P);
+    // The goroutines that parked here go to sysmon now: nothing may run here for a while.
+    super::copyout::handoff_list(&c.sched, &c.sched.allp[p]);
     c.sched.allp[p].status.store(P_IDLE, SeqCst);
     p
 }

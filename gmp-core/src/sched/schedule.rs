@@ -295,6 +295,9 @@ fn park_m(c: &MCtx, pp: Option<&P>, g: Arc<G>, co: Co) -> Option<Co> {
     // Before WAITING is published: from here the sweep may copy the stack out.
     let (lo, top) = co.stack_bounds();
     g.pstack.stack_park(lo, top);
+    if let Some(pp) = pp {
+        super::copyout::list_parked(&c.sched, pp, &g);
+    }
     // SAFETY: still RUNNING: we own the cells. The coroutine goes back into the G
     // before WAITING is published, so whoever readies the G finds it there.
     unsafe { g.co.with_mut(|x| *x = Some(co)) };
@@ -309,6 +312,7 @@ fn park_m(c: &MCtx, pp: Option<&P>, g: Arc<G>, co: Co) -> Option<Co> {
         if g::recheck_cancel_after_park(&g.state, &g.cancel) {
             c.sched.globrunqput(g);
         }
+        super::copyout::copyout_assist(&c.sched);
         return None;
     }
     // A permit raced in: resume the goroutine right away (its stack back in place first).

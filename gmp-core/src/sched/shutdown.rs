@@ -108,7 +108,11 @@ impl Sched {
             for co in cos {
                 self.stacks.free(co.into_stack());
             }
+            // The copy-out lists hold Gs, which hold the scheduler: a cycle to break.
+            // SAFETY: as above.
+            p.copyout_list.with_mut(|l| unsafe { (*l).clear() });
         }
+        self.copyout_queue.lock().clear();
         let free = std::mem::take(&mut self.lock.lock().gfree);
         for g in free {
             self.release_g(g);

@@ -42,9 +42,7 @@ pub(super) fn sysmon(s: Arc<Sched>) {
     let mut ticks = vec![Tick::default(); s.gomaxprocs];
     let mut idle = 0u32;
     let mut delay = MIN_DELAY;
-    // When the last copy-out sweep ran, and how many parked stacks it left for later.
-    let mut last_sweep = 0u64;
-    let mut sweep_pending = 0usize;
+    let mut sweeper = copyout::Sweeper::default();
     loop {
         if idle == 0 {
             delay = MIN_DELAY;
@@ -57,16 +55,21 @@ pub(super) fn sysmon(s: Arc<Sched>) {
             return;
         }
         let now = s.nanotime(crate::loom::now());
-        if now >= last_sweep + copyout::SWEEP_INTERVAL_NS {
-            last_sweep = now;
-            sweep_pending = copyout::copyout_sweep(&s, now);
-        }
-        // Parked stacks still to copy out keep sysmon on its rounds (at most 10 ms apart).
-        if s.npidle.load(SeqCst) == s.gomaxprocs && sweep_pending == 0 {
-            // Nothing runs: sleep until a P gets busy (`pidleget` wakes us; Go: `sysmonwait`).
+        sweeper.round(&s, now);
+        if s.npidle.load(SeqCst) == s.gomaxprocs {
+            // Nothing runs: sleep until a P gets busy (`pidleget` wakes us; Go: `sysmonwait`),
+            // unless parked stacks wait to be copied out (they keep sysmon on its rounds, at
+            // most 10 ms apart; a list handed over meanwhile wakes it).
             s.sysmon_wait.store(true, SeqCst);
             crate::loom::seqcst_fence();
-            if s.npidle.load(SeqCst) == s.gomaxprocs && !s.shutdown.load(SeqCst) {
+            let all_idle = s.npidle.load(SeqCst) == s.gomaxprocs && !s.shutdown.load(SeqCst);
+            if all_idle && sweeper.pending(&s) {
+                // Only copy-out work: keep the rounds, backing off as when idle.
+                s.sysmon_wait.store(false, SeqCst);
+                idle += 1;
+                continue;
+            }
+            if all_idle {
                 s.sysmon_note.park();
             }
             s.sysmon_wait.store(false, SeqCst);

@@ -462,7 +462,7 @@ pub(crate) fn selectgo(cases: &[CaseRef<'_>], mode: Mode) -> Option<usize> {
     }
 
     // Pass 2: enqueue on every channel; one claim word, so one claim wins.
-    let sg = SudogBox::new(Sudog::new());
+    let sg = Sudog::acquire();
     for &i in &locks.order {
         // SAFETY: locked; `sg` and the cases outlive the entries: `Registered` removes them
         // on unwinding, and every path below settles or dequeues before returning.

@@ -49,12 +49,17 @@ fn claimed(case: usize) -> usize {
 }
 
 impl Sudog {
-    /// A fresh record for the calling goroutine or thread.
-    pub(crate) fn new() -> Self {
+    /// A fresh record for the goroutine or thread that `unparker` wakes (the caller's).
+    pub(crate) fn new(unparker: Unparker) -> Self {
         Sudog {
             state: AtomicUsize::new(WAITING),
-            unparker: park::current(),
+            unparker,
         }
+    }
+
+    /// A fresh record for the calling goroutine or thread, off its stack (Go: `acquireSudog`).
+    pub(crate) fn acquire() -> SudogBox<Self> {
+        SudogBox::new_with(Sudog::new)
     }
 
     /// Claims case `case` for a waker (Go: `sg.g.selectDone.CompareAndSwap(0, 1)`).
@@ -128,8 +133,8 @@ pub(crate) struct Waiting<T> {
 impl<T> Waiting<T> {
     /// A record for the calling goroutine or thread, its packet holding `v`.
     pub(crate) fn acquire(v: Option<T>) -> SudogBox<Self> {
-        SudogBox::new(Waiting {
-            sg: Sudog::new(),
+        SudogBox::new_with(|u| Waiting {
+            sg: Sudog::new(u),
             packet: Packet::new(v),
         })
     }

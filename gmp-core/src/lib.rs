@@ -136,13 +136,11 @@ pub use runtime::{run, Builder, Runtime, UnhandledPanic};
 /// no stability, no docs.
 #[doc(hidden)]
 pub mod __private {
-    pub use crate::sched::copyout::{
-        stacks_copied_out, ParkedStack, COPYING, OUT, PARKED, RESIDENT,
-    };
+    pub use crate::sched::copyout::{parked_resident, stacks_copied_out, ParkedStack};
     pub use crate::sched::g::{
         cancel_waiting, commit_park, dead_word, goid_of, recheck_cancel_after_park, runnable_word,
         sweep_cancel, take_permit, unpark_state, UnparkAction, BLOCKING, DEAD, NOTIFIED, RUNNABLE,
-        RUNNING, STATUS_MASK, SYSCALL, WAITING,
+        RUNNING, STACK_COPYING, STACK_OUT, STATUS_MASK, SYSCALL, WAITING,
     };
     pub use crate::sched::netpoll::PollWait;
     pub use crate::sched::runq::{Ptr, RunQueue, LOCAL_QUEUE_CAPACITY};

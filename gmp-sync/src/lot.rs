@@ -29,7 +29,7 @@
 
 use crate::loom::atomic::{AtomicUsize, Ordering};
 use crate::loom::{bucket_index, global, BucketGuard, BucketLock, UnsafeCell, TABLE_BITS};
-use gmp_core::park::{self, SudogBox, Unparker, WaitReason};
+use gmp_core::park::{SudogBox, Unparker, WaitReason};
 use std::collections::VecDeque;
 use std::fmt;
 use std::ptr::NonNull;
@@ -228,10 +228,10 @@ pub fn park(
     on_abandon: impl FnOnce(Abandoned),
 ) -> Option<UnparkToken> {
     // Go: `acquireSudog`.
-    let waiter = SudogBox::new(Waiter {
+    let waiter = SudogBox::new_with(|u| Waiter {
         key: AtomicUsize::new(key),
         park_token,
-        unparker: UnsafeCell::new(Some(park::current())),
+        unparker: UnsafeCell::new(Some(u)),
         state: AtomicUsize::new(NOT_WOKEN),
     });
     {

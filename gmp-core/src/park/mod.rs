@@ -63,6 +63,12 @@ impl fmt::Debug for Unparker {
 }
 
 impl Unparker {
+    pub(crate) fn goroutine(g: sched::GoUnparker) -> Unparker {
+        Unparker {
+            inner: Inner::Goroutine(g),
+        }
+    }
+
     /// Makes the owner's next (or current) [`park`] return. Permit semantics: several unparks
     /// before one park count as one.
     pub fn unpark(&self) {

@@ -112,7 +112,7 @@ impl Co {
 /// exactly the code goroutines run.
 #[inline(never)]
 pub(crate) fn switch_out(y: &Yielder, s: Suspend, sp: &AtomicUsize) -> Resume {
-    sp.store(read_sp(), Relaxed);
+    sp.store(super::copyout::stack_pointer(), Relaxed);
     y.suspend(s)
 }
 
@@ -189,9 +189,4 @@ impl Drop for Co {
             }
         }
     }
-}
-
-#[inline(never)]
-fn read_sp() -> usize {
-    super::copyout::stack_pointer()
 }

@@ -20,22 +20,26 @@
 //! parked in a select, a Mutex, a sleep or a WaitGroup about 650. The whole usable range is
 //! released (pages below `sp` that deeper calls once touched too).
 //!
-//! # The protocol: `ParkedStack::state`
+//! # The protocol: two bits of the G's state word
 //!
-//! | value      | meaning                                        | moved out by                          |
-//! |------------|------------------------------------------------|---------------------------------------|
-//! | `RESIDENT` | the stack is in place (running, or not parked) | its M, `stack_park` → `PARKED`        |
-//! | `PARKED`   | suspended for a park, bytes in place           | the sweep (`try_claim`) → `COPYING`; the resuming M (`reclaim`) → `RESIDENT` |
-//! | `COPYING`  | the sweep is copying and releasing             | the sweep → `OUT`                     |
-//! | `OUT`      | bytes in `copy`, pages released                | the resuming M (`reclaim`) → `RESIDENT` |
+//! Copy-out lives in the goroutine's state word (`g.rs`), next to its status, so that the
+//! hot path pays nothing for it: parking is `commit_park`'s CAS as before, and resuming reads
+//! the word that `execute`'s `fetch_add` returns anyway.
 //!
-//! The M sets `PARKED` before it publishes the goroutine `WAITING` (so the goroutine cannot
-//! run elsewhere meanwhile), with Release: the goroutine's last writes to its stack happen
-//! before the sweep's Acquire claim. The claim CAS (`PARKED → COPYING`) races the resuming
-//! M's CAS (`PARKED → RESIDENT`): exactly one wins. An M that finds `COPYING` waits (the
-//! copy of a few hundred bytes and one `madvise` batch); one that finds `OUT` is the only
-//! party that may touch the goroutine (it owns the G), restores the bytes and resumes. The
-//! sweep publishes `OUT` only after the pages are released, so a restore can never be wiped.
+//! | bits            | meaning                                  | set by / cleared by                    |
+//! |-----------------|------------------------------------------|----------------------------------------|
+//! | neither         | the stack is in place                    |                                        |
+//! | `STACK_COPYING` | the sweep is copying and releasing it    | set by the sweep's claim: a CAS from `WAITING` with neither bit; cleared by the sweep's `publish_out` |
+//! | `STACK_OUT`     | bytes in `copy`, pages released          | set by `publish_out` (the same `fetch_xor`, Release); cleared by the M that resumes the goroutine, after restoring it |
+//!
+//! The claim can only succeed while the goroutine is `WAITING`, that is, after its M's
+//! `commit_park` (SeqCst, so the goroutine's last writes to its stack are visible to the
+//! sweep's Acquire claim) and before a waker's `unpark_state` CAS (which keeps the bits): the
+//! two CASes on one word decide. A woken goroutine may be made `RUNNABLE` and even picked
+//! up by an M while `STACK_COPYING` is set: that M waits (a copy of a few hundred bytes and
+//! one `madvise` batch). An M that finds `STACK_OUT` owns the G, restores the bytes, clears
+//! the bit and resumes. The sweep publishes `STACK_OUT` only after the pages are released,
+//! so a restore can never be wiped.
 //!
 //! `tests/loom_copyout.rs` models the claim against the wake-up with these functions.
 //!
@@ -51,19 +55,10 @@
 //! from ever paying; a goroutine copied out pays on wake-up a page fault and a copy of a few
 //! hundred bytes (the `wake_parked` benchmark measures it).
 
-use super::g::G;
+use super::g::{G, STACK_COPYING, STACK_OUT, STATUS_MASK, WAITING};
 use super::{Sched, P};
-use crate::loom::atomic::{AtomicBool, AtomicU8, AtomicUsize, Ordering::*};
+use crate::loom::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering::*};
 use crate::loom::{Arc, UnsafeCell};
-
-/// The stack is in place.
-pub const RESIDENT: u8 = 0;
-/// Suspended for a park, bytes in place: the sweep may claim it.
-pub const PARKED: u8 = 1;
-/// The sweep is copying it out.
-pub const COPYING: u8 = 2;
-/// Copied out; the pages are released.
-pub const OUT: u8 = 3;
 
 /// A goroutine parked this long is copied out by the next sweep.
 pub(crate) const COPY_OUT_AFTER_NS: u64 = 20_000_000;
@@ -80,31 +75,30 @@ pub(crate) const ASSIST_MIN_AGE_NS: u64 = 1_000_000;
 /// (10 s with a million), so that it costs sysmon about 1 % of a core.
 pub(crate) const FULL_SCAN_MIN_NS: u64 = 1_000_000_000;
 
-/// A goroutine's stack as the copy-out protocol sees it (in its G).
+/// A goroutine's stack as the copy-out protocol sees it (in its G; the protocol's state is
+/// two bits of the G's state word).
 pub struct ParkedStack {
-    /// The state word (module docs).
-    state: AtomicU8,
     /// The stack pointer at the goroutine's last switch out (`co::switch_out`).
     sp: AtomicUsize,
-    /// Lowest usable address and top of the stack while parked.
+    /// Lowest usable address and top of its stack, set when it gets its coroutine.
     lo: AtomicUsize,
     top: AtomicUsize,
-    /// The bytes `[sp, top)` while `OUT`: written by the sweep holding `COPYING`, taken by
-    /// the M that finds `OUT`.
+    /// The bytes `[sp, top)` while copied out: written by the sweep holding
+    /// `STACK_COPYING`, taken by the M that finds `STACK_OUT`.
     copy: UnsafeCell<Option<Box<[u8]>>>,
     /// In a P's list or sysmon's (`list_parked`): set by the parking M, cleared by sysmon.
     /// A hint only: a lost listing is found by sysmon's full scan.
     pub(crate) listed: AtomicBool,
 }
 
-// SAFETY: `copy` is touched only by the holder of `COPYING` (the sweep) and then, after the
-// Release store of `OUT` and an Acquire load of it, by the one M that owns the G.
+// SAFETY: `copy` is touched only by the holder of `STACK_COPYING` (the sweep) and then,
+// after the Release that publishes `STACK_OUT` and an Acquire load of it, by the one M that
+// owns the G.
 unsafe impl Sync for ParkedStack {}
 
 impl Default for ParkedStack {
     fn default() -> Self {
         ParkedStack {
-            state: AtomicU8::new(RESIDENT),
             sp: AtomicUsize::new(0),
             lo: AtomicUsize::new(0),
             top: AtomicUsize::new(0),
@@ -117,9 +111,14 @@ impl Default for ParkedStack {
 impl std::fmt::Debug for ParkedStack {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("ParkedStack")
-            .field("state", &self.state.load(Relaxed))
+            .field("top", &self.top.load(Relaxed))
             .finish()
     }
+}
+
+/// Whether a state word is a parked goroutine whose stack is in place (the sweep's prey).
+pub fn parked_resident(w: u64) -> bool {
+    w & STATUS_MASK == WAITING && w & (STACK_COPYING | STACK_OUT) == 0
 }
 
 impl ParkedStack {
@@ -128,19 +127,21 @@ impl ParkedStack {
         &self.sp
     }
 
-    /// Its M, before publishing it `WAITING`: the stack `[lo, top)` may be copied out.
-    pub fn stack_park(&self, lo: usize, top: usize) {
+    /// The goroutine got its coroutine: its stack is `[lo, top)` (its M, at its first run).
+    pub fn set_bounds(&self, lo: usize, top: usize) {
         self.lo.store(lo, Relaxed);
         self.top.store(top, Relaxed);
-        debug_assert_eq!(self.state.load(Relaxed), RESIDENT);
-        self.state.store(PARKED, Release);
     }
 
-    /// The sweep: claims a parked stack; returns the stack pointer recorded at its switch and
-    /// the stack's usable range `(sp, lo, top)`.
-    pub fn try_claim(&self) -> Option<(usize, usize, usize)> {
-        self.state
-            .compare_exchange(PARKED, COPYING, Acquire, Relaxed)
+    /// The sweep: claims the stack of a parked goroutine whose state word is `state`; returns
+    /// the stack pointer recorded at its switch and its usable range `(sp, lo, top)`.
+    pub fn try_claim(&self, state: &AtomicU64) -> Option<(usize, usize, usize)> {
+        let w = state.load(Relaxed);
+        if !parked_resident(w) {
+            return None;
+        }
+        state
+            .compare_exchange(w, w | STACK_COPYING, Acquire, Relaxed)
             .ok()?;
         Some((
             self.sp.load(Relaxed),
@@ -151,48 +152,45 @@ impl ParkedStack {
 
     /// The sweep, holding the claim: keeps the copy (the pages are not released yet).
     pub fn set_copy(&self, bytes: Box<[u8]>) {
-        // SAFETY: we hold `COPYING`: nobody else touches `copy` (state table).
+        // SAFETY: we hold `STACK_COPYING`: nobody else touches `copy` (state table).
         self.copy.with_mut(|c| unsafe { *c = Some(bytes) });
     }
 
-    /// The sweep, after releasing the pages: the goroutine may be resumed from the copy.
-    pub fn publish_out(&self) {
-        self.state.store(OUT, Release);
+    /// The sweep, after releasing the pages: `STACK_COPYING` off, `STACK_OUT` on, in one
+    /// step that keeps the rest of the word (a waker may have changed the status).
+    pub fn publish_out(&self, state: &AtomicU64) {
+        let w = state.fetch_xor(STACK_COPYING | STACK_OUT, Release);
+        debug_assert_eq!(w & (STACK_COPYING | STACK_OUT), STACK_COPYING);
     }
 
-    /// The M that owns the G, before resuming it: the stack is in place when this returns.
-    /// `restore(at, bytes)` writes a copy back to `[at, at + bytes.len())`, which ends at the
-    /// stack's top.
-    pub fn reclaim(&self, restore: impl FnOnce(usize, &[u8])) {
-        loop {
-            match self.state.load(Acquire) {
-                RESIDENT => return,
-                PARKED => {
-                    if self
-                        .state
-                        .compare_exchange(PARKED, RESIDENT, Acquire, Relaxed)
-                        .is_ok()
-                    {
-                        return;
-                    }
-                }
-                COPYING => crate::loom::thread::yield_now(),
-                _ => {
-                    // SAFETY: `OUT` was published with Release after the copy was stored,
-                    // and only the G's owner (us) moves out of `OUT`.
-                    let bytes = self.copy.with_mut(|c| unsafe { (*c).take() });
-                    let bytes = bytes.expect("a copied-out stack has its copy");
-                    restore(self.top.load(Relaxed) - bytes.len(), &bytes);
-                    self.state.store(RESIDENT, Relaxed);
-                    return;
-                }
-            }
+    /// The M that owns the G, before resuming it, with `w` the state word it last saw: the
+    /// stack is in place when this returns. `restore(at, bytes)` writes a copy back to
+    /// `[at, at + bytes.len())`, which ends at the stack's top.
+    #[inline]
+    pub fn stack_in(&self, state: &AtomicU64, w: u64, restore: impl FnOnce(usize, &[u8])) {
+        if w & (STACK_COPYING | STACK_OUT) != 0 {
+            self.stack_in_slow(state, restore);
         }
     }
 
-    /// Whether the stack is copied out.
-    pub fn is_out(&self) -> bool {
-        self.state.load(Acquire) == OUT
+    #[cold]
+    fn stack_in_slow(&self, state: &AtomicU64, restore: impl FnOnce(usize, &[u8])) {
+        loop {
+            let w = state.load(Acquire);
+            if w & STACK_COPYING != 0 {
+                crate::loom::thread::yield_now();
+                continue;
+            }
+            if w & STACK_OUT != 0 {
+                // SAFETY: `STACK_OUT` was published with Release after the copy was stored,
+                // and only the G's owner (us) clears it.
+                let bytes = self.copy.with_mut(|c| unsafe { (*c).take() });
+                let bytes = bytes.expect("a copied-out stack has its copy");
+                restore(self.top.load(Relaxed) - bytes.len(), &bytes);
+                state.fetch_and(!STACK_OUT, Relaxed);
+            }
+            return;
+        }
     }
 }
 
@@ -249,10 +247,15 @@ const SCAN_CHUNK: usize = 4096;
 /// The M, after `stack_park` (P `pp` held): lists the goroutine for sysmon unless it is
 /// listed already. A goroutine that parks again and again (ping-pong) is listed once, so the
 /// steady state costs one load per park.
+#[inline]
 pub(super) fn list_parked(s: &Sched, pp: &P, g: &Arc<G>) {
-    if g.pstack.listed.load(Relaxed) {
-        return;
+    if !g.pstack.listed.load(Relaxed) {
+        list_parked_slow(s, pp, g);
     }
+}
+
+#[cold]
+fn list_parked_slow(s: &Sched, pp: &P, g: &Arc<G>) {
     g.pstack.listed.store(true, Relaxed);
     // SAFETY: the M holds `pp`: its list is ours (owner-only field).
     let full = pp.copyout_list.with_mut(|l| unsafe {
@@ -288,10 +291,15 @@ pub(super) fn handoff_list(s: &Sched, pp: &P) {
 /// them), a parking M or a spawning goroutine copies out the oldest list itself. It takes
 /// the stacks parked for over [`ASSIST_MIN_AGE_NS`] (so ping-pong still never pays) and puts
 /// the younger ones back.
+#[inline]
 pub(super) fn copyout_assist(s: &Sched) {
-    if s.copyout_queued.load(Relaxed) < ASSIST_BUDGET {
-        return;
+    if s.copyout_queued.load(Relaxed) >= ASSIST_BUDGET {
+        copyout_assist_slow(s);
     }
+}
+
+#[cold]
+fn copyout_assist_slow(s: &Sched) {
     let Some(list) = s.copyout_queue.lock().pop_front() else {
         return;
     };
@@ -300,7 +308,7 @@ pub(super) fn copyout_assist(s: &Sched) {
     let mut batch = Batch::default();
     let mut young = Vec::new();
     for g in list {
-        if g.pstack.state.load(Relaxed) != PARKED {
+        if !parked_resident(g.state.load(Relaxed)) {
             g.pstack.listed.store(false, Relaxed);
         } else if now.saturating_sub(g.wait_since.load(Relaxed)) < ASSIST_MIN_AGE_NS {
             young.push(g);
@@ -349,7 +357,7 @@ impl Sweeper {
         let mut batch = Batch::default();
         let mut keep = Vec::new();
         for g in std::mem::take(&mut self.young) {
-            if g.pstack.state.load(Relaxed) != PARKED {
+            if !parked_resident(g.state.load(Relaxed)) {
                 // Running (or copied out by the full scan): listed again at its next park.
                 g.pstack.listed.store(false, Relaxed);
                 continue;
@@ -381,7 +389,7 @@ struct Batch {
 impl Batch {
     /// Claims `g`'s stack if it is still parked; copies and releases a full batch.
     fn claim(&mut self, g: Arc<G>) {
-        if let Some((sp, lo, top)) = g.pstack.try_claim() {
+        if let Some((sp, lo, top)) = g.pstack.try_claim(&g.state) {
             self.stacks.push((g, live_from(sp, lo), top));
             self.ranges.push((lo, top - lo));
             if self.stacks.len() == BATCH {
@@ -400,7 +408,7 @@ impl Batch {
         // page-aligned, its live bytes saved just above, and nobody touches it until `OUT`.
         unsafe { crate::stack::release_pages_batch(&self.ranges) };
         for (g, _, _) in self.stacks.drain(..) {
-            g.pstack.publish_out();
+            g.pstack.publish_out(&g.state);
         }
         self.ranges.clear();
     }
@@ -417,7 +425,7 @@ fn full_scan(s: &Sched, now: u64) {
             let all = s.allgs.lock();
             let end = (next + SCAN_CHUNK).min(all.len());
             for g in &all[next..end] {
-                if g.pstack.state.load(Relaxed) == PARKED
+                if parked_resident(g.state.load(Relaxed))
                     && now.saturating_sub(g.wait_since.load(Relaxed)) >= COPY_OUT_AFTER_NS
                 {
                     found.push(g.clone());
@@ -439,7 +447,10 @@ fn full_scan(s: &Sched, now: u64) {
 /// How many goroutines of the caller's runtime have their stack copied out right now.
 pub fn stacks_copied_out() -> usize {
     super::m::current_sched().map_or(0, |s| {
-        s.allgs.lock().iter().filter(|g| g.pstack.is_out()).count()
+        let all = s.allgs.lock();
+        all.iter()
+            .filter(|g| g.state.load(Acquire) & STACK_OUT != 0)
+            .count()
     })
 }
 

@@ -49,6 +49,10 @@ pub const NOTIFIED: u64 = 1 << 3;
 /// The goroutine parked while unwinding, so it blocks its M's thread instead of switching
 /// (std's panic count is thread-local): `unpark` must also wake `thread_parker`.
 pub const BLOCKING: u64 = 1 << 4;
+/// The goroutine's stack is being copied out by sysmon's sweep (`copyout.rs`).
+pub const STACK_COPYING: u64 = 1 << 5;
+/// The goroutine's stack is copied out: its M restores it before resuming it (`copyout.rs`).
+pub const STACK_OUT: u64 = 1 << 6;
 const GOID_SHIFT: u32 = 8;
 
 /// The goroutine id in a state word.
@@ -58,7 +62,9 @@ pub fn goid_of(w: u64) -> u64 {
 
 /// A goroutine. Reused after it dies (Go's `gfput`/`gfget`), keeping its coroutine and stack.
 pub(crate) struct G {
-    /// The state word: `goid << 8 | BLOCKING | NOTIFIED | status`.
+    /// The state word: `goid << 8 | STACK_OUT | STACK_COPYING | BLOCKING | NOTIFIED | status`
+    /// (the two stack bits are the copy-out protocol's, see `copyout.rs`; every transition
+    /// below keeps them).
     ///
     /// | status     | meaning                                  | who moves it out                    |
     /// |------------|------------------------------------------|-------------------------------------|

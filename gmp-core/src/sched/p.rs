@@ -22,6 +22,7 @@ use super::timers::TimerHeap;
 use super::NO_P;
 use crate::loom::atomic::{AtomicBool, AtomicU32, AtomicU64, AtomicU8, Ordering::*};
 use crate::loom::{Arc, Mutex, UnsafeCell};
+use crossbeam_utils::CachePadded;
 
 /// P status, [`P::status`] (Go: `_Pidle`, `_Prunning`, `_Psyscall`).
 pub(crate) const P_IDLE: u8 = 0;
@@ -64,8 +65,10 @@ pub(crate) struct P {
     pub(crate) cocache: UnsafeCell<Vec<Co>>,
     /// Goroutine ids reserved for this P: `[next, end)` (owner only).
     pub(crate) goidcache: UnsafeCell<(u64, u64)>,
-    /// Free waiter records (owner only; Go: `p.sudogcache`, see `sudog.rs`).
-    pub(crate) sudogcache: UnsafeCell<SudogCache>,
+    /// Free waiter records (owner only; Go: `p.sudogcache`, see `sudog.rs`). On a cache
+    /// line of its own: the other Ms read this P's run queue and timers all the time, and
+    /// the cache is touched on every blocking operation.
+    pub(crate) sudogcache: CachePadded<UnsafeCell<SudogCache>>,
     /// Goroutines that parked here, for sysmon's copy-out sweep (owner only; `copyout.rs`).
     pub(crate) copyout_list: UnsafeCell<Vec<Arc<G>>>,
 }
@@ -100,7 +103,7 @@ impl P {
             gfree: UnsafeCell::new(Vec::new()),
             cocache: UnsafeCell::new(Vec::new()),
             goidcache: UnsafeCell::new((0, 0)),
-            sudogcache: UnsafeCell::new(SudogCache::default()),
+            sudogcache: CachePadded::new(UnsafeCell::new(SudogCache::default())),
             copyout_list: UnsafeCell::new(Vec::new()),
         }
     }

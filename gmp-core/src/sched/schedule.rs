@@ -232,11 +232,15 @@ fn execute(c: &MCtx, g: Arc<G>, inherit: bool) {
     let mut co = match co {
         Some(co) => {
             // A parked goroutine's stack may have been copied out: put it back.
-            g.pstack.reclaim(restore_stack);
+            g.pstack.stack_in(&g.state, w, restore_stack);
             co
         }
         None => match s.coget(pp) {
-            Ok(co) => co,
+            Ok(co) => {
+                let (lo, top) = co.stack_bounds();
+                g.pstack.set_bounds(lo, top);
+                co
+            }
             Err(e) => {
                 // No stack: fail this goroutine with the reason and keep the runtime going.
                 // SAFETY: as above.
@@ -293,8 +297,6 @@ fn execute(c: &MCtx, g: Arc<G>, inherit: bool) {
 #[inline]
 fn park_m(c: &MCtx, pp: Option<&P>, g: Arc<G>, co: Co) -> Option<Co> {
     // Before WAITING is published: from here the sweep may copy the stack out.
-    let (lo, top) = co.stack_bounds();
-    g.pstack.stack_park(lo, top);
     if let Some(pp) = pp {
         super::copyout::list_parked(&c.sched, pp, &g);
     }
@@ -315,8 +317,8 @@ fn park_m(c: &MCtx, pp: Option<&P>, g: Arc<G>, co: Co) -> Option<Co> {
         super::copyout::copyout_assist(&c.sched);
         return None;
     }
-    // A permit raced in: resume the goroutine right away (its stack back in place first).
-    g.pstack.reclaim(restore_stack);
+    // A permit raced in: resume the goroutine right away (it never was WAITING, so its stack
+    // was never copied out).
     // SAFETY: still RUNNING.
     let co = unsafe { g.co.with_mut(|x| (*x).take()) }.expect("coroutine");
     c.g_arc.set(Some(g));

@@ -120,7 +120,9 @@ impl Sched {
         let rest = std::mem::take(&mut *self.allgs.lock());
         for g in rest {
             // Retiring a coroutine resumes it: its stack must be in place.
-            g.pstack.reclaim(super::copyout::restore_stack);
+            let w = g.state.load(Acquire);
+            g.pstack
+                .stack_in(&g.state, w, super::copyout::restore_stack);
             // SAFETY: all Ms are gone; nothing runs these Gs any more.
             if let Some(co) = unsafe { g.co.with_mut(|c| (*c).take()) } {
                 self.stacks.free(co.into_stack());

@@ -114,31 +114,48 @@ impl fmt::Debug for SudogCentral {
 impl SudogCache {
     /// Go: `acquireSudog`: a block of `class` from this cache, refilled from `central` (up to
     /// half a list's worth) or the allocator when empty.
+    #[inline]
     pub fn acquire_sudog(&mut self, central: &SudogCentral, class: usize) -> NonNull<u8> {
-        let list = &mut self.free[class];
-        if list.is_empty() {
-            let mut c = central.free.lock();
-            let take = c[class].len().min(SUDOG_CACHE_CAP / 2);
-            let at = c[class].len() - take;
-            list.extend(c[class].drain(at..));
+        match self.free[class].pop() {
+            Some(b) => b.0,
+            None => self.refill(central, class),
         }
+    }
+
+    #[cold]
+    fn refill(&mut self, central: &SudogCentral, class: usize) -> NonNull<u8> {
+        let list = &mut self.free[class];
+        let mut c = central.free.lock();
+        let take = c[class].len().min(SUDOG_CACHE_CAP / 2);
+        let at = c[class].len() - take;
+        list.extend(c[class].drain(at..));
+        drop(c);
         list.pop().unwrap_or_else(|| Block::alloc(class)).0
     }
 
     /// Go: `releaseSudog`: gives a block of `class` back to this cache, moving half of a full
     /// list to `central` first (freeing what `central` has no room for).
+    #[inline]
     pub fn release_sudog(&mut self, central: &SudogCentral, class: usize, b: NonNull<u8>) {
         let list = &mut self.free[class];
-        if list.len() >= SUDOG_CACHE_CAP {
-            let half = list.split_off(list.len() / 2);
-            let mut c = central.free.lock();
-            let room = SUDOG_CENTRAL_CAP.saturating_sub(c[class].len());
-            let mut half = half.into_iter();
-            c[class].extend(half.by_ref().take(room));
-            drop(c);
-            for extra in half {
-                extra.free(class);
-            }
+        if list.len() < SUDOG_CACHE_CAP {
+            list.push(Block(b));
+        } else {
+            self.spill(central, class, b);
+        }
+    }
+
+    #[cold]
+    fn spill(&mut self, central: &SudogCentral, class: usize, b: NonNull<u8>) {
+        let list = &mut self.free[class];
+        let half = list.split_off(list.len() / 2);
+        let mut c = central.free.lock();
+        let room = SUDOG_CENTRAL_CAP.saturating_sub(c[class].len());
+        let mut half = half.into_iter();
+        c[class].extend(half.by_ref().take(room));
+        drop(c);
+        for extra in half {
+            extra.free(class);
         }
         list.push(Block(b));
     }
@@ -177,6 +194,7 @@ impl Drop for SudogCentral {
 }
 
 /// A block of `class` for the caller: from its P's cache in a goroutine, else allocated.
+#[inline]
 fn acquire_block(class: usize) -> NonNull<u8> {
     match super::m::with_sudogcache(|cache, central| cache.acquire_sudog(central, class)) {
         Some(b) => b,
@@ -185,6 +203,7 @@ fn acquire_block(class: usize) -> NonNull<u8> {
 }
 
 /// Gives a block of `class` back: to the caller's P's cache in a goroutine, else freed.
+#[inline]
 fn release_block(class: usize, b: NonNull<u8>) {
     let mut b = Some(b);
     super::m::with_sudogcache(|cache, central| {
@@ -239,6 +258,31 @@ impl<T> SudogBox<T> {
             ptr,
             _owns: PhantomData,
         }
+    }
+
+    /// A record holding `f(unparker)`, with the caller's [`Unparker`] (what
+    /// [`park::current`](crate::park::current) returns): the usual shape of a waiter record,
+    /// made with one look at the scheduler's thread-local instead of two.
+    #[inline]
+    pub fn new_with(f: impl FnOnce(crate::park::Unparker) -> T) -> Self {
+        if let Some(class) = class_of::<T>() {
+            let got = super::m::with_sudogcache_and_g(|cache, central, g| {
+                (
+                    cache.acquire_sudog(central, class),
+                    super::GoUnparker::new(g),
+                )
+            });
+            if let Some((block, g)) = got {
+                let p = block.cast::<T>();
+                // SAFETY: as in `new`: a free block of the class `T` fits.
+                unsafe { p.as_ptr().write(f(crate::park::Unparker::goroutine(g))) };
+                return SudogBox {
+                    ptr: p,
+                    _owns: PhantomData,
+                };
+            }
+        }
+        Self::new(f(crate::park::current()))
     }
 
     /// Moves the record's value out and gives the memory back.

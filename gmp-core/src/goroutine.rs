@@ -486,17 +486,9 @@ pub fn sleep(d: Duration) {
     if d.is_zero() {
         return;
     }
-    let Some(u) = sched::current_unparker() else {
+    if !sched::timers::time_sleep(d) {
         std::thread::sleep(d);
-        return;
-    };
-    // `None`: for ever (the timer is then armed at a far future, as Go's would be).
-    let deadline = crate::loom::now().checked_add(d);
-    let t = crate::time::Timer::inline(d, move || u.unpark());
-    while deadline.is_none_or(|dl| crate::loom::now() < dl) {
-        park::park(WaitReason::Sleep);
     }
-    t.stop();
 }
 
 /// Runs blocking code without stalling the other goroutines (Go's `entersyscall` /

@@ -20,7 +20,7 @@
 
 use crate::loom::{Arc, Mutex};
 use crate::sched;
-use crate::sched::timers::{far_future, Callback, TimerShared, TimerWhen};
+use crate::sched::timers::{far_future, Callback, TimerRef, TimerShared, TimerWhen};
 use std::fmt;
 use std::time::{Duration, Instant};
 
@@ -135,7 +135,7 @@ impl Timer {
                 TimerWhen {
                     when,
                     seq: st.seq,
-                    timer: self.shared.clone(),
+                    timer: TimerRef::Shared(self.shared.clone()),
                 },
             )
         };

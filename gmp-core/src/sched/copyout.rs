@@ -69,8 +69,9 @@ pub(crate) const BATCH: usize = 64;
 /// Listed stacks waiting for sysmon beyond which parking Ms and spawning goroutines help
 /// (64 lists: 64 MiB of stack pages at one page each).
 pub(crate) const ASSIST_BUDGET: usize = 64 * LIST_HANDOFF;
-/// The youngest park an assist copies out.
-pub(crate) const ASSIST_MIN_AGE_NS: u64 = 1_000_000;
+/// The youngest park an assist copies out: the same as sysmon's (an assist shares sysmon's
+/// work, it does not change the policy: 100,000 goroutines sleeping 10 ms are never copied).
+pub(crate) const ASSIST_MIN_AGE_NS: u64 = COPY_OUT_AFTER_NS;
 /// The full scan of `allgs` runs at most this often, and at most every 10 µs per goroutine
 /// (10 s with a million), so that it costs sysmon about 1 % of a core.
 pub(crate) const FULL_SCAN_MIN_NS: u64 = 1_000_000_000;
@@ -289,8 +290,7 @@ pub(super) fn handoff_list(s: &Sched, pp: &P) {
 /// Go's GC assist, for copy-out: when sysmon falls behind (over [`ASSIST_BUDGET`] listed
 /// stacks wait in its queue: a burst of goroutines parking faster than one thread copies
 /// them), a parking M or a spawning goroutine copies out the oldest list itself. It takes
-/// the stacks parked for over [`ASSIST_MIN_AGE_NS`] (so ping-pong still never pays) and puts
-/// the younger ones back.
+/// the stacks parked for over [`ASSIST_MIN_AGE_NS`] and puts the younger ones back.
 #[inline]
 pub(super) fn copyout_assist(s: &Sched) {
     if s.copyout_queued.load(Relaxed) >= ASSIST_BUDGET {

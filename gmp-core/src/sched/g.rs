@@ -112,6 +112,9 @@ pub(crate) struct G {
     pub(crate) allg_index: crate::loom::atomic::AtomicUsize,
     /// Its stack as the copy-out protocol sees it (`copyout.rs`).
     pub(crate) pstack: super::copyout::ParkedStack,
+    /// The generation of the goroutine's own timer (`timers.rs`: `sleep`, timed parks): a
+    /// heap entry fires only if its seq is still this. Written by the goroutine only.
+    pub(crate) timer_seq: AtomicU64,
 }
 
 // SAFETY: the `UnsafeCell` fields are touched only by the goroutine's current owner: the
@@ -156,6 +159,7 @@ impl G {
             thread_parker: Mutex::new(None),
             allg_index: crate::loom::atomic::AtomicUsize::new(usize::MAX),
             pstack: super::copyout::ParkedStack::default(),
+            timer_seq: AtomicU64::new(0),
         }
     }
 
@@ -269,6 +273,11 @@ impl fmt::Debug for GoUnparker {
 impl GoUnparker {
     pub(crate) fn new(g: Arc<G>) -> Self {
         let goid = g.goid();
+        GoUnparker { g, goid }
+    }
+
+    /// The unparker of goroutine `goid`, which runs (or ran) on `g`.
+    pub(crate) fn with_goid(g: Arc<G>, goid: u64) -> Self {
         GoUnparker { g, goid }
     }
 

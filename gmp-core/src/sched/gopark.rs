@@ -18,7 +18,7 @@
 use super::co::{Suspend, Yielder};
 use super::g::{self, G};
 use super::lockosthread::{lock_os_thread, unlock_os_thread};
-use super::m::{ctx, current_g, current_unparker, ncpu, MCtx};
+use super::m::{ctx, current_g, ncpu, MCtx};
 use super::NO_P;
 use crate::loom::atomic::Ordering::*;
 use crate::loom::Arc;
@@ -107,16 +107,7 @@ pub(crate) fn gopark_deadline(reason: WaitReason, deadline: Instant) -> Option<b
     if deadline <= now {
         return Some(false);
     }
-    let fired = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
-    let u = current_unparker().expect("running goroutine");
-    let f = fired.clone();
-    let t = crate::time::Timer::inline(deadline - now, move || {
-        f.store(true, SeqCst);
-        u.unpark();
-    });
-    gopark(reason);
-    t.stop();
-    Some(!fired.load(SeqCst))
+    super::timers::park_until(reason, deadline)
 }
 
 /// Go: `Gosched`. Returns `false` when the caller is not a goroutine.

@@ -16,7 +16,8 @@
 //! - Callbacks run outside every heap lock: an inline callback (a channel timer's `try_send`)
 //!   on the firing thread, an `after_fn` callback in a new goroutine.
 
-use super::m::ctx;
+use super::g::{GoUnparker, G};
+use super::m::{ctx, current_g_arc};
 use super::p::P;
 use super::{Sched, NO_P};
 use crate::loom::atomic::Ordering::*;
@@ -62,14 +63,52 @@ impl fmt::Debug for TimerShared {
 pub(crate) struct TimerWhen {
     pub(crate) when: Instant,
     pub(crate) seq: u64,
-    pub(crate) timer: Arc<TimerShared>,
+    pub(crate) timer: TimerRef,
+}
+
+/// What a heap entry fires.
+pub(crate) enum TimerRef {
+    /// A [`crate::time::Timer`]: channels' timers, `after_fn`, tickers.
+    Shared(Arc<TimerShared>),
+    /// The timer embedded in a goroutine's G (Go 1.23: `gp.timer`): `sleep` and timed parks.
+    /// Arming it allocates nothing; it fires by unparking goroutine `goid` if the G's
+    /// `timer_seq` still equals the entry's `seq`.
+    G { g: Arc<G>, goid: u64 },
+}
+
+impl fmt::Debug for TimerRef {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            TimerRef::Shared(t) => t.fmt(f),
+            TimerRef::G { goid, .. } => write!(f, "G({goid})"),
+        }
+    }
+}
+
+impl TimerWhen {
+    /// Whether the entry was stopped or re-armed since it was pushed (Go's `timerZombie`).
+    fn is_zombie(&self) -> bool {
+        match &self.timer {
+            TimerRef::Shared(t) => {
+                let st = t.state.lock();
+                st.seq != self.seq || st.when.is_none()
+            }
+            TimerRef::G { g, .. } => g.timer_seq.load(Acquire) != self.seq,
+        }
+    }
 }
 
 /// A 4-ary min-heap of timers (Go: `timers.heap`, `timerHeapN = 4`).
 #[derive(Debug, Default)]
 pub(crate) struct TimerHeap {
     heap: Vec<TimerWhen>,
+    /// The heap's length after its last clean: it is cleaned of zombies whenever it has
+    /// doubled since (Go cleans when a quarter of it is zombies, which it counts).
+    clean_len: usize,
 }
+
+/// Heaps shorter than this are never cleaned: their zombies cost nothing.
+const CLEAN_MIN: usize = 64;
 
 /// Same as Go's `timerHeapN` (runtime/time.go): a 4-ary heap is shallower than a binary one.
 const HEAP_N: usize = 4;
@@ -81,8 +120,27 @@ impl TimerHeap {
     }
 
     pub(crate) fn push(&mut self, t: TimerWhen) {
+        if self.heap.len() >= CLEAN_MIN.max(2 * self.clean_len) {
+            self.clean();
+        }
         self.heap.push(t);
         self.sift_up(self.heap.len() - 1);
+    }
+
+    /// Drops every zombie entry and rebuilds the heap (Go: `timers.clean`): timers stopped
+    /// long before they were due (a `recv_timeout` answered at once) do not pile up.
+    fn clean(&mut self) {
+        self.heap.retain(|t| !t.is_zombie());
+        for i in (0..self.heap.len()).rev() {
+            self.sift_down(i);
+        }
+        self.clean_len = self.heap.len();
+    }
+
+    /// How many entries the heap holds, zombies included.
+    #[allow(dead_code)] // the unit tests
+    pub(crate) fn len(&self) -> usize {
+        self.heap.len()
     }
 
     /// Pops the earliest entry if it is due at `now`.
@@ -164,16 +222,26 @@ impl TimerShared {
     }
 }
 
-/// Fires one popped heap entry if it is still current: re-arms a ticker, then runs the
-/// callback (outside the state lock). `spawn` starts the goroutine of an `AfterFunc` timer.
-/// Returns the re-armed entry of a ticker, for the caller to push.
+/// Fires one popped heap entry if it is still current: wakes a sleeping goroutine, or
+/// re-arms a ticker and then runs the callback (outside the state lock). `spawn` starts the
+/// goroutine of an `AfterFunc` timer. Returns the re-armed entry of a ticker, for the caller
+/// to push.
 pub(crate) fn fire(
     entry: TimerWhen,
     now: Instant,
     spawn: &dyn Fn(Box<dyn FnOnce() + Send>),
 ) -> Option<TimerWhen> {
+    let timer = match entry.timer {
+        TimerRef::G { g, goid } => {
+            if g.timer_seq.load(Acquire) == entry.seq {
+                GoUnparker::with_goid(g, goid).unpark();
+            }
+            return None;
+        }
+        TimerRef::Shared(t) => t,
+    };
     let rearm = {
-        let mut st = entry.timer.state.lock();
+        let mut st = timer.state.lock();
         if st.seq != entry.seq || st.when.is_none() {
             return None; // zombie: stopped or re-armed since this entry was pushed
         }
@@ -192,7 +260,7 @@ pub(crate) fn fire(
                 Some(TimerWhen {
                     when: next,
                     seq: st.seq,
-                    timer: entry.timer.clone(),
+                    timer: TimerRef::Shared(timer.clone()),
                 })
             }
             None => {
@@ -201,7 +269,7 @@ pub(crate) fn fire(
             }
         }
     };
-    let mut cb = entry.timer.callback.lock();
+    let mut cb = timer.callback.lock();
     match &mut *cb {
         // On the thread that fires timers (an M): a panic must not escape it.
         Callback::Inline(f) => {
@@ -351,5 +419,118 @@ fn add_timer_here(t: TimerWhen) -> Result<(), TimerWhen> {
             Ok(())
         }
         _ => Err(t),
+    }
+}
+
+// ---- the timer in the G (Go 1.23: `gp.timer`) --------------------------------------------
+
+/// Arms the running goroutine's own timer for `deadline` (on its P's heap; on the timer
+/// thread's inside `syscall(f)`). Allocates nothing. Returns the G and the entry's seq for
+/// [`disarm_g_timer`]; `None` outside a goroutine.
+fn arm_g_timer(deadline: Instant) -> Option<(Arc<G>, u64)> {
+    let c = ctx()?;
+    let g = current_g_arc(c)?;
+    // Owner only: the goroutine arms and disarms its own timer.
+    let seq = g.timer_seq.load(Relaxed) + 1;
+    g.timer_seq.store(seq, Release);
+    let entry = TimerWhen {
+        when: deadline,
+        seq,
+        timer: TimerRef::G {
+            g: g.clone(),
+            goid: g.goid(),
+        },
+    };
+    add_timer(entry);
+    Some((g, seq))
+}
+
+/// Turns the entry armed by [`arm_g_timer`] into a zombie (if it has not fired).
+fn disarm_g_timer(g: &G, seq: u64) {
+    g.timer_seq.store(seq + 1, Release);
+}
+
+/// Go: `timeSleep`: parks the running goroutine for `d` on its own timer (a duration too
+/// large for an `Instant` sleeps for ever). Returns `false`, without sleeping, outside a
+/// goroutine.
+pub(crate) fn time_sleep(d: Duration) -> bool {
+    let now = crate::loom::now();
+    // `None`: for ever (the timer is then armed at a far future, as Go's would be).
+    let deadline = now.checked_add(d);
+    let Some((g, seq)) = arm_g_timer(deadline.unwrap_or_else(far_future)) else {
+        return false;
+    };
+    /// Disarms the timer however the sleep ends (a cancelled goroutine unwinds out of it).
+    struct Disarm<'a>(&'a G, u64);
+    impl Drop for Disarm<'_> {
+        fn drop(&mut self) {
+            disarm_g_timer(self.0, self.1);
+        }
+    }
+    let _disarm = Disarm(&g, seq);
+    while deadline.is_none_or(|dl| crate::loom::now() < dl) {
+        crate::park::park(crate::reason::WaitReason::Sleep);
+    }
+    true
+}
+
+/// Parks the running goroutine until unparked or `deadline`, with its own timer: `Some(true)`
+/// if it was unparked (or woke spuriously) before the deadline, `Some(false)` if the
+/// deadline passed; `None` outside a goroutine. The caller has checked for a permit.
+pub(crate) fn park_until(reason: crate::reason::WaitReason, deadline: Instant) -> Option<bool> {
+    let (g, seq) = arm_g_timer(deadline)?;
+    struct Disarm<'a>(&'a G, u64);
+    impl Drop for Disarm<'_> {
+        fn drop(&mut self) {
+            disarm_g_timer(self.0, self.1);
+        }
+    }
+    let _disarm = Disarm(&g, seq);
+    super::gopark(reason);
+    Some(crate::loom::now() < deadline)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn shared_entry(when: Instant, live: bool) -> TimerWhen {
+        let t = TimerShared::new(Callback::Inline(Box::new(|| {})), None);
+        let mut st = t.state.lock();
+        st.seq = 1;
+        st.when = Some(when);
+        drop(st);
+        TimerWhen {
+            when,
+            seq: if live { 1 } else { 0 },
+            timer: TimerRef::Shared(t),
+        }
+    }
+
+    #[test]
+    fn zombies_are_cleaned_and_live_timers_kept_in_order() {
+        let base = Instant::now();
+        let mut h = TimerHeap::default();
+        for i in 0..10_000u64 {
+            let live = i % 100 == 0;
+            h.push(shared_entry(base + Duration::from_millis(10_000 - i), live));
+            // Stopped timers never make the heap grow past twice its live part (or the
+            // minimum that is never cleaned).
+            assert!(
+                h.len() <= CLEAN_MIN.max(2 * (i as usize / 100 + 1)) + 1,
+                "{}",
+                h.len()
+            );
+        }
+        let mut last = base;
+        let mut live = 0;
+        while let Some(e) = h.pop_due(base + Duration::from_secs(3600)) {
+            assert!(e.when >= last);
+            last = e.when;
+            if !e.is_zombie() {
+                live += 1;
+            }
+        }
+        assert_eq!(live, 100);
     }
 }

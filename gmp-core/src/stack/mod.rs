@@ -44,10 +44,14 @@
 //!
 //! - `warm` (LIFO, at most [`WARM_POOL_BYTES`] worth of stacks, 1024 of 64 KiB): its pages
 //!   stay resident, so the next goroutine reuses them without page faults;
-//! - `cold`: a stack freed while `warm` is full first has its pages returned to the kernel
-//!   with `madvise(MADV_DONTNEED)` (outside the lock), so a burst of a million goroutines that
-//!   ends does not leave gigabytes of RSS behind. The guard page is not part of the released
-//!   range (and guard markers survive DONTNEED anyway; a test proves it).
+//! - `cold`: a stack freed while `warm` is full has its pages returned to the kernel with
+//!   `MADV_DONTNEED`, so a burst of a million goroutines that ends does not leave gigabytes
+//!   of RSS behind. The guard page is not part of the released range (and guard markers
+//!   survive DONTNEED anyway; a test proves it). Releases are batched: such stacks wait in
+//!   `dirty` (still resident, handed out before `cold` ones) until [`RELEASE_BATCH`] of them
+//!   are released by one `process_madvise` call (outside the lock). Each release costs the
+//!   other CPUs a TLB shootdown; one per stack made a burst of 100,000 goroutines ending
+//!   spend most of its time in those interrupts.
 //!
 //! `alloc` takes `warm`, then `cold`, then carves a new slot (mapping a new slab when the
 //! current one is used up). Slots are never unmapped one by one; dropping the pool unmaps its
@@ -119,6 +123,13 @@ pub(crate) const MAX_STACK_SIZE: usize = 1 << 30;
 /// stacks have their pages released. 64 MiB = 1024 stacks of 64 KiB; a typical goroutine
 /// touched 1–2 pages, so the usual cost is 4–8 MiB of RSS.
 const WARM_POOL_BYTES: usize = 64 << 20;
+
+/// Stacks beyond the warm budget released together (one `process_madvise`, one TLB flush).
+const RELEASE_BATCH: usize = 256;
+
+/// Never-used slots whose guard pages are installed together (one `process_madvise`): a
+/// burst of 100,000 new goroutines made one `madvise` call each.
+const GUARD_BATCH: usize = 32;
 
 /// The `warm` list holds at least this many stacks, however large they are.
 const MIN_WARM_STACKS: usize = 16;
@@ -251,10 +262,14 @@ struct Slab {
 struct PoolState {
     /// Freed stacks whose pages may be resident (LIFO: the most recently used is hottest).
     warm: Vec<Stack>,
+    /// Freed stacks beyond the warm budget, waiting to be released in a batch (resident).
+    dirty: Vec<Stack>,
     /// Freed stacks whose pages were released with `MADV_DONTNEED`.
     cold: Vec<Stack>,
     /// Slot starts carved from a slab whose guard install failed; retried first.
     unguarded: Vec<usize>,
+    /// Never-used slot starts whose guards are installed (carved in a batch).
+    fresh: Vec<usize>,
     /// Every slab mapped so far (unmapped on drop).
     slabs: Vec<Slab>,
     /// Next uncarved slot start in the newest slab, and that slab's end.
@@ -287,6 +302,8 @@ pub(crate) struct StackPool {
     guard_kind: GuardKind,
     /// Most stacks kept in `warm`.
     warm_cap: usize,
+    /// Stacks of `dirty` released together.
+    release_batch: usize,
     state: Mutex<PoolState>,
 }
 
@@ -298,6 +315,7 @@ impl fmt::Debug for StackPool {
             .field("guard_kind", &self.guard_kind)
             .field("live", &st.live)
             .field("warm", &st.warm.len())
+            .field("dirty", &st.dirty.len())
             .field("cold", &st.cold.len())
             .field("slabs", &st.slabs.len())
             .finish()
@@ -309,7 +327,9 @@ impl StackPool {
     /// [`validate_stack_size`]. Maps nothing until the first `alloc`.
     pub(crate) fn new(stack_size: usize) -> Self {
         let warm_cap = (WARM_POOL_BYTES / stack_size).max(MIN_WARM_STACKS);
-        Self::with_options(stack_size, sys::detect_guard_kind(), warm_cap)
+        let mut pool = Self::with_options(stack_size, sys::detect_guard_kind(), warm_cap);
+        pool.release_batch = RELEASE_BATCH;
+        pool
     }
 
     fn with_options(stack_size: usize, guard_kind: GuardKind, warm_cap: usize) -> Self {
@@ -325,10 +345,13 @@ impl StackPool {
             slot_size: stack_size + page,
             guard_kind,
             warm_cap,
+            release_batch: 1,
             state: Mutex::new(PoolState {
                 warm: Vec::new(),
+                dirty: Vec::new(),
                 cold: Vec::new(),
                 unguarded: Vec::new(),
+                fresh: Vec::new(),
                 slabs: Vec::new(),
                 bump: 0,
                 bump_end: 0,
@@ -355,9 +378,9 @@ impl StackPool {
     /// Errors: the kernel refused memory (`OutOfMemory`, with a message naming
     /// `vm.max_map_count` and how to raise it), or another `mmap`/`madvise` failure.
     pub(crate) fn alloc(&self) -> io::Result<Stack> {
-        let slot = {
+        let slots = {
             let mut st = self.state.lock();
-            if let Some(stack) = st.warm.pop() {
+            if let Some(stack) = st.warm.pop().or_else(|| st.dirty.pop()) {
                 st.live += 1;
                 return Ok(stack);
             }
@@ -365,24 +388,67 @@ impl StackPool {
                 st.live += 1;
                 return Ok(stack);
             }
-            let slot = self.carve(&mut st)?;
+            if let Some(slot) = st.fresh.pop() {
+                st.live += 1;
+                st.carved += 1;
+                return Ok(self.stack_at(slot));
+            }
+            let mut slots = vec![self.carve(&mut st)?];
+            // More never-used slots of the same slab, to guard with one system call.
+            while self.guard_kind == GuardKind::Madvise
+                && slots.len() < GUARD_BATCH
+                && st.unguarded.is_empty()
+                && st.bump < st.bump_end
+            {
+                slots.push(self.carve(&mut st)?);
+            }
             st.live += 1;
-            slot
+            st.carved += 1;
+            slots
         };
-        // SAFETY: `slot..slot + guard_size` is the first page of a slot just carved from one
-        // of our slabs (page-aligned: slabs are, and slot_size is a page multiple); no stack
+        // SAFETY: each `s..s + guard_size` is the first page of a slot just carved from one of
+        // our slabs (page-aligned: slabs are, and slot_size is a page multiple); no stack
         // covers it and nobody else knows its address.
-        if let Err(e) = unsafe { sys::install_guard(self.guard_kind, slot, self.guard_size) } {
-            let mut st = self.state.lock();
-            st.unguarded.push(slot);
+        let batched =
+            slots.len() > 1 && unsafe { sys::install_guards_batch(&slots, self.guard_size) };
+        let mut guarded = Vec::with_capacity(slots.len());
+        let mut first_err = None;
+        for (i, &s) in slots.iter().enumerate() {
+            let r = if batched {
+                Ok(())
+            } else {
+                // SAFETY: as above.
+                unsafe { sys::install_guard(self.guard_kind, s, self.guard_size) }
+            };
+            match r {
+                Ok(()) => guarded.push(s),
+                Err(e) => {
+                    self.state.lock().unguarded.push(s);
+                    if i == 0 {
+                        first_err = Some(e);
+                    }
+                }
+            }
+        }
+        let mut st = self.state.lock();
+        if let Some(e) = first_err {
+            st.fresh.extend(guarded);
             st.live -= 1;
+            st.carved -= 1;
             return Err(e);
         }
-        Ok(Stack {
+        st.fresh.extend(guarded.drain(1..));
+        drop(st);
+        Ok(self.stack_at(slots[0]))
+    }
+
+    /// The stack of a guarded slot starting at `slot`.
+    fn stack_at(&self, slot: usize) -> Stack {
+        Stack {
             top: NonZeroUsize::new(slot + self.slot_size).expect("slot end is not 0"),
             size: self.stack_size,
             guard: self.guard_size,
-        })
+        }
     }
 
     /// A never-used slot start (its guard not installed yet); maps a new slab if needed.
@@ -401,7 +467,6 @@ impl StackPool {
         }
         let slot = st.bump;
         st.bump += self.slot_size;
-        st.carved += 1;
         Ok(slot)
     }
 
@@ -421,13 +486,19 @@ impl StackPool {
             st.warm.push(stack);
             return;
         }
+        st.dirty.push(stack);
+        if st.dirty.len() < self.release_batch {
+            return;
+        }
+        let batch = std::mem::take(&mut st.dirty);
         drop(st);
-        let (_, usable) = stack.guard_range();
-        // SAFETY: `usable..usable + size` is the usable range of a stack of our pool that its
-        // owner just gave back, so nobody needs its contents; it is page-aligned and stays
-        // mapped. The guard page is outside the range.
-        unsafe { sys::release_pages(usable, stack.size) };
-        self.state.lock().cold.push(stack);
+        let ranges: Vec<(usize, usize)> =
+            batch.iter().map(|s| (s.guard_range().1, s.size)).collect();
+        // SAFETY: each range is the usable part of a stack of our pool that its owner gave
+        // back, so nobody needs its contents; page-aligned, it stays mapped, and the guard page
+        // is outside it.
+        unsafe { sys::release_pages_batch(&ranges) };
+        self.state.lock().cold.extend(batch);
     }
 
     /// Whether `stack` is a slot of one of this pool's slabs.

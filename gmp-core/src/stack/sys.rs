@@ -218,12 +218,7 @@ pub(crate) unsafe fn release_pages(addr: usize, len: usize) {
 /// # Safety
 /// Each range as for [`release_pages`].
 pub(crate) unsafe fn release_pages_batch(ranges: &[(usize, usize)]) {
-    static PIDFD: std::sync::OnceLock<Option<libc::c_int>> = std::sync::OnceLock::new();
-    let pidfd = *PIDFD.get_or_init(|| {
-        // SAFETY: pidfd_open(getpid(), 0) has no memory-safety preconditions.
-        let fd = unsafe { libc::syscall(libc::SYS_pidfd_open, libc::getpid(), 0) };
-        (fd >= 0).then_some(fd as libc::c_int)
-    });
+    let pidfd = self_pidfd();
     for chunk in ranges.chunks(1024) {
         let done = pidfd.is_some_and(|fd| {
             let iov: Vec<libc::iovec> = chunk
@@ -253,6 +248,47 @@ pub(crate) unsafe fn release_pages_batch(ranges: &[(usize, usize)]) {
             }
         }
     }
+}
+
+/// Installs `MADV_GUARD_INSTALL` guards of `len` bytes at each of `addrs` with one
+/// `process_madvise` call. `false` if the kernel did not do them all (an older kernel, or an
+/// error): the caller then installs them one by one, which reports the error properly.
+///
+/// # Safety
+/// Each range as for [`install_guard`].
+pub(super) unsafe fn install_guards_batch(addrs: &[usize], len: usize) -> bool {
+    let Some(fd) = self_pidfd() else {
+        return false;
+    };
+    let iov: Vec<libc::iovec> = addrs
+        .iter()
+        .map(|&a| libc::iovec {
+            iov_base: a as *mut libc::c_void,
+            iov_len: len,
+        })
+        .collect();
+    // SAFETY: `iov` describes ranges the caller vouches for; the kernel only reads it.
+    let rc = unsafe {
+        libc::syscall(
+            libc::SYS_process_madvise,
+            fd,
+            iov.as_ptr(),
+            iov.len(),
+            MADV_GUARD_INSTALL,
+            0,
+        )
+    };
+    rc >= 0 && rc as usize == addrs.len() * len
+}
+
+/// A pidfd of this process, for `process_madvise` (`None` on kernels without pidfds).
+fn self_pidfd() -> Option<libc::c_int> {
+    static PIDFD: std::sync::OnceLock<Option<libc::c_int>> = std::sync::OnceLock::new();
+    *PIDFD.get_or_init(|| {
+        // SAFETY: pidfd_open(getpid(), 0) has no memory-safety preconditions.
+        let fd = unsafe { libc::syscall(libc::SYS_pidfd_open, libc::getpid(), 0) };
+        (fd >= 0).then_some(fd as libc::c_int)
+    })
 }
 
 /// The current `vm.max_map_count` (`/proc/sys/vm/max_map_count`), if readable.

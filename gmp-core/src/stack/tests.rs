@@ -321,6 +321,35 @@ fn stacks_freed_beyond_warm_cap_release_their_pages() {
 }
 
 #[test]
+fn stacks_beyond_warm_cap_are_released_in_batches() {
+    let mut pool = StackPool::with_options(DEFAULT_STACK_SIZE, sys::detect_guard_kind(), 0);
+    pool.release_batch = 3;
+    let stacks: Vec<Stack> = (0..3).map(|_| pool.alloc().unwrap()).collect();
+    let los: Vec<usize> = stacks.iter().map(|s| s.guard_range().1).collect();
+    for s in &stacks {
+        touch_all(s, 7);
+    }
+    let mut stacks = stacks.into_iter();
+    pool.free(stacks.next().unwrap());
+    pool.free(stacks.next().unwrap());
+    // Waiting for a batch: still resident, and handed out first.
+    assert_eq!(
+        resident_pages(los[0], DEFAULT_STACK_SIZE),
+        DEFAULT_STACK_SIZE / page_size()
+    );
+    let again = pool.alloc().unwrap();
+    assert_eq!(again.guard_range().1, los[1]);
+    pool.free(again);
+    pool.free(stacks.next().unwrap());
+    // The third makes a batch: all three released by one call.
+    for &lo in &los {
+        assert_eq!(resident_pages(lo, DEFAULT_STACK_SIZE), 0);
+    }
+    let st = pool.state.lock();
+    assert_eq!((st.dirty.len(), st.cold.len()), (0, 3));
+}
+
+#[test]
 fn default_warm_cap_follows_the_byte_budget() {
     assert_eq!(StackPool::new(DEFAULT_STACK_SIZE).warm_cap, 1024);
     assert_eq!(StackPool::new(MIN_STACK_SIZE).warm_cap, 2048);
@@ -509,6 +538,12 @@ fn guard_fault_child(mode: &str) {
     let pool = StackPool::with_options(DEFAULT_STACK_SIZE, kind, 1);
     let stack = match mode {
         "fresh-madvise" | "fresh-mprotect" => pool.alloc().unwrap(),
+        "fresh-from-a-guard-batch" => {
+            // The first alloc guarded a batch of slots with one call; this one is the next.
+            let _first = pool.alloc().unwrap();
+            assert!(!pool.state.lock().fresh.is_empty(), "no guard batch");
+            pool.alloc().unwrap()
+        }
         "after-dontneed-whole-slot" => {
             let s = pool.alloc().unwrap();
             touch_all(&s, 1);
@@ -561,6 +596,7 @@ fn guard_pages_fault() {
     ];
     if sys::detect_guard_kind() == GuardKind::Madvise {
         modes.push("fresh-madvise");
+        modes.push("fresh-from-a-guard-batch");
     }
     for mode in modes {
         let out = child::run(&test_path("guard_pages_fault"), mode);

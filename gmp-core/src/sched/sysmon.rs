@@ -56,14 +56,17 @@ pub(super) fn sysmon(s: Arc<Sched>) {
         }
         let now = s.nanotime(crate::loom::now());
         sweeper.round(&s, now);
+        // Go's background scavenger: the pages of stacks freed beyond the warm budget.
+        s.stacks.scavenge(crate::stack::SCAVENGE_PER_ROUND);
         if s.npidle.load(SeqCst) == s.gomaxprocs {
             // Nothing runs: sleep until a P gets busy (`pidleget` wakes us; Go: `sysmonwait`),
-            // unless parked stacks wait to be copied out (they keep sysmon on its rounds, at
-            // most 10 ms apart; a list handed over meanwhile wakes it).
+            // unless parked stacks wait to be copied out or freed ones to be scavenged (they
+            // keep sysmon on its rounds, at most 10 ms apart; a list handed over meanwhile
+            // wakes it).
             s.sysmon_wait.store(true, SeqCst);
             crate::loom::seqcst_fence();
             let all_idle = s.npidle.load(SeqCst) == s.gomaxprocs && !s.shutdown.load(SeqCst);
-            if all_idle && sweeper.pending(&s) {
+            if all_idle && (sweeper.pending(&s) || s.stacks.has_dirty()) {
                 // Only copy-out work: keep the rounds, backing off as when idle.
                 s.sysmon_wait.store(false, SeqCst);
                 idle += 1;

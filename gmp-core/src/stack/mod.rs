@@ -47,17 +47,45 @@
 //! - `cold`: a stack freed while `warm` is full has its pages returned to the kernel with
 //!   `MADV_DONTNEED`, so a burst of a million goroutines that ends does not leave gigabytes
 //!   of RSS behind. The guard page is not part of the released range (and guard markers
-//!   survive DONTNEED anyway; a test proves it). Releases are batched: such stacks wait in
-//!   `dirty` (still resident, handed out before `cold` ones) until [`RELEASE_BATCH`] of them
-//!   are released by one `process_madvise` call (outside the lock). Each release costs the
-//!   other CPUs a TLB shootdown; one per stack made a burst of 100,000 goroutines ending
-//!   spend most of its time in those interrupts.
+//!   survive DONTNEED anyway; a test proves it). Releases are deferred and batched (Go's
+//!   background scavenger): such stacks wait in `dirty` (still resident, handed out before
+//!   `cold` ones), and sysmon releases the oldest, [`RELEASE_BATCH`] per `process_madvise`
+//!   call, at most [`SCAVENGE_PER_ROUND`] per round (`scavenge`). Only when `dirty` passes
+//!   [`DIRTY_MAX`] (sysmon fell behind) does `free` release a batch itself. Each release
+//!   costs the other CPUs a TLB shootdown, and each page freed a trip through the kernel's
+//!   allocator: done at every free, they made a burst of 100,000 goroutines ending spend most
+//!   of its time in the kernel.
 //!
 //! `alloc` takes `warm`, then `cold`, then carves a new slot (mapping a new slab when the
 //! current one is used up). Slots are never unmapped one by one; dropping the pool unmaps its
 //! slabs. The scheduler keeps a small per-P cache of stacks in front of the pool, so the
 //! global lock is off the common spawn/exit path (Go: `stackcache` per P in front of
 //! `stackpool`, runtime/stack.go).
+//!
+//! # What a parked goroutine costs, byte by byte
+//!
+//! A goroutine parked on a channel receive, returning `()`, in a release build on x86_64
+//! (pinned by `gmp-chan/tests/mem_parked.rs`; the `parked_memory` benchmark measures the
+//! same as RSS):
+//!
+//! | part                          | bytes | where                                        |
+//! |-------------------------------|-------|----------------------------------------------|
+//! | its G, with the `Arc` counts  | 280   | `sched/g.rs` (the coroutine handle inside)   |
+//! | its join slot                 | 80    | `goroutine.rs`, `Arc<JoinSlot<()>>`           |
+//! | its waiter record             | 64    | a `SudogBox` block (`sched/sudog.rs`)         |
+//! | its stack, copied out         | 560   | the live bytes `[sp, top)`, on the heap       |
+//! | the allocator's headers       | ~40   | glibc: 8 bytes and rounding per chunk         |
+//! | **in all**                    | ~1,024 | RSS: ~1,180 (allocator slack, page tables aside) |
+//!
+//! The entry task (the closure) is freed when the goroutine starts; its captures live on the
+//! stack. While it runs, and for its first 20 ms parked, the stack costs its touched pages
+//! instead (one 4 KiB page for most goroutines) and the copy nothing.
+//!
+//! **When the stack is copied out** (`sched/copyout.rs`): sysmon copies out the goroutines
+//! parked for over 20 ms, every 10 ms, releasing their pages in batches; when goroutines park
+//! faster than sysmon keeps up, parking Ms and spawning goroutines help. A goroutine woken
+//! after a copy-out pays a page fault and a copy of a few hundred bytes before it runs; a
+//! short park (ping-pong, a mutex hand-off, a 10 ms sleep) never pays anything.
 //!
 //! # Ownership rules
 //!
@@ -84,7 +112,7 @@ use std::fmt;
 use std::io;
 use std::num::NonZeroUsize;
 
-use parking_lot::Mutex;
+use parking_lot::{Mutex, MutexGuard};
 
 // The scheduler's interface; until the rewritten scheduler lands only the tests use it.
 #[allow(unused_imports)]
@@ -126,6 +154,14 @@ const WARM_POOL_BYTES: usize = 64 << 20;
 
 /// Stacks beyond the warm budget released together (one `process_madvise`, one TLB flush).
 const RELEASE_BATCH: usize = 256;
+
+/// Stacks sysmon's scavenger releases per round (every 10 ms at most while there are any):
+/// up to 100,000 a second, at 4 KiB or more each.
+pub(crate) const SCAVENGE_PER_ROUND: usize = 4 * RELEASE_BATCH;
+
+/// Freed stacks waiting for the scavenger beyond which `free` releases a batch itself: 64 MiB
+/// of one-page stacks.
+const DIRTY_MAX: usize = 16384;
 
 /// Never-used slots whose guard pages are installed together (one `process_madvise`): a
 /// burst of 100,000 new goroutines made one `madvise` call each.
@@ -263,7 +299,7 @@ struct PoolState {
     /// Freed stacks whose pages may be resident (LIFO: the most recently used is hottest).
     warm: Vec<Stack>,
     /// Freed stacks beyond the warm budget, waiting to be released in a batch (resident).
-    dirty: Vec<Stack>,
+    dirty: std::collections::VecDeque<Stack>,
     /// Freed stacks whose pages were released with `MADV_DONTNEED`.
     cold: Vec<Stack>,
     /// Slot starts carved from a slab whose guard install failed; retried first.
@@ -304,6 +340,8 @@ pub(crate) struct StackPool {
     warm_cap: usize,
     /// Stacks of `dirty` released together.
     release_batch: usize,
+    /// `free` releases a batch itself when `dirty` holds more than this.
+    dirty_max: usize,
     state: Mutex<PoolState>,
 }
 
@@ -329,6 +367,7 @@ impl StackPool {
         let warm_cap = (WARM_POOL_BYTES / stack_size).max(MIN_WARM_STACKS);
         let mut pool = Self::with_options(stack_size, sys::detect_guard_kind(), warm_cap);
         pool.release_batch = RELEASE_BATCH;
+        pool.dirty_max = DIRTY_MAX;
         pool
     }
 
@@ -346,9 +385,10 @@ impl StackPool {
             guard_kind,
             warm_cap,
             release_batch: 1,
+            dirty_max: 0,
             state: Mutex::new(PoolState {
                 warm: Vec::new(),
-                dirty: Vec::new(),
+                dirty: std::collections::VecDeque::new(),
                 cold: Vec::new(),
                 unguarded: Vec::new(),
                 fresh: Vec::new(),
@@ -380,7 +420,7 @@ impl StackPool {
     pub(crate) fn alloc(&self) -> io::Result<Stack> {
         let slots = {
             let mut st = self.state.lock();
-            if let Some(stack) = st.warm.pop().or_else(|| st.dirty.pop()) {
+            if let Some(stack) = st.warm.pop().or_else(|| st.dirty.pop_back()) {
                 st.live += 1;
                 return Ok(stack);
             }
@@ -486,11 +526,36 @@ impl StackPool {
             st.warm.push(stack);
             return;
         }
-        st.dirty.push(stack);
-        if st.dirty.len() < self.release_batch {
-            return;
+        st.dirty.push_back(stack);
+        if st.dirty.len() > self.dirty_max {
+            self.release_oldest(st, self.release_batch);
         }
-        let batch = std::mem::take(&mut st.dirty);
+    }
+
+    /// sysmon's scavenger (Go: `bgscavenge`): releases the pages of up to `max` of the stacks
+    /// freed longest ago. Returns how many it released.
+    pub(crate) fn scavenge(&self, max: usize) -> usize {
+        let mut done = 0;
+        while done < max {
+            let st = self.state.lock();
+            if st.dirty.is_empty() {
+                break;
+            }
+            done += self.release_oldest(st, self.release_batch.min(max - done));
+        }
+        done
+    }
+
+    /// Whether freed stacks wait for the scavenger.
+    pub(crate) fn has_dirty(&self) -> bool {
+        !self.state.lock().dirty.is_empty()
+    }
+
+    /// Releases up to `n` of the oldest `dirty` stacks with one system call (the lock is let
+    /// go meanwhile) and files them `cold`. Returns how many.
+    fn release_oldest(&self, mut st: MutexGuard<'_, PoolState>, n: usize) -> usize {
+        let n = n.min(st.dirty.len());
+        let batch: Vec<Stack> = st.dirty.drain(..n).collect();
         drop(st);
         let ranges: Vec<(usize, usize)> =
             batch.iter().map(|s| (s.guard_range().1, s.size)).collect();
@@ -499,6 +564,7 @@ impl StackPool {
         // is outside it.
         unsafe { sys::release_pages_batch(&ranges) };
         self.state.lock().cold.extend(batch);
+        n
     }
 
     /// Whether `stack` is a slot of one of this pool's slabs.

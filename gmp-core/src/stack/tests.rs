@@ -324,6 +324,7 @@ fn stacks_freed_beyond_warm_cap_release_their_pages() {
 fn stacks_beyond_warm_cap_are_released_in_batches() {
     let mut pool = StackPool::with_options(DEFAULT_STACK_SIZE, sys::detect_guard_kind(), 0);
     pool.release_batch = 3;
+    pool.dirty_max = 2;
     let stacks: Vec<Stack> = (0..3).map(|_| pool.alloc().unwrap()).collect();
     let los: Vec<usize> = stacks.iter().map(|s| s.guard_range().1).collect();
     for s in &stacks {
@@ -341,12 +342,39 @@ fn stacks_beyond_warm_cap_are_released_in_batches() {
     assert_eq!(again.guard_range().1, los[1]);
     pool.free(again);
     pool.free(stacks.next().unwrap());
-    // The third makes a batch: all three released by one call.
+    // The third is one too many for the scavenger to wait for: all three released by one
+    // call.
     for &lo in &los {
         assert_eq!(resident_pages(lo, DEFAULT_STACK_SIZE), 0);
     }
     let st = pool.state.lock();
     assert_eq!((st.dirty.len(), st.cold.len()), (0, 3));
+}
+
+#[test]
+fn the_scavenger_releases_the_oldest_freed_stacks_first() {
+    let mut pool = StackPool::with_options(DEFAULT_STACK_SIZE, sys::detect_guard_kind(), 0);
+    pool.release_batch = 2;
+    pool.dirty_max = 100;
+    let stacks: Vec<Stack> = (0..5).map(|_| pool.alloc().unwrap()).collect();
+    let los: Vec<usize> = stacks.iter().map(|s| s.guard_range().1).collect();
+    for s in stacks {
+        touch_all(&s, 9);
+        pool.free(s);
+    }
+    assert!(pool.has_dirty());
+    assert_eq!(pool.scavenge(3), 3);
+    for (i, &lo) in los.iter().enumerate() {
+        let want = if i < 3 {
+            0
+        } else {
+            DEFAULT_STACK_SIZE / page_size()
+        };
+        assert_eq!(resident_pages(lo, DEFAULT_STACK_SIZE), want, "stack {i}");
+    }
+    assert_eq!(pool.scavenge(10), 2);
+    assert!(!pool.has_dirty());
+    assert_eq!(pool.state.lock().cold.len(), 5);
 }
 
 #[test]

@@ -131,6 +131,11 @@ pub mod __private {
         crate::time::live_timer_states()
     }
 
+    /// The bytes of the waiter record of a blocked receive or send on a `Chan<T>`.
+    pub fn waiter_record_bytes<T>() -> usize {
+        gmp_core::park::SudogBox::<crate::sudog::Waiting<T>>::BLOCK_BYTES
+    }
+
     pub use crate::operand::{RecvOperand, SendOperand};
     pub use crate::select::{block_forever, run_select, CaseRef, Mode, RecvCase, SendCase};
 }

@@ -22,7 +22,7 @@ use std::time::Instant;
 /// It lives in a [`SudogBox`] owned by the blocked caller (see the design essay in `chan.rs`):
 /// the caller does not free it before every queue entry pointing here is gone.
 ///
-/// `state` is the claim word (Go: `g.selectDone` plus `sudog.success`):
+/// 32 bytes on x86_64. `state` is the claim word (Go: `g.selectDone` plus `sudog.success`):
 ///
 /// | value                | meaning                                                 | set by |
 /// |----------------------|---------------------------------------------------------|--------|
@@ -124,7 +124,8 @@ impl Sudog {
     }
 }
 
-/// A plain send's or receive's record: its [`Sudog`] and its value slot, in one block.
+/// A plain send's or receive's record: its [`Sudog`] and its value slot, in one block. 40
+/// bytes plus the slot's `Option<T>` on x86_64: a 64-byte block for values up to 16 bytes.
 pub(crate) struct Waiting<T> {
     pub(crate) sg: Sudog,
     pub(crate) packet: Packet<T>,

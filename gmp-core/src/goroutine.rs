@@ -103,10 +103,17 @@ pub(crate) fn cancel_unwind() -> ! {
 /// if the handle is gone, the handle's drop takes it if the goroutine is done. Either way a
 /// panic nobody joined is *unhandled*, and is reported to the runtime once. `join` takes the
 /// result after seeing `DONE` (Acquire).
+///
+/// 64 bytes for `T = ()` on x86_64 (80 with its `Arc` counts).
 struct JoinSlot<T> {
     state: AtomicU8,
     result: UnsafeCell<Option<Result<T, JoinError>>>,
     waiter: Mutex<Option<Unparker>>,
+}
+
+/// The size of the join slot of a goroutine returning `T` (the memory accounting test).
+pub(crate) fn join_slot_size<T>() -> usize {
+    std::mem::size_of::<JoinSlot<T>>()
 }
 
 const DONE: u8 = 1;

@@ -136,7 +136,18 @@ pub use runtime::{run, Builder, Runtime, UnhandledPanic};
 /// no stability, no docs.
 #[doc(hidden)]
 pub mod __private {
-    pub use crate::sched::copyout::{parked_resident, stacks_copied_out, ParkedStack};
+    pub use crate::sched::copyout::{
+        copyout_stats, parked_resident, stacks_copied_out, ParkedStack,
+    };
+
+    /// The heap bytes of a goroutine's G and of the join slot of a goroutine returning `T`,
+    /// each with its `Arc` counts (the memory accounting test adds the allocator's share).
+    pub fn goroutine_sizes<T>() -> (usize, usize) {
+        (
+            std::mem::size_of::<crate::sched::g::G>() + 16,
+            crate::goroutine::join_slot_size::<T>() + 16,
+        )
+    }
     pub use crate::sched::g::{
         cancel_waiting, commit_park, dead_word, goid_of, recheck_cancel_after_park, runnable_word,
         sweep_cancel, take_permit, unpark_state, UnparkAction, BLOCKING, DEAD, NOTIFIED, RUNNABLE,

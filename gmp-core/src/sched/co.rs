@@ -37,7 +37,7 @@ pub(crate) enum Suspend {
 pub(crate) type Yielder = corosensei::Yielder<Resume, Suspend>;
 type Coro = Coroutine<Resume, Suspend, (), Stack>;
 
-/// A reusable goroutine coroutine.
+/// A reusable goroutine coroutine. 80 bytes on x86_64 (inside the G while it runs or parks).
 pub(crate) struct Co {
     coro: Option<Coro>,
     /// The overflow handler's record of the stack (its goid is filled in per run).

@@ -61,6 +61,9 @@ pub fn goid_of(w: u64) -> u64 {
 }
 
 /// A goroutine. Reused after it dies (Go's `gfput`/`gfget`), keeping its coroutine and stack.
+///
+/// 264 bytes on x86_64 (280 with its `Arc` counts), the largest part of a parked goroutine's
+/// heap cost after its stack copy (see the table in `stack/mod.rs`): grow it on purpose only.
 pub(crate) struct G {
     /// The state word: `goid << 8 | STACK_OUT | STACK_COPYING | BLOCKING | NOTIFIED | status`
     /// (the two stack bits are the copy-out protocol's, see `copyout.rs`; every transition

@@ -199,6 +199,8 @@ pub(crate) struct Sched {
     pub(crate) copyout_queue: Mutex<VecDeque<Vec<Arc<G>>>>,
     /// Goroutines in `copyout_queue`, readable without its lock.
     pub(crate) copyout_queued: AtomicUsize,
+    /// Stacks copied out so far, and their bytes (for the memory accounting test).
+    pub(crate) copyout_stats: (AtomicUsize, AtomicUsize),
     pub(crate) shutdown: AtomicBool,
     pub(crate) deadlock_detection: bool,
     /// Deadline of the sleeping poller in ns since `epoch` (0: nobody is polling; `u64::MAX`:
@@ -294,6 +296,7 @@ impl Sched {
             sudogcentral: sudog::SudogCentral::default(),
             copyout_queue: Mutex::new(VecDeque::new()),
             copyout_queued: AtomicUsize::new(0),
+            copyout_stats: (AtomicUsize::new(0), AtomicUsize::new(0)),
             shutdown: AtomicBool::new(false),
             deadlock_detection,
             poll_until: AtomicU64::new(0),

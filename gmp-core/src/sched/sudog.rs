@@ -242,6 +242,12 @@ unsafe impl<T: Send> Send for SudogBox<T> {}
 unsafe impl<T: Sync> Sync for SudogBox<T> {}
 
 impl<T> SudogBox<T> {
+    /// The bytes a record of `T` takes: its size class's block, or the `Box`'s size.
+    pub const BLOCK_BYTES: usize = match class_of::<T>() {
+        Some(c) => CLASS_BYTES[c],
+        None => size_of::<T>(),
+    };
+
     /// Moves `v` into a record from the caller's P's cache (or the allocator).
     pub fn new(v: T) -> Self {
         let ptr = match class_of::<T>() {
@@ -260,7 +266,7 @@ impl<T> SudogBox<T> {
         }
     }
 
-    /// A record holding `f(unparker)`, with the caller's [`Unparker`] (what
+    /// A record holding `f(unparker)`, with the caller's [`Unparker`](crate::park::Unparker) (what
     /// [`park::current`](crate::park::current) returns): the usual shape of a waiter record,
     /// made with one look at the scheduler's thread-local instead of two.
     #[inline]

@@ -12,10 +12,12 @@ use crate::loom::rand_below;
 use crate::operand::{RecvOperand, SendOperand};
 use crate::sudog::Sudog;
 use crate::waitq::Packet;
-use gmp_core::park::{self, SudogBox, Unparker, WaitReason};
+use gmp_core::park::{self, SudogBytes, Unparker, WaitReason};
+use std::alloc::Layout;
 use std::cell::Cell;
 use std::fmt;
 use std::marker::PhantomData;
+use std::ptr::NonNull;
 use std::time::{Duration, Instant};
 
 /// How a select waits when no case is ready.
@@ -58,13 +60,14 @@ pub(crate) trait Case {
     /// The caller holds this case's channel lock and has no entry of this case queued.
     unsafe fn poll_locked(&self) -> Option<Option<Unparker>>;
     /// With the lock held: enqueue an entry for `sg`'s case `case` (Go: pass 2). The case's
-    /// value slot moves off the stack into a record of its own (Go: one `sudog` per case)
-    /// until [`unregister`](Case::unregister).
+    /// value moves off the stack into `slot` (Go: one `sudog` per case) until
+    /// [`unregister`](Case::unregister): in it if its packet fits, else in a box whose
+    /// pointer the slot holds.
     ///
     /// # Safety
-    /// The caller holds the lock, and keeps `sg` and `self` alive until the entry is gone
-    /// (see `chan.rs`, rule 3).
-    unsafe fn enqueue_locked(&self, sg: &Sudog, case: usize);
+    /// The caller holds the lock; `slot` is a free [`Slot`] that, like `sg` and `self`, stays
+    /// alive until the entry is gone (see `chan.rs`, rule 3) and `unregister` has run.
+    unsafe fn enqueue_locked(&self, sg: &Sudog, case: usize, slot: NonNull<Slot>);
     /// Once no entry of the select is queued any more: the value slot comes back from its
     /// record (Go: `releaseSudog`).
     fn unregister(&self);
@@ -89,8 +92,9 @@ pub struct OpCase<'a, T, D> {
     chan: Option<&'a Chan<T>>,
     /// A receive case's value lands here; a send case's value waits here.
     packet: Packet<T>,
-    /// While the select is parked: the packet, moved off the stack where wakers reach it.
-    parked: Cell<Option<SudogBox<Packet<T>>>>,
+    /// While the select is parked: the packet, moved off the stack where wakers reach it (in
+    /// the select's record).
+    parked: Cell<Option<NonNull<Slot>>>,
     fired: Cell<bool>,
     dir: PhantomData<D>,
 }
@@ -284,22 +288,42 @@ impl<T, D: Dir> Case for OpCase<'_, T, D> {
         // SAFETY: forwarded contract (lock held, no entry of ours queued).
         unsafe { D::poll_locked(self.hchan(), &self.packet) }
     }
-    unsafe fn enqueue_locked(&self, sg: &Sudog, case: usize) {
+    unsafe fn enqueue_locked(&self, sg: &Sudog, case: usize, slot: NonNull<Slot>) {
         // SAFETY: no entry of this case is queued yet: the packet is ours alone.
         let v = self.packet.with_mut(|p| unsafe { (*p).take() });
-        let rec = SudogBox::new(Packet::new(v));
-        // SAFETY: the caller holds the lock; `rec` stays in `parked` (the heap block does not
-        // move with the box) until `unregister`, after every entry is gone.
+        let rec: NonNull<Packet<T>> = if fits_slot::<Packet<T>>() {
+            slot.cast()
+        } else {
+            let b = NonNull::from(Box::leak(Box::new(Packet::new(None))));
+            // SAFETY: the slot is free and holds a pointer (the caller's contract).
+            unsafe { slot.cast::<NonNull<Packet<T>>>().as_ptr().write(b) };
+            b
+        };
+        // SAFETY: `rec` is free memory for a packet: the slot (it fits, checked above) or the
+        // box just made (whose placeholder has nothing to drop).
+        unsafe { rec.as_ptr().write(Packet::new(v)) };
+        // SAFETY: the caller holds the lock; the slot stays alive until `unregister`, after
+        // every entry is gone.
         unsafe {
             self.hchan()
-                .with_locked(|st| D::enqueue(st, sg, case, &rec))
+                .with_locked(|st| D::enqueue(st, sg, case, rec.as_ref()))
         }
-        self.parked.set(Some(rec));
+        self.parked.set(Some(slot));
     }
     fn unregister(&self) {
-        if let Some(rec) = self.parked.take() {
-            let v = rec.into_inner().into_inner();
-            // SAFETY: no entry of this case is queued any more: the packet is ours alone.
+        if let Some(slot) = self.parked.take() {
+            // SAFETY: written by `enqueue_locked`, read once here; no entry of this case is
+            // queued any more, so nobody else touches it.
+            let v = unsafe {
+                if fits_slot::<Packet<T>>() {
+                    slot.cast::<Packet<T>>().as_ptr().read()
+                } else {
+                    let b = slot.cast::<NonNull<Packet<T>>>().as_ptr().read();
+                    *Box::from_raw(b.as_ptr())
+                }
+            }
+            .into_inner();
+            // SAFETY: as above: the inline packet is ours alone.
             self.packet.with_mut(|p| unsafe { *p = v });
         }
     }
@@ -394,15 +418,50 @@ impl Locks<'_, '_> {
     }
 }
 
-/// Removes a parked select's entries if it unwinds out of `park` (a cancelled goroutine).
-struct Registered<'l, 'c, 'r> {
-    locks: &'l Locks<'c, 'r>,
-    sg: &'l Sudog,
+/// One case's value slot in a parked select's record: a `Packet<T>` that fits, else a pointer
+/// to a boxed one.
+#[repr(C, align(16))]
+pub(crate) struct Slot([u8; SLOT_BYTES]);
+
+/// The bytes of a [`Slot`]: a packet of a value up to 24 bytes (a `String`, a `Vec`) fits.
+const SLOT_BYTES: usize = 32;
+
+/// Whether a `P` fits a [`Slot`].
+const fn fits_slot<P>() -> bool {
+    std::mem::size_of::<P>() <= SLOT_BYTES && std::mem::align_of::<P>() <= 16
 }
 
-impl Drop for Registered<'_, '_, '_> {
+// The claim word takes the first slot of a record.
+const _: () = assert!(fits_slot::<Sudog>());
+
+/// A parked select's record (off its stack): its claim word and one value slot per case,
+/// in one block. Dropping it (normally, or unwinding out of `park` when the goroutine is
+/// cancelled) settles the registration if that was not done, brings every case's value back
+/// and frees the block.
+struct Frame<'l, 'c, 'r> {
+    locks: &'l Locks<'c, 'r>,
+    bytes: SudogBytes,
+    /// Set once every entry is gone (pass 3, or the timeout's settle).
+    settled: bool,
+}
+
+impl Frame<'_, '_, '_> {
+    fn sg(&self) -> &Sudog {
+        // SAFETY: written at offset 0 by `selectgo`, dropped only in `Frame::drop`.
+        unsafe { self.bytes.as_ptr().cast::<Sudog>().as_ref() }
+    }
+}
+
+impl Drop for Frame<'_, '_, '_> {
     fn drop(&mut self) {
-        let _ = self.locks.settle(self.sg);
+        if !self.settled {
+            let _ = self.locks.settle(self.sg());
+        }
+        for &i in &self.locks.order {
+            self.locks.cases[i].0.unregister();
+        }
+        // SAFETY: no entry points at the record any more; the claim word is dropped once.
+        unsafe { std::ptr::drop_in_place(self.bytes.as_ptr().cast::<Sudog>().as_ptr()) };
     }
 }
 
@@ -461,40 +520,52 @@ pub(crate) fn selectgo(cases: &[CaseRef<'_>], mode: Mode) -> Option<usize> {
         return None;
     }
 
-    // Pass 2: enqueue on every channel; one claim word, so one claim wins.
-    let sg = Sudog::acquire();
-    for &i in &locks.order {
-        // SAFETY: locked; `sg` and the cases outlive the entries: `Registered` removes them
-        // on unwinding, and every path below settles or dequeues before returning.
-        unsafe { cases[i].0.enqueue_locked(&sg, i) };
+    // Pass 2: enqueue on every channel; one claim word, so one claim wins. The record (the
+    // claim word, then each case's value slot) lives off the stack (Go: `acquireSudog`).
+    let record =
+        Layout::array::<Slot>(1 + locks.order.len()).expect("gmp-chan: a select record too large");
+    let (bytes, me) = SudogBytes::new_with_current(record);
+    // SAFETY: offset 0 of a fresh block of this layout; dropped by `Frame::drop`.
+    unsafe {
+        bytes
+            .as_ptr()
+            .cast::<Sudog>()
+            .as_ptr()
+            .write(Sudog::new(me))
+    };
+    let mut frame = Frame {
+        locks: &locks,
+        bytes,
+        settled: false,
+    };
+    let first = frame.bytes.as_ptr().cast::<Slot>();
+    for (k, &i) in locks.order.iter().enumerate() {
+        // SAFETY: locked; slot `k + 1` is this case's part of the record, which, like the
+        // claim word and the cases, outlives the entries: `Frame` settles and unregisters
+        // before it frees the record, unwinding too.
+        unsafe { cases[i].0.enqueue_locked(frame.sg(), i, first.add(k + 1)) };
     }
     // SAFETY: locked above.
     unsafe { locks.unlock() };
-    let reg = Registered {
-        locks: &locks,
-        sg: &sg,
-    };
     let done = match mode {
-        Mode::Deadline(d) => sg.wait_until(WaitReason::Select, d),
-        _ => Some(sg.wait(WaitReason::Select)),
+        Mode::Deadline(d) => frame.sg().wait_until(WaitReason::Select, d),
+        _ => Some(frame.sg().wait(WaitReason::Select)),
     };
-    std::mem::forget(reg);
     // Pass 3 (or the timeout's abort): remove the losing entries under all locks.
     let chosen = match done {
         Some(k) => {
             locks.lock();
             // SAFETY: locked just above.
             unsafe {
-                locks.dequeue_all(&sg);
+                locks.dequeue_all(frame.sg());
                 locks.unlock();
             }
             Some(k)
         }
-        None => locks.settle(&sg),
+        None => locks.settle(frame.sg()),
     };
-    for &i in &locks.order {
-        cases[i].0.unregister();
-    }
+    frame.settled = true;
+    drop(frame);
     if let Some(k) = chosen {
         cases[k].0.fire();
     }

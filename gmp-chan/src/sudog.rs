@@ -57,11 +57,6 @@ impl Sudog {
         }
     }
 
-    /// A fresh record for the calling goroutine or thread, off its stack (Go: `acquireSudog`).
-    pub(crate) fn acquire() -> SudogBox<Self> {
-        SudogBox::new_with(Sudog::new)
-    }
-
     /// Claims case `case` for a waker (Go: `sg.g.selectDone.CompareAndSwap(0, 1)`).
     /// Fails if another case was claimed or the owner aborted.
     #[inline]

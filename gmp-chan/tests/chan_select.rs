@@ -203,6 +203,35 @@ fn select_blocks_until_a_thread_sends() {
     assert_eq!(a.__queued(), (0, 0), "the losing entry was removed");
 }
 
+/// Values too large for a slot of the parked select's record travel through a box: received
+/// and sent whole, and the unsent ones of the losing cases come back to be dropped once.
+#[test]
+fn a_blocked_select_moves_large_values_whole() {
+    type Big = (String, [u64; 8]);
+    let big = |n: u64| (format!("value {n}"), [n; 8]);
+    let a = chan::<Big>(0);
+    let b = chan::<Big>(0);
+    let (aa, bb) = (a.clone(), b.clone());
+    let h = thread::spawn(move || {
+        thread::sleep(Duration::from_millis(10));
+        bb.send(big(7)).unwrap();
+        thread::sleep(Duration::from_millis(10));
+        aa.recv()
+    });
+    let r = select! {
+        recv(a) -> v => ("a", v),
+        recv(b) -> v => ("b", v),
+    };
+    assert_eq!(r, ("b", Some(big(7))));
+    let never = chan::<Big>(0);
+    let sent = select! {
+        send(a, big(9)) -> r => r.is_ok(),
+        send(never, big(10)) -> _ => unreachable!(),
+    };
+    assert!(sent);
+    assert_eq!(h.join().unwrap(), Some(big(9)));
+}
+
 #[test]
 fn select_send_blocks_until_a_receiver_comes() {
     let a = chan::<i32>(0);

@@ -31,7 +31,7 @@
 use crate::loom::{thread_local, Arc};
 pub use crate::reason::WaitReason;
 use crate::sched;
-pub use crate::sched::sudog::SudogBox;
+pub use crate::sched::sudog::{SudogBox, SudogBytes};
 
 pub(crate) mod thread;
 use std::fmt;

@@ -316,6 +316,85 @@ unsafe fn free_record<T>(ptr: NonNull<T>) {
     }
 }
 
+/// Raw bytes for a waiter record whose layout is known only at run time, from the same
+/// caches as [`SudogBox`]: a select's claim word and its cases' value slots in one block (Go
+/// takes one `sudog` per case). It only holds memory: whoever writes values into it drops
+/// them before the bytes go.
+pub struct SudogBytes {
+    ptr: NonNull<u8>,
+    layout: Layout,
+}
+
+impl SudogBytes {
+    /// At least `layout.size()` bytes aligned to `layout.align()`.
+    pub fn new(layout: Layout) -> Self {
+        let ptr = match layout_class(layout) {
+            Some(class) => acquire_block(class),
+            None if layout.size() == 0 => NonNull::<u128>::dangling().cast(),
+            None => {
+                // SAFETY: the layout has a non-zero size.
+                let p = unsafe { alloc(layout) };
+                NonNull::new(p).unwrap_or_else(|| handle_alloc_error(layout))
+            }
+        };
+        SudogBytes { ptr, layout }
+    }
+
+    /// [`new`](Self::new), with the caller's [`Unparker`](crate::park::Unparker) (what
+    /// [`park::current`](crate::park::current) returns), found with one look at the
+    /// scheduler's thread-local instead of two.
+    #[inline]
+    pub fn new_with_current(layout: Layout) -> (Self, crate::park::Unparker) {
+        if let Some(class) = layout_class(layout) {
+            let got = super::m::with_sudogcache_and_g(|cache, central, g| {
+                (
+                    cache.acquire_sudog(central, class),
+                    super::GoUnparker::new(g),
+                )
+            });
+            if let Some((ptr, g)) = got {
+                return (
+                    SudogBytes { ptr, layout },
+                    crate::park::Unparker::goroutine(g),
+                );
+            }
+        }
+        (Self::new(layout), crate::park::current())
+    }
+
+    /// The first byte.
+    pub fn as_ptr(&self) -> NonNull<u8> {
+        self.ptr
+    }
+}
+
+/// The class of a block for `layout`, or `None` for the allocator.
+fn layout_class(l: Layout) -> Option<usize> {
+    if l.size() == 0 || l.align() > CLASS_ALIGN {
+        return None;
+    }
+    CLASS_BYTES.iter().position(|&c| l.size() <= c)
+}
+
+impl Drop for SudogBytes {
+    fn drop(&mut self) {
+        match layout_class(self.layout) {
+            Some(class) => release_block(class, self.ptr),
+            None if self.layout.size() == 0 => {}
+            // SAFETY: allocated in `new` with this layout.
+            None => unsafe { dealloc(self.ptr.as_ptr(), self.layout) },
+        }
+    }
+}
+
+impl fmt::Debug for SudogBytes {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SudogBytes")
+            .field("size", &self.layout.size())
+            .finish()
+    }
+}
+
 impl<T> Deref for SudogBox<T> {
     type Target = T;
     fn deref(&self) -> &T {

@@ -211,59 +211,20 @@ pub(crate) unsafe fn release_pages(addr: usize, len: usize) {
     );
 }
 
-/// [`release_pages`] for many ranges at once: one `process_madvise(2)` call per 1024 ranges
-/// (Linux >= 6.13 accepts `MADV_DONTNEED` on the caller's own process, and batches the TLB
-/// flushes), falling back to one `madvise` per range on older kernels.
+/// `madvise(advice)` on each of `ranges` (at most 1024) with one `process_madvise(2)` call
+/// on this process (Linux >= 6.13 accepts any advice there, and batches the TLB flushes of
+/// `MADV_DONTNEED`). `true` if the kernel did them all.
 ///
 /// # Safety
-/// Each range as for [`release_pages`].
-pub(crate) unsafe fn release_pages_batch(ranges: &[(usize, usize)]) {
-    let pidfd = self_pidfd();
-    for chunk in ranges.chunks(1024) {
-        let done = pidfd.is_some_and(|fd| {
-            let iov: Vec<libc::iovec> = chunk
-                .iter()
-                .map(|&(addr, len)| libc::iovec {
-                    iov_base: addr as *mut libc::c_void,
-                    iov_len: len,
-                })
-                .collect();
-            // SAFETY: `iov` describes ranges the caller vouches for; the kernel only reads it.
-            let rc = unsafe {
-                libc::syscall(
-                    libc::SYS_process_madvise,
-                    fd,
-                    iov.as_ptr(),
-                    iov.len(),
-                    libc::MADV_DONTNEED,
-                    0,
-                )
-            };
-            rc >= 0 && rc as usize == chunk.iter().map(|r| r.1).sum::<usize>()
-        });
-        if !done {
-            for &(addr, len) in chunk {
-                // SAFETY: forwarded contract (a range partly released already is fine).
-                unsafe { release_pages(addr, len) };
-            }
-        }
-    }
-}
-
-/// Installs `MADV_GUARD_INSTALL` guards of `len` bytes at each of `addrs` with one
-/// `process_madvise` call. `false` if the kernel did not do them all (an older kernel, or an
-/// error): the caller then installs them one by one, which reports the error properly.
-///
-/// # Safety
-/// Each range as for [`install_guard`].
-pub(super) unsafe fn install_guards_batch(addrs: &[usize], len: usize) -> bool {
+/// Each range must be one `advice` may be given for (the callers' contracts).
+unsafe fn process_madvise_self(ranges: &[(usize, usize)], advice: libc::c_int) -> bool {
     let Some(fd) = self_pidfd() else {
         return false;
     };
-    let iov: Vec<libc::iovec> = addrs
+    let iov: Vec<libc::iovec> = ranges
         .iter()
-        .map(|&a| libc::iovec {
-            iov_base: a as *mut libc::c_void,
+        .map(|&(addr, len)| libc::iovec {
+            iov_base: addr as *mut libc::c_void,
             iov_len: len,
         })
         .collect();
@@ -274,11 +235,40 @@ pub(super) unsafe fn install_guards_batch(addrs: &[usize], len: usize) -> bool {
             fd,
             iov.as_ptr(),
             iov.len(),
-            MADV_GUARD_INSTALL,
+            advice,
             0,
         )
     };
-    rc >= 0 && rc as usize == addrs.len() * len
+    rc >= 0 && rc as usize == ranges.iter().map(|r| r.1).sum::<usize>()
+}
+
+/// [`release_pages`] for many ranges at once: one `process_madvise` call per 1024 ranges,
+/// falling back to one `madvise` per range on older kernels.
+///
+/// # Safety
+/// Each range as for [`release_pages`].
+pub(crate) unsafe fn release_pages_batch(ranges: &[(usize, usize)]) {
+    for chunk in ranges.chunks(1024) {
+        // SAFETY: forwarded contract.
+        if !unsafe { process_madvise_self(chunk, libc::MADV_DONTNEED) } {
+            for &(addr, len) in chunk {
+                // SAFETY: forwarded contract (a range partly released already is fine).
+                unsafe { release_pages(addr, len) };
+            }
+        }
+    }
+}
+
+/// Installs `MADV_GUARD_INSTALL` guards of `len` bytes at each of `addrs` (at most 1024) with
+/// one `process_madvise` call. `false` if the kernel did not do them all (an older kernel, or
+/// an error): the caller then installs them one by one, which reports the error properly.
+///
+/// # Safety
+/// Each range as for [`install_guard`].
+pub(super) unsafe fn install_guards_batch(addrs: &[usize], len: usize) -> bool {
+    let ranges: Vec<(usize, usize)> = addrs.iter().map(|&a| (a, len)).collect();
+    // SAFETY: forwarded contract.
+    unsafe { process_madvise_self(&ranges, MADV_GUARD_INSTALL) }
 }
 
 /// A pidfd of this process, for `process_madvise` (`None` on kernels without pidfds).

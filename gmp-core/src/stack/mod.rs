@@ -75,7 +75,7 @@
 //! | its waiter record             | 64    | a `SudogBox` block (`sched/sudog.rs`)         |
 //! | its stack, copied out         | 560   | the live bytes `[sp, top)`, on the heap       |
 //! | the allocator's headers       | ~40   | glibc: 8 bytes and rounding per chunk         |
-//! | **in all**                    | ~1,024 | RSS: ~1,180 (allocator slack, page tables aside) |
+//! | **in all**                    | ~1,024 | RSS: 1,118 in `parked_memory` (allocator slack) |
 //!
 //! The entry task (the closure) is freed when the goroutine starts; its captures live on the
 //! stack. While it runs, and for its first 20 ms parked, the stack costs its touched pages

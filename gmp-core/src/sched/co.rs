@@ -120,7 +120,7 @@ pub(crate) fn switch_out(y: &Yielder, s: Suspend, sp: &AtomicUsize) -> Resume {
 /// frame, corosensei's, the saved registers and return address), plus a margin: the bytes a
 /// copy-out must save below that pointer. Measured once per process by a probe coroutine
 /// whose stack is filled with a pattern: the lowest byte the switch changed marks the depth
-/// (32 bytes in a release build on x86_64, about 650 in a debug build).
+/// (48 bytes in a release build on x86_64, about 650 in a debug build).
 pub(crate) fn switch_depth() -> usize {
     static DEPTH: OnceLock<usize> = OnceLock::new();
     *DEPTH.get_or_init(|| probe_switch_depth().unwrap_or(PROBE_FALLBACK))

@@ -242,6 +242,9 @@ fn copy_stack(sp: usize, top: usize) -> Box<[u8]> {
 /// goes idle).
 pub(crate) const LIST_HANDOFF: usize = 256;
 
+/// Listed goroutines sysmon looks at per sweep (about 6 ms of cache misses at most).
+const YOUNG_VISITS: usize = 65536;
+
 /// Entries of `allgs` looked at per hold of its lock by the full scan.
 const SCAN_CHUNK: usize = 4096;
 
@@ -328,7 +331,8 @@ fn copyout_assist_slow(s: &Sched) {
 /// sysmon's side: the goroutines it watches, parked but not yet for long enough.
 #[derive(Default)]
 pub(super) struct Sweeper {
-    young: Vec<Arc<G>>,
+    /// Oldest listing first; the still-young go to the back after a visit.
+    young: std::collections::VecDeque<Arc<G>>,
     last_sweep: u64,
     last_full_scan: u64,
 }
@@ -355,22 +359,24 @@ impl Sweeper {
             self.young.extend(list);
         }
         let mut batch = Batch::default();
-        let mut keep = Vec::new();
-        for g in std::mem::take(&mut self.young) {
+        // A visit costs a cache miss or two: at most YOUNG_VISITS per sweep, so that many
+        // goroutines parking for 10–20 ms again and again cannot keep sysmon busy.
+        let visits = self.young.len().min(YOUNG_VISITS);
+        for _ in 0..visits {
+            let g = self.young.pop_front().expect("counted");
             if !parked_resident(g.state.load(Relaxed)) {
                 // Running (or copied out by the full scan): listed again at its next park.
                 g.pstack.listed.store(false, Relaxed);
                 continue;
             }
             if now.saturating_sub(g.wait_since.load(Relaxed)) < COPY_OUT_AFTER_NS {
-                keep.push(g);
+                self.young.push_back(g);
                 continue;
             }
             g.pstack.listed.store(false, Relaxed);
             batch.claim(g);
         }
         batch.finish();
-        self.young = keep;
         let full_every = FULL_SCAN_MIN_NS.max(s.ngoroutines.load(Relaxed) as u64 * 10_000);
         if now >= self.last_full_scan + full_every {
             self.last_full_scan = now;

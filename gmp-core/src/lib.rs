@@ -66,6 +66,12 @@
 //! lock guard (it would block the whole M; use `gmp-sync`'s locks). A goroutine that needs a
 //! thread of its own can call [`lock_os_thread`].
 //!
+//! A goroutine parked for a while has its stack copied to the heap and its pages released
+//! until it runs again (that is how a parked goroutine costs about 1 KiB). So, across a call
+//! that parks, no other thread may use the goroutine's local variables: do not park on a gmp
+//! primitive inside `std::thread::scope` while a scoped thread still borrows your locals.
+//! gmp's own primitives keep everything a waker touches off the stack.
+//!
 //! ## Blocking code and preemption
 //!
 //! Wrap code that blocks its thread (a blocking system call, file I/O, a C library, a

@@ -6,7 +6,13 @@
 //! # Why it is sound
 //!
 //! A parked goroutine's stack is touched by nobody but itself: waiter records live in
-//! `SudogBox`es (`sudog.rs`), results in join slots, timers in the heap. The only other
+//! `SudogBox`es (`sudog.rs`), results in join slots, timers in the heap. User code can break
+//! this with a `std::thread::scope` thread that keeps borrowing the goroutine's locals while
+//! the goroutine parks on a gmp primitive; the crate docs forbid it (as they forbid holding a
+//! `!Send` value across a park). Its writes would land on released pages and be lost when the
+//! bytes come back. Installing guard markers instead of releasing (`MADV_GUARD_INSTALL` also
+//! frees the pages) would turn that into a reported fault, for one more system call per
+//! wake-up; not done yet. The only other
 //! reader and writer is corosensei's switch, which runs when the goroutine is resumed, after
 //! the bytes are back. The virtual range stays reserved for the goroutine, so every pointer
 //! into the stack (its own frames point at each other) is valid again once the bytes are

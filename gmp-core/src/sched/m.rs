@@ -111,11 +111,12 @@ pub(crate) fn current_p_of(sched: &Arc<Sched>) -> Option<&'static P> {
     Some(unsafe { &*(&c.sched.allp[p] as *const P) })
 }
 
-/// Runs `f` on the waiter-record cache of the caller's P and its runtime's central cache;
-/// `None` (without calling `f`) on a plain thread or inside `syscall(f)`.
+/// Runs `f` on the waiter-record cache of the caller's P, its runtime's central cache and
+/// the M's context (for the running goroutine); `None` (without calling `f`) on a plain thread
+/// or inside `syscall(f)`.
 #[inline]
 pub(crate) fn with_sudogcache<R>(
-    f: impl FnOnce(&mut super::sudog::SudogCache, &super::sudog::SudogCentral) -> R,
+    f: impl FnOnce(&mut super::sudog::SudogCache, &super::sudog::SudogCentral, &MCtx) -> R,
 ) -> Option<R> {
     let c = ctx()?;
     let p = c.p.get();
@@ -127,27 +128,7 @@ pub(crate) fn with_sudogcache<R>(
     Some(
         c.sched.allp[p]
             .sudogcache
-            .with_mut(|cache| f(unsafe { &mut *cache }, &c.sched.sudogcentral)),
-    )
-}
-
-/// [`with_sudogcache`], also handing `f` the running goroutine (`None` without calling `f`
-/// outside a goroutine).
-#[inline]
-pub(crate) fn with_sudogcache_and_g<R>(
-    f: impl FnOnce(&mut super::sudog::SudogCache, &super::sudog::SudogCentral, Arc<G>) -> R,
-) -> Option<R> {
-    let c = ctx()?;
-    let p = c.p.get();
-    if p == NO_P {
-        return None;
-    }
-    let g = current_g_arc(c)?;
-    // SAFETY: as in `with_sudogcache`.
-    Some(
-        c.sched.allp[p]
-            .sudogcache
-            .with_mut(|cache| f(unsafe { &mut *cache }, &c.sched.sudogcentral, g)),
+            .with_mut(|cache| f(unsafe { &mut *cache }, &c.sched.sudogcentral, c)),
     )
 }
 

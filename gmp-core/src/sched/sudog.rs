@@ -33,7 +33,7 @@ use crate::loom::{Mutex, SUDOG_CACHE_CAP, SUDOG_CENTRAL_CAP};
 use std::alloc::{alloc, dealloc, handle_alloc_error, Layout};
 use std::fmt;
 use std::marker::PhantomData;
-use std::mem::{align_of, size_of};
+use std::mem::size_of;
 use std::ops::Deref;
 use std::ptr::NonNull;
 
@@ -44,19 +44,26 @@ pub(crate) const CLASS_BYTES: [usize; 3] = [64, 128, 256];
 const CLASS_ALIGN: usize = 16;
 const NCLASS: usize = CLASS_BYTES.len();
 
-/// The class of a record of type `T`, or `None` when it is a plain `Box`.
-const fn class_of<T>() -> Option<usize> {
-    if size_of::<T>() == 0 || align_of::<T>() > CLASS_ALIGN {
+/// The class of a block for `l`, or `None` when it comes from the allocator (too large,
+/// over-aligned) or needs no memory (zero-sized).
+const fn layout_class(l: Layout) -> Option<usize> {
+    if l.size() == 0 || l.align() > CLASS_ALIGN {
         return None;
     }
     let mut c = 0;
     while c < NCLASS {
-        if size_of::<T>() <= CLASS_BYTES[c] {
+        if l.size() <= CLASS_BYTES[c] {
             return Some(c);
         }
         c += 1;
     }
     None
+}
+
+/// The class of a record of type `T` (see [`layout_class`]).
+#[cfg(test)]
+const fn class_of<T>() -> Option<usize> {
+    layout_class(Layout::new::<T>())
 }
 
 fn layout(class: usize) -> Layout {
@@ -193,24 +200,66 @@ impl Drop for SudogCentral {
     }
 }
 
-/// A block of `class` for the caller: from its P's cache in a goroutine, else allocated.
+/// Memory for a record of `layout`: a block from the caller's P's cache in a goroutine, else
+/// from the allocator (a dangling, aligned pointer for a zero size).
 #[inline]
-fn acquire_block(class: usize) -> NonNull<u8> {
-    match super::m::with_sudogcache(|cache, central| cache.acquire_sudog(central, class)) {
-        Some(b) => b,
-        None => Block::alloc(class).0,
+fn alloc_record(layout: Layout) -> NonNull<u8> {
+    match layout_class(layout) {
+        Some(class) => {
+            super::m::with_sudogcache(|cache, central, _| cache.acquire_sudog(central, class))
+                .unwrap_or_else(|| Block::alloc(class).0)
+        }
+        None if layout.size() == 0 => {
+            NonNull::new(layout.align() as *mut u8).expect("alignments are not zero")
+        }
+        None => {
+            // SAFETY: the layout has a non-zero size.
+            let p = unsafe { alloc(layout) };
+            NonNull::new(p).unwrap_or_else(|| handle_alloc_error(layout))
+        }
     }
 }
 
-/// Gives a block of `class` back: to the caller's P's cache in a goroutine, else freed.
+/// [`alloc_record`], with the caller's [`Unparker`](crate::park::Unparker) (what
+/// [`park::current`](crate::park::current) returns), found with one look at the scheduler's
+/// thread-local instead of two: the usual shape of a waiter record.
 #[inline]
-fn release_block(class: usize, b: NonNull<u8>) {
-    let mut b = Some(b);
-    super::m::with_sudogcache(|cache, central| {
-        cache.release_sudog(central, class, b.take().expect("once"))
-    });
-    if let Some(b) = b {
-        Block(b).free(class);
+fn alloc_record_with_current(layout: Layout) -> (NonNull<u8>, crate::park::Unparker) {
+    if let Some(class) = layout_class(layout) {
+        let got = super::m::with_sudogcache(|cache, central, c| {
+            let g = super::m::current_g_arc(c)?;
+            Some((
+                cache.acquire_sudog(central, class),
+                super::GoUnparker::new(g),
+            ))
+        });
+        if let Some(Some((block, g))) = got {
+            return (block, crate::park::Unparker::goroutine(g));
+        }
+    }
+    (alloc_record(layout), crate::park::current())
+}
+
+/// Gives back the memory of a record of `layout`: to the caller's P's cache in a goroutine,
+/// else to the allocator.
+///
+/// # Safety
+/// `ptr` came from [`alloc_record`] (or its `_with_current` form) for this layout, whatever
+/// it held was dropped or moved out, and it is not used again.
+#[inline]
+unsafe fn free_record(ptr: NonNull<u8>, layout: Layout) {
+    match layout_class(layout) {
+        Some(class) => {
+            let kept = super::m::with_sudogcache(|cache, central, _| {
+                cache.release_sudog(central, class, ptr)
+            });
+            if kept.is_none() {
+                Block(ptr).free(class);
+            }
+        }
+        None if layout.size() == 0 => {}
+        // SAFETY: allocated by `alloc_record` with this layout (the caller's contract).
+        None => unsafe { dealloc(ptr.as_ptr(), layout) },
     }
 }
 
@@ -242,28 +291,28 @@ unsafe impl<T: Send> Send for SudogBox<T> {}
 unsafe impl<T: Sync> Sync for SudogBox<T> {}
 
 impl<T> SudogBox<T> {
-    /// The bytes a record of `T` takes: its size class's block, or the `Box`'s size.
-    pub const BLOCK_BYTES: usize = match class_of::<T>() {
+    /// The bytes a record of `T` takes: its size class's block, or `T`'s own size.
+    pub const BLOCK_BYTES: usize = match layout_class(Layout::new::<T>()) {
         Some(c) => CLASS_BYTES[c],
         None => size_of::<T>(),
     };
 
-    /// Moves `v` into a record from the caller's P's cache (or the allocator).
-    pub fn new(v: T) -> Self {
-        let ptr = match class_of::<T>() {
-            Some(class) => {
-                let p = acquire_block(class).cast::<T>();
-                // SAFETY: the block is free, at least `size_of::<T>()` bytes and aligned to 16
-                // >= `align_of::<T>()` (that is what `class_of` checked).
-                unsafe { p.as_ptr().write(v) };
-                p
-            }
-            None => NonNull::from(Box::leak(Box::new(v))),
-        };
+    /// `v` in the memory `p` of a record of `T`.
+    #[inline]
+    fn fill(p: NonNull<u8>, v: T) -> Self {
+        let ptr = p.cast::<T>();
+        // SAFETY: `alloc_record` gave free memory of `T`'s layout (a block of a class `T`
+        // fits, aligned to 16 >= its alignment, or the allocator's own).
+        unsafe { ptr.as_ptr().write(v) };
         SudogBox {
             ptr,
             _owns: PhantomData,
         }
+    }
+
+    /// Moves `v` into a record from the caller's P's cache (or the allocator).
+    pub fn new(v: T) -> Self {
+        Self::fill(alloc_record(Layout::new::<T>()), v)
     }
 
     /// A record holding `f(unparker)`, with the caller's [`Unparker`](crate::park::Unparker) (what
@@ -271,48 +320,20 @@ impl<T> SudogBox<T> {
     /// made with one look at the scheduler's thread-local instead of two.
     #[inline]
     pub fn new_with(f: impl FnOnce(crate::park::Unparker) -> T) -> Self {
-        if let Some(class) = class_of::<T>() {
-            let got = super::m::with_sudogcache_and_g(|cache, central, g| {
-                (
-                    cache.acquire_sudog(central, class),
-                    super::GoUnparker::new(g),
-                )
-            });
-            if let Some((block, g)) = got {
-                let p = block.cast::<T>();
-                // SAFETY: as in `new`: a free block of the class `T` fits.
-                unsafe { p.as_ptr().write(f(crate::park::Unparker::goroutine(g))) };
-                return SudogBox {
-                    ptr: p,
-                    _owns: PhantomData,
-                };
-            }
-        }
-        Self::new(f(crate::park::current()))
+        let (p, me) = alloc_record_with_current(Layout::new::<T>());
+        Self::fill(p, f(me))
     }
 
     /// Moves the record's value out and gives the memory back.
+    #[inline]
     pub fn into_inner(self) -> T {
         let this = std::mem::ManuallyDrop::new(self);
         // SAFETY: the record holds an initialised T, read once here; `this` is not dropped,
         // so the T is not dropped again, and the memory is given back just below.
         let v = unsafe { this.ptr.as_ptr().read() };
         // SAFETY: the value was moved out; only the memory remains.
-        unsafe { free_record::<T>(this.ptr) };
+        unsafe { free_record(this.ptr.cast(), Layout::new::<T>()) };
         v
-    }
-}
-
-/// Gives back the memory of a record whose value was dropped or moved out.
-///
-/// # Safety
-/// `ptr` came from [`SudogBox::new`] for this `T`, and is not used again.
-unsafe fn free_record<T>(ptr: NonNull<T>) {
-    match class_of::<T>() {
-        Some(class) => release_block(class, ptr.cast()),
-        // SAFETY: made by `Box::leak` in `new`; a `MaybeUninit` box frees the memory without
-        // dropping the (already dropped or moved) value.
-        None => drop(unsafe { Box::from_raw(ptr.as_ptr().cast::<std::mem::MaybeUninit<T>>()) }),
     }
 }
 
@@ -328,16 +349,10 @@ pub struct SudogBytes {
 impl SudogBytes {
     /// At least `layout.size()` bytes aligned to `layout.align()`.
     pub fn new(layout: Layout) -> Self {
-        let ptr = match layout_class(layout) {
-            Some(class) => acquire_block(class),
-            None if layout.size() == 0 => NonNull::<u128>::dangling().cast(),
-            None => {
-                // SAFETY: the layout has a non-zero size.
-                let p = unsafe { alloc(layout) };
-                NonNull::new(p).unwrap_or_else(|| handle_alloc_error(layout))
-            }
-        };
-        SudogBytes { ptr, layout }
+        SudogBytes {
+            ptr: alloc_record(layout),
+            layout,
+        }
     }
 
     /// [`new`](Self::new), with the caller's [`Unparker`](crate::park::Unparker) (what
@@ -345,21 +360,8 @@ impl SudogBytes {
     /// scheduler's thread-local instead of two.
     #[inline]
     pub fn new_with_current(layout: Layout) -> (Self, crate::park::Unparker) {
-        if let Some(class) = layout_class(layout) {
-            let got = super::m::with_sudogcache_and_g(|cache, central, g| {
-                (
-                    cache.acquire_sudog(central, class),
-                    super::GoUnparker::new(g),
-                )
-            });
-            if let Some((ptr, g)) = got {
-                return (
-                    SudogBytes { ptr, layout },
-                    crate::park::Unparker::goroutine(g),
-                );
-            }
-        }
-        (Self::new(layout), crate::park::current())
+        let (ptr, me) = alloc_record_with_current(layout);
+        (SudogBytes { ptr, layout }, me)
     }
 
     /// The first byte.
@@ -368,22 +370,10 @@ impl SudogBytes {
     }
 }
 
-/// The class of a block for `layout`, or `None` for the allocator.
-fn layout_class(l: Layout) -> Option<usize> {
-    if l.size() == 0 || l.align() > CLASS_ALIGN {
-        return None;
-    }
-    CLASS_BYTES.iter().position(|&c| l.size() <= c)
-}
-
 impl Drop for SudogBytes {
     fn drop(&mut self) {
-        match layout_class(self.layout) {
-            Some(class) => release_block(class, self.ptr),
-            None if self.layout.size() == 0 => {}
-            // SAFETY: allocated in `new` with this layout.
-            None => unsafe { dealloc(self.ptr.as_ptr(), self.layout) },
-        }
+        // SAFETY: from `alloc_record` with this layout; its holder dropped what it wrote.
+        unsafe { free_record(self.ptr, self.layout) };
     }
 }
 
@@ -408,7 +398,7 @@ impl<T> Drop for SudogBox<T> {
         // SAFETY: the record holds an initialised T, dropped once here.
         unsafe { std::ptr::drop_in_place(self.ptr.as_ptr()) };
         // SAFETY: dropped just above; the box is going away.
-        unsafe { free_record::<T>(self.ptr) };
+        unsafe { free_record(self.ptr.cast(), Layout::new::<T>()) };
     }
 }
 

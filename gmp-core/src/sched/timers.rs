@@ -424,50 +424,50 @@ fn add_timer_here(t: TimerWhen) -> Result<(), TimerWhen> {
 
 // ---- the timer in the G (Go 1.23: `gp.timer`) --------------------------------------------
 
-/// Arms the running goroutine's own timer for `deadline` (on its P's heap; on the timer
-/// thread's inside `syscall(f)`). Allocates nothing. Returns the G and the entry's seq for
-/// [`disarm_g_timer`]; `None` outside a goroutine.
-fn arm_g_timer(deadline: Instant) -> Option<(Arc<G>, u64)> {
-    let c = ctx()?;
-    let g = current_g_arc(c)?;
-    // Owner only: the goroutine arms and disarms its own timer.
-    let seq = g.timer_seq.load(Relaxed) + 1;
-    g.timer_seq.store(seq, Release);
-    let entry = TimerWhen {
-        when: deadline,
-        seq,
-        timer: TimerRef::G {
-            g: g.clone(),
-            goid: g.goid(),
-        },
-    };
-    add_timer(entry);
-    Some((g, seq))
+/// The running goroutine's own timer, armed (Go 1.23: `gp.timer`); disarmed when dropped,
+/// however the wait ends (a cancelled goroutine unwinds out of it).
+struct GTimer {
+    g: Arc<G>,
+    seq: u64,
 }
 
-/// Turns the entry armed by [`arm_g_timer`] into a zombie (if it has not fired).
-fn disarm_g_timer(g: &G, seq: u64) {
-    g.timer_seq.store(seq + 1, Release);
+impl GTimer {
+    /// Arms the running goroutine's timer for `deadline` (on its P's heap; on the timer
+    /// thread's inside `syscall(f)`). Allocates nothing. `None` outside a goroutine.
+    fn arm(deadline: Instant) -> Option<GTimer> {
+        let c = ctx()?;
+        let g = current_g_arc(c)?;
+        // Owner only: the goroutine arms and disarms its own timer.
+        let seq = g.timer_seq.load(Relaxed) + 1;
+        g.timer_seq.store(seq, Release);
+        add_timer(TimerWhen {
+            when: deadline,
+            seq,
+            timer: TimerRef::G {
+                g: g.clone(),
+                goid: g.goid(),
+            },
+        });
+        Some(GTimer { g, seq })
+    }
+}
+
+impl Drop for GTimer {
+    /// Turns the armed entry into a zombie, if it has not fired.
+    fn drop(&mut self) {
+        self.g.timer_seq.store(self.seq + 1, Release);
+    }
 }
 
 /// Go: `timeSleep`: parks the running goroutine for `d` on its own timer (a duration too
 /// large for an `Instant` sleeps for ever). Returns `false`, without sleeping, outside a
 /// goroutine.
 pub(crate) fn time_sleep(d: Duration) -> bool {
-    let now = crate::loom::now();
     // `None`: for ever (the timer is then armed at a far future, as Go's would be).
-    let deadline = now.checked_add(d);
-    let Some((g, seq)) = arm_g_timer(deadline.unwrap_or_else(far_future)) else {
+    let deadline = crate::loom::now().checked_add(d);
+    let Some(_timer) = GTimer::arm(deadline.unwrap_or_else(far_future)) else {
         return false;
     };
-    /// Disarms the timer however the sleep ends (a cancelled goroutine unwinds out of it).
-    struct Disarm<'a>(&'a G, u64);
-    impl Drop for Disarm<'_> {
-        fn drop(&mut self) {
-            disarm_g_timer(self.0, self.1);
-        }
-    }
-    let _disarm = Disarm(&g, seq);
     while deadline.is_none_or(|dl| crate::loom::now() < dl) {
         crate::park::park(crate::reason::WaitReason::Sleep);
     }
@@ -478,14 +478,7 @@ pub(crate) fn time_sleep(d: Duration) -> bool {
 /// if it was unparked (or woke spuriously) before the deadline, `Some(false)` if the
 /// deadline passed; `None` outside a goroutine. The caller has checked for a permit.
 pub(crate) fn park_until(reason: crate::reason::WaitReason, deadline: Instant) -> Option<bool> {
-    let (g, seq) = arm_g_timer(deadline)?;
-    struct Disarm<'a>(&'a G, u64);
-    impl Drop for Disarm<'_> {
-        fn drop(&mut self) {
-            disarm_g_timer(self.0, self.1);
-        }
-    }
-    let _disarm = Disarm(&g, seq);
+    let _timer = GTimer::arm(deadline)?;
     super::gopark(reason);
     Some(crate::loom::now() < deadline)
 }

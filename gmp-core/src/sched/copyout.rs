@@ -6,25 +6,26 @@
 //! # Why it is sound
 //!
 //! A parked goroutine's stack is touched by nobody but itself: waiter records live in
-//! `SudogBox`es (`sudog.rs`), results in join slots, timers in the heap. User code can break
-//! this with a `std::thread::scope` thread that keeps borrowing the goroutine's locals while
-//! the goroutine parks on a gmp primitive; the crate docs forbid it (as they forbid holding a
-//! `!Send` value across a park). Its writes would land on released pages and be lost when the
-//! bytes come back. Installing guard markers instead of releasing (`MADV_GUARD_INSTALL` also
-//! frees the pages) would turn that into a reported fault, for one more system call per
-//! wake-up; not done yet. The only other
+//! `SudogBox`es (`sudog.rs`), results in join slots, timers in the heap. The only other
 //! reader and writer is corosensei's switch, which runs when the goroutine is resumed, after
 //! the bytes are back. The virtual range stays reserved for the goroutine, so every pointer
 //! into the stack (its own frames point at each other) is valid again once the bytes are
 //! back: nothing is relocated.
 //!
+//! User code can break this with a `std::thread::scope` thread that keeps borrowing the
+//! goroutine's locals while the goroutine parks on a gmp primitive; the crate docs forbid it
+//! (as they forbid holding a `!Send` value across a park). Its writes would land on released
+//! pages and be lost when the bytes come back. Installing guard markers instead of releasing
+//! (`MADV_GUARD_INSTALL` also frees the pages) would turn that into a reported fault, for one
+//! more system call per wake-up; not done yet.
+//!
 //! # What is copied
 //!
 //! `[sp, top)`: from the goroutine's stack pointer just before its switch (recorded by
 //! `co::switch_out`) minus what the switch writes below it (`co::switch_depth`, measured
-//! once per process by a probe), to the top of the stack. A goroutine parked on a channel receive has about 450 bytes there, one
-//! parked in a select, a Mutex, a sleep or a WaitGroup about 650. The whole usable range is
-//! released (pages below `sp` that deeper calls once touched too).
+//! once per process by a probe), to the top of the stack: about 560 bytes for a goroutine
+//! parked on a channel receive in a release build (`gmp-chan/tests/mem_parked.rs`). The
+//! whole usable range is released (pages below `sp` that deeper calls once touched too).
 //!
 //! # The protocol: two bits of the G's state word
 //!
@@ -57,9 +58,10 @@
 //! longer than [`COPY_OUT_AFTER_NS`], in batches of [`BATCH`] whose pages it releases with
 //! one system call, and keeps watching the younger ones; a slow full scan of `allgs` catches
 //! a listing lost to a race. Visiting only listed goroutines matters with a million: a scan
-//! of `allgs` costs a cache miss per goroutine, about 100 ms. The threshold keeps short parks (ping-pong, mutex hand-offs, a 10 ms sleep)
-//! from ever paying; a goroutine copied out pays on wake-up a page fault and a copy of a few
-//! hundred bytes (the `wake_parked` benchmark measures it).
+//! of `allgs` costs a cache miss per goroutine, about 100 ms. The threshold keeps short parks
+//! (ping-pong, mutex hand-offs, a 10 ms sleep) from ever paying: at 5 ms, 100,000 goroutines
+//! sleeping 10 ms took 1.58 times as long. A goroutine copied out pays on wake-up a page
+//! fault and a copy of a few hundred bytes (the `wake_parked` benchmark measures it).
 
 use super::g::{G, STACK_COPYING, STACK_OUT, STATUS_MASK, WAITING};
 use super::{Sched, P};
@@ -75,9 +77,6 @@ pub(crate) const BATCH: usize = 64;
 /// Listed stacks waiting for sysmon beyond which parking Ms and spawning goroutines help
 /// (64 lists: 64 MiB of stack pages at one page each).
 pub(crate) const ASSIST_BUDGET: usize = 64 * LIST_HANDOFF;
-/// The youngest park an assist copies out: the same as sysmon's (an assist shares sysmon's
-/// work, it does not change the policy: 100,000 goroutines sleeping 10 ms are never copied).
-pub(crate) const ASSIST_MIN_AGE_NS: u64 = COPY_OUT_AFTER_NS;
 /// The full scan of `allgs` runs at most this often, and at most every 10 µs per goroutine
 /// (10 s with a million), so that it costs sysmon about 1 % of a core.
 pub(crate) const FULL_SCAN_MIN_NS: u64 = 1_000_000_000;
@@ -223,7 +222,7 @@ pub(crate) fn stack_pointer() -> usize {
     sp
 }
 
-/// Writes a copied-out stack back in place (the M's `restore` for [`ParkedStack::reclaim`]).
+/// Writes a copied-out stack back in place (the M's `restore` for [`ParkedStack::stack_in`]).
 pub(crate) fn restore_stack(sp: usize, bytes: &[u8]) {
     // SAFETY: `[sp, sp + len)` is the part of the G's own stack that was live when it
     // parked; the stack stays mapped (only its pages were released) and nobody else uses
@@ -254,8 +253,7 @@ const YOUNG_VISITS: usize = 65536;
 /// Entries of `allgs` looked at per hold of its lock by the full scan.
 const SCAN_CHUNK: usize = 4096;
 
-/// The M, after `stack_park` (P `pp` held): lists the goroutine for sysmon unless it is
-/// listed already. A goroutine that parks again and again (ping-pong) is listed once, so the
+/// `park_m`, P `pp` held: lists the goroutine for sysmon unless it is listed already. A goroutine that parks again and again (ping-pong) is listed once, so the
 /// steady state costs one load per park.
 #[inline]
 pub(super) fn list_parked(s: &Sched, pp: &P, g: &Arc<G>) {
@@ -298,8 +296,8 @@ pub(super) fn handoff_list(s: &Sched, pp: &P) {
 
 /// Go's GC assist, for copy-out: when sysmon falls behind (over [`ASSIST_BUDGET`] listed
 /// stacks wait in its queue: a burst of goroutines parking faster than one thread copies
-/// them), a parking M or a spawning goroutine copies out the oldest list itself. It takes
-/// the stacks parked for over [`ASSIST_MIN_AGE_NS`] and puts the younger ones back.
+/// them), a parking M or a spawning goroutine copies out the oldest list itself, with
+/// sysmon's policy ([`visit`]), and puts the younger ones back.
 #[inline]
 pub(super) fn copyout_assist(s: &Sched) {
     if s.copyout_queued.load(Relaxed) >= ASSIST_BUDGET {
@@ -315,23 +313,31 @@ fn copyout_assist_slow(s: &Sched) {
     s.copyout_queued.fetch_sub(list.len(), Relaxed);
     let now = s.nanotime(crate::loom::now());
     let mut batch = Batch::default();
-    let mut young = Vec::new();
-    for g in list {
-        if !parked_resident(g.state.load(Relaxed)) {
-            g.pstack.listed.store(false, Relaxed);
-        } else if now.saturating_sub(g.wait_since.load(Relaxed)) < ASSIST_MIN_AGE_NS {
-            young.push(g);
-        } else {
-            g.pstack.listed.store(false, Relaxed);
-            batch.claim(g);
-        }
-    }
+    let young: Vec<Arc<G>> = list
+        .into_iter()
+        .filter_map(|g| visit(g, now, &mut batch))
+        .collect();
     batch.finish();
     if !young.is_empty() {
         let n = young.len();
         s.copyout_queue.lock().push_back(young);
         s.copyout_queued.fetch_add(n, Relaxed);
     }
+}
+
+/// A look at listed goroutine `g` at `now`, by sysmon or an assist: if it no longer parks
+/// with its stack in place (it runs, or the full scan copied it out), it is unlisted, to be
+/// listed again at its next park; if it has parked for over [`COPY_OUT_AFTER_NS`], it is
+/// unlisted and its stack claimed into `batch`; else it is handed back, still young.
+fn visit(g: Arc<G>, now: u64, batch: &mut Batch) -> Option<Arc<G>> {
+    if parked_resident(g.state.load(Relaxed))
+        && now.saturating_sub(g.wait_since.load(Relaxed)) < COPY_OUT_AFTER_NS
+    {
+        return Some(g);
+    }
+    g.pstack.listed.store(false, Relaxed);
+    batch.claim(g);
+    None
 }
 
 /// sysmon's side: the goroutines it watches, parked but not yet for long enough.
@@ -370,17 +376,9 @@ impl Sweeper {
         let visits = self.young.len().min(YOUNG_VISITS);
         for _ in 0..visits {
             let g = self.young.pop_front().expect("counted");
-            if !parked_resident(g.state.load(Relaxed)) {
-                // Running (or copied out by the full scan): listed again at its next park.
-                g.pstack.listed.store(false, Relaxed);
-                continue;
-            }
-            if now.saturating_sub(g.wait_since.load(Relaxed)) < COPY_OUT_AFTER_NS {
+            if let Some(g) = visit(g, now, &mut batch) {
                 self.young.push_back(g);
-                continue;
             }
-            g.pstack.listed.store(false, Relaxed);
-            batch.claim(g);
         }
         batch.finish();
         let full_every = FULL_SCAN_MIN_NS.max(s.ngoroutines.load(Relaxed) as u64 * 10_000);

@@ -111,6 +111,7 @@ mod sys;
 use std::fmt;
 use std::io;
 use std::num::NonZeroUsize;
+use std::sync::atomic::{AtomicUsize, Ordering::Relaxed};
 
 use parking_lot::{Mutex, MutexGuard};
 
@@ -342,6 +343,8 @@ pub(crate) struct StackPool {
     release_batch: usize,
     /// `free` releases a batch itself when `dirty` holds more than this.
     dirty_max: usize,
+    /// `dirty`'s length, written under the lock: sysmon looks every round without taking it.
+    dirty_len: AtomicUsize,
     state: Mutex<PoolState>,
 }
 
@@ -386,6 +389,7 @@ impl StackPool {
             warm_cap,
             release_batch: 1,
             dirty_max: 0,
+            dirty_len: AtomicUsize::new(0),
             state: Mutex::new(PoolState {
                 warm: Vec::new(),
                 dirty: std::collections::VecDeque::new(),
@@ -420,7 +424,7 @@ impl StackPool {
     pub(crate) fn alloc(&self) -> io::Result<Stack> {
         let slots = {
             let mut st = self.state.lock();
-            if let Some(stack) = st.warm.pop().or_else(|| st.dirty.pop_back()) {
+            if let Some(stack) = st.warm.pop().or_else(|| self.pop_dirty(&mut st)) {
                 st.live += 1;
                 return Ok(stack);
             }
@@ -527,6 +531,7 @@ impl StackPool {
             return;
         }
         st.dirty.push_back(stack);
+        self.dirty_len.store(st.dirty.len(), Relaxed);
         if st.dirty.len() > self.dirty_max {
             self.release_oldest(st, self.release_batch);
         }
@@ -535,6 +540,9 @@ impl StackPool {
     /// sysmon's scavenger (Go: `bgscavenge`): releases the pages of up to `max` of the stacks
     /// freed longest ago. Returns how many it released.
     pub(crate) fn scavenge(&self, max: usize) -> usize {
+        if !self.has_dirty() {
+            return 0;
+        }
         let mut done = 0;
         while done < max {
             let st = self.state.lock();
@@ -548,7 +556,14 @@ impl StackPool {
 
     /// Whether freed stacks wait for the scavenger.
     pub(crate) fn has_dirty(&self) -> bool {
-        !self.state.lock().dirty.is_empty()
+        self.dirty_len.load(Relaxed) != 0
+    }
+
+    /// The most recently freed `dirty` stack (still resident), under the lock.
+    fn pop_dirty(&self, st: &mut PoolState) -> Option<Stack> {
+        let s = st.dirty.pop_back()?;
+        self.dirty_len.store(st.dirty.len(), Relaxed);
+        Some(s)
     }
 
     /// Releases up to `n` of the oldest `dirty` stacks with one system call (the lock is let
@@ -556,6 +571,7 @@ impl StackPool {
     fn release_oldest(&self, mut st: MutexGuard<'_, PoolState>, n: usize) -> usize {
         let n = n.min(st.dirty.len());
         let batch: Vec<Stack> = st.dirty.drain(..n).collect();
+        self.dirty_len.store(st.dirty.len(), Relaxed);
         drop(st);
         let ranges: Vec<(usize, usize)> =
             batch.iter().map(|s| (s.guard_range().1, s.size)).collect();

@@ -292,16 +292,17 @@ impl<T, D: Dir> Case for OpCase<'_, T, D> {
         // SAFETY: no entry of this case is queued yet: the packet is ours alone.
         let v = self.packet.with_mut(|p| unsafe { (*p).take() });
         let rec: NonNull<Packet<T>> = if fits_slot::<Packet<T>>() {
-            slot.cast()
+            let r = slot.cast::<Packet<T>>();
+            // SAFETY: the slot is free memory that a packet fits (the caller's contract,
+            // `fits_slot`).
+            unsafe { r.as_ptr().write(Packet::new(v)) };
+            r
         } else {
-            let b = NonNull::from(Box::leak(Box::new(Packet::new(None))));
+            let b = NonNull::from(Box::leak(Box::new(Packet::new(v))));
             // SAFETY: the slot is free and holds a pointer (the caller's contract).
             unsafe { slot.cast::<NonNull<Packet<T>>>().as_ptr().write(b) };
             b
         };
-        // SAFETY: `rec` is free memory for a packet: the slot (it fits, checked above) or the
-        // box just made (whose placeholder has nothing to drop).
-        unsafe { rec.as_ptr().write(Packet::new(v)) };
         // SAFETY: the caller holds the lock; the slot stays alive until `unregister`, after
         // every entry is gone.
         unsafe {

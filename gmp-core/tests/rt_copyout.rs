@@ -2,7 +2,7 @@
 //! live stack bytes moved to the heap and its pages released; woken, it finds every local,
 //! every frame and every pointer into its stack as it left them.
 
-use gmp_core::__private::stacks_copied_out;
+use gmp_core::__private::{copyout_stats, stacks_copied_out};
 use gmp_core::park::{self, Unparker, WaitReason};
 use gmp_core::{go, sleep, Runtime};
 use std::hint::black_box;
@@ -122,5 +122,41 @@ fn a_goroutine_woken_while_copied_out_parks_and_is_copied_out_again() {
             assert!(wait_until(|| ack.load(SeqCst) == want), "round {want}");
         }
         assert_eq!(h.join().unwrap(), 3 * (0..100).sum::<usize>());
+    });
+}
+
+#[test]
+fn a_sleeper_about_to_wake_is_left_alone_and_a_long_one_is_copied_out() {
+    let rt = Runtime::builder().procs(2).build().unwrap();
+    rt.run(|| {
+        let (copies_before, _) = copyout_stats();
+        let done = Arc::new(AtomicUsize::new(0));
+        let nap = |ms| {
+            let done = done.clone();
+            move || {
+                sleep(Duration::from_millis(ms));
+                done.fetch_add(1, SeqCst);
+            }
+        };
+        for _ in 0..N {
+            // Parked past the copy-out age (20 ms) but due within another 20 ms at every
+            // sweep: copying would buy a page fault at the wake-up a few ms later.
+            go(nap(35));
+            // Due long after: copied out like any other parked goroutine.
+            go(nap(400));
+        }
+        assert!(
+            wait_until(|| stacks_copied_out() == N),
+            "copied out: {} of the {N} long sleepers",
+            stacks_copied_out()
+        );
+        // Waits in 5 ms naps (never copied out itself), not in a join.
+        assert!(wait_until(|| done.load(SeqCst) == 2 * N));
+        let (copies_after, _) = copyout_stats();
+        assert_eq!(
+            copies_after - copies_before,
+            N,
+            "only the long sleepers are copied out"
+        );
     });
 }

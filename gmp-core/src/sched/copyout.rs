@@ -60,8 +60,13 @@
 //! a listing lost to a race. Visiting only listed goroutines matters with a million: a scan
 //! of `allgs` costs a cache miss per goroutine, about 100 ms. The threshold keeps short parks
 //! (ping-pong, mutex hand-offs, a 10 ms sleep) from ever paying: at 5 ms, 100,000 goroutines
-//! sleeping 10 ms took 1.58 times as long. A goroutine copied out pays on wake-up a page
-//! fault and a copy of a few hundred bytes (the `wake_parked` benchmark measures it).
+//! sleeping 10 ms took 1.58 times as long. A goroutine whose own timer (a `sleep`, a timed
+//! wait) is due within the threshold is left alone too, even when its wait is already long:
+//! that is a sleeper whose P is too busy to fire its timer on time, and it runs soon (in a
+//! burst of 100,000 10 ms sleepers on 2 Ps, 15,000 were copied out, each for a copy, a
+//! release and a page fault a few ms later; none are now). A goroutine copied out pays on
+//! wake-up a page fault (1.5 µs on the project's VM) and a copy of a few hundred bytes (the
+//! `wake_parked` benchmark measures it).
 
 use super::g::{G, STACK_COPYING, STACK_OUT, STATUS_MASK, WAITING};
 use super::{Sched, P};
@@ -330,14 +335,25 @@ fn copyout_assist_slow(s: &Sched) {
 /// listed again at its next park; if it has parked for over [`COPY_OUT_AFTER_NS`], it is
 /// unlisted and its stack claimed into `batch`; else it is handed back, still young.
 fn visit(g: Arc<G>, now: u64, batch: &mut Batch) -> Option<Arc<G>> {
-    if parked_resident(g.state.load(Relaxed))
-        && now.saturating_sub(g.wait_since.load(Relaxed)) < COPY_OUT_AFTER_NS
-    {
+    if parked_resident(g.state.load(Relaxed)) && !old_enough(&g, now) {
         return Some(g);
     }
     g.pstack.listed.store(false, Relaxed);
     batch.claim(g);
     None
+}
+
+/// Whether parked goroutine `g` is worth copying out at `now`: it has parked for over
+/// [`COPY_OUT_AFTER_NS`] and its own timer (a `sleep`, a timed wait) will not wake it within
+/// that long. A sleeper whose deadline is near, or already past while its P is too busy to
+/// fire the timer, is about to run: copying it would cost a copy, a release and a page fault
+/// for nothing (a burst of 100,000 10 ms sleepers had 15,000 of them copied out).
+fn old_enough(g: &G, now: u64) -> bool {
+    if now.saturating_sub(g.wait_since.load(Relaxed)) < COPY_OUT_AFTER_NS {
+        return false;
+    }
+    let due_ms = u64::from(g.timer_due_ms.load(Relaxed));
+    due_ms == 0 || due_ms * 1_000_000 > now + COPY_OUT_AFTER_NS
 }
 
 /// sysmon's side: the goroutines it watches, parked but not yet for long enough.
@@ -442,9 +458,7 @@ fn full_scan(s: &Sched, now: u64) {
             let all = s.allgs.lock();
             let end = (next + SCAN_CHUNK).min(all.len());
             for g in &all[next..end] {
-                if parked_resident(g.state.load(Relaxed))
-                    && now.saturating_sub(g.wait_since.load(Relaxed)) >= COPY_OUT_AFTER_NS
-                {
+                if parked_resident(g.state.load(Relaxed)) && old_enough(g, now) {
                     found.push(g.clone());
                 }
             }
@@ -467,6 +481,12 @@ pub fn copyout_stats() -> (usize, usize) {
         let (n, b) = &s.copyout_stats;
         (n.load(Relaxed), b.load(Relaxed))
     })
+}
+
+/// How many distinct stacks the caller's runtime has carved (each paid for in page faults
+/// when first used); 0 outside a runtime.
+pub fn stacks_carved() -> usize {
+    super::m::current_sched().map_or(0, |s| s.stacks.carved())
 }
 
 /// How many goroutines of the caller's runtime have their stack copied out right now.

@@ -118,6 +118,11 @@ pub(crate) struct G {
     /// The generation of the goroutine's own timer (`timers.rs`: `sleep`, timed parks): a
     /// heap entry fires only if its seq is still this. Written by the goroutine only.
     pub(crate) timer_seq: AtomicU64,
+    /// When that timer fires, in whole milliseconds since the runtime's epoch, rounded up and
+    /// saturated (0: no timer armed). Written by the goroutine; read by copy-out, which leaves
+    /// a goroutine alone when its own timer is about to wake it (`copyout.rs`). Fits in the
+    /// padding after the byte-sized fields: the G does not grow.
+    pub(crate) timer_due_ms: crate::loom::atomic::AtomicU32,
 }
 
 // SAFETY: the `UnsafeCell` fields are touched only by the goroutine's current owner: the
@@ -163,6 +168,7 @@ impl G {
             allg_index: crate::loom::atomic::AtomicUsize::new(usize::MAX),
             pstack: super::copyout::ParkedStack::default(),
             timer_seq: AtomicU64::new(0),
+            timer_due_ms: crate::loom::atomic::AtomicU32::new(0),
         }
     }
 

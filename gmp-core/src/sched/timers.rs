@@ -17,7 +17,7 @@
 //!   on the firing thread, an `after_fn` callback in a new goroutine.
 
 use super::g::{GoUnparker, G};
-use super::m::{ctx, current_g_arc};
+use super::m::{ctx, current_g, current_g_arc};
 use super::p::P;
 use super::{Sched, NO_P};
 use crate::loom::atomic::Ordering::*;
@@ -427,7 +427,10 @@ fn add_timer_here(t: TimerWhen) -> Result<(), TimerWhen> {
 /// The running goroutine's own timer, armed (Go 1.23: `gp.timer`); disarmed when dropped,
 /// however the wait ends (a cancelled goroutine unwinds out of it).
 struct GTimer {
-    g: Arc<G>,
+    /// The running goroutine's G: alive as long as the goroutine (and so this guard, which
+    /// lives on its stack). A reference, not an `Arc`: a count bumped and dropped on every
+    /// sleep was a contended atomic on the G's first cache line.
+    g: &'static G,
     seq: u64,
 }
 
@@ -437,18 +440,19 @@ impl GTimer {
     fn arm(deadline: Instant) -> Option<GTimer> {
         let c = ctx()?;
         let g = current_g_arc(c)?;
+        let me = current_g()?;
         // Owner only: the goroutine arms and disarms its own timer.
         let seq = g.timer_seq.load(Relaxed) + 1;
         g.timer_seq.store(seq, Release);
+        let due_ms = g.sched.nanotime(deadline).div_ceil(1_000_000);
+        g.timer_due_ms
+            .store(u32::try_from(due_ms).unwrap_or(u32::MAX), Relaxed);
         add_timer(TimerWhen {
             when: deadline,
             seq,
-            timer: TimerRef::G {
-                g: g.clone(),
-                goid: g.goid(),
-            },
+            timer: TimerRef::G { goid: g.goid(), g },
         });
-        Some(GTimer { g, seq })
+        Some(GTimer { g: me, seq })
     }
 }
 
@@ -456,6 +460,7 @@ impl Drop for GTimer {
     /// Turns the armed entry into a zombie, if it has not fired.
     fn drop(&mut self) {
         self.g.timer_seq.store(self.seq + 1, Release);
+        self.g.timer_due_ms.store(0, Relaxed);
     }
 }
 

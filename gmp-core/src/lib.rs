@@ -143,7 +143,7 @@ pub use runtime::{run, Builder, Runtime, UnhandledPanic};
 #[doc(hidden)]
 pub mod __private {
     pub use crate::sched::copyout::{
-        copyout_stats, parked_resident, stacks_copied_out, ParkedStack,
+        copyout_stats, parked_resident, stacks_carved, stacks_copied_out, ParkedStack,
     };
 
     /// The heap bytes of a goroutine's G and of the join slot of a goroutine returning `T`,

@@ -407,7 +407,6 @@ impl StackPool {
     }
 
     /// How many distinct stacks this pool has carved so far.
-    #[allow(dead_code)] // used by the scheduler's tests
     pub(crate) fn carved(&self) -> usize {
         self.state.lock().carved
     }

@@ -1,9 +1,10 @@
 // wake_parked: 100,000 goroutines, each parked on its own channel for 2 s, then all woken
 // through their channels. Reports ns per wake: from the first send until the last goroutine
-// has run, divided by the goroutines.
+// has run, divided by the goroutines. --park SECONDS changes the 2 s.
 package main
 
 import (
+	"flag"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -12,6 +13,8 @@ import (
 )
 
 const n = 100_000
+
+var park = flag.Float64("park", 2, "how long the goroutines stay parked, in seconds")
 
 func main() {
 	report.Setup(2)
@@ -33,7 +36,7 @@ func main() {
 		}()
 	}
 	ready.Wait()
-	time.Sleep(2 * time.Second)
+	time.Sleep(time.Duration(*park * float64(time.Second)))
 	start := time.Now()
 	for _, c := range chans {
 		c <- struct{}{}

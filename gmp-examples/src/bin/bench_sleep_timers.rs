@@ -16,7 +16,7 @@ struct Shared {
 fn main() {
     let flags = bench::Flags::from_env(&["procs"]);
     let rt = bench::runtime(bench::procs(&flags, 2));
-    let (elapsed, woke) = rt.run(move || {
+    let (elapsed, woke, copied, carved) = rt.run(move || {
         let shared: &'static Shared = bench::leak(Shared {
             done: Countdown::new(N as usize),
             woke: AtomicU64::new(0),
@@ -33,10 +33,18 @@ fn main() {
             });
         }
         shared.done.wait();
-        (start.elapsed(), shared.woke.load(Ordering::Relaxed))
+        let elapsed = start.elapsed();
+        let copied = gmp_core::__private::copyout_stats().0;
+        let carved = gmp_core::__private::stacks_carved();
+        (elapsed, shared.woke.load(Ordering::Relaxed), copied, carved)
     });
     bench::check(woke == N, || {
         format!("{} of {N} sleeps were shorter than {NAP:?}", N - woke)
     });
-    bench::report("sleep_timers", bench::ms(elapsed), "ms", &[]);
+    bench::report(
+        "sleep_timers",
+        bench::ms(elapsed),
+        "ms",
+        &[("copied_out", copied as f64), ("stacks", carved as f64)],
+    );
 }

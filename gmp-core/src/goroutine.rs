@@ -8,7 +8,10 @@ use crate::runtime::Runtime;
 use crate::sched::{self, g::Task};
 use std::any::Any;
 use std::fmt;
+use std::future::Future;
 use std::panic::{self, AssertUnwindSafe, Location};
+use std::pin::Pin;
+use std::task::{Context, Poll, Waker};
 use std::time::Duration;
 
 /// A goroutine id (Go's `goid`). `Display` prints the number; the main goroutine of
@@ -104,11 +107,58 @@ pub(crate) fn cancel_unwind() -> ! {
 /// panic nobody joined is *unhandled*, and is reported to the runtime once. `join` takes the
 /// result after seeing `DONE` (Acquire).
 ///
-/// 64 bytes for `T = ()` on x86_64 (80 with its `Arc` counts).
+/// `notify` says whom the goroutine's end wakes: the handle's owner, parked in `join` or
+/// polling the handle as a future (one at a time: the handle is not `Clone`), and any
+/// callbacks registered by [`JoinHandle::on_finish`] (`gmp_chan::done`), which run at the end
+/// even if the handle is gone by then.
+///
+/// 72 bytes for `T = ()` on x86_64 (88 with its `Arc` counts).
 struct JoinSlot<T> {
     state: AtomicU8,
     result: UnsafeCell<Option<Result<T, JoinError>>>,
-    waiter: Mutex<Option<Unparker>>,
+    notify: Mutex<Notify>,
+}
+
+/// Who is told when a goroutine ends (under `JoinSlot::notify`).
+#[derive(Default)]
+struct Notify {
+    owner: Option<OwnerWake>,
+    /// Boxed: rare, and the slot is part of every goroutine's cost (8 bytes, not a `Vec`'s 24).
+    #[allow(clippy::box_collection)]
+    on_finish: Option<Box<Vec<Callback>>>,
+}
+
+/// A callback registered with [`JoinHandle::on_finish`].
+type Callback = Box<dyn FnOnce() + Send>;
+
+/// How the handle's owner waits.
+enum OwnerWake {
+    Unpark(Unparker),
+    Waker(Waker),
+}
+
+impl Notify {
+    /// Wakes the owner and runs the callbacks (taken out of the lock first, so none runs
+    /// under it); a panic in one is contained and returned.
+    fn fire(mut taken: Notify) -> Option<String> {
+        match taken.owner.take() {
+            Some(OwnerWake::Unpark(u)) => u.unpark(),
+            // An executor's waker is user code: contained like a drop.
+            Some(OwnerWake::Waker(w)) => {
+                if let Some(msg) = call_contained(move || w.wake()) {
+                    return Some(msg);
+                }
+            }
+            None => {}
+        }
+        let mut first = None;
+        for f in taken.on_finish.take().into_iter().flat_map(|v| *v) {
+            if let Some(msg) = call_contained(f) {
+                first.get_or_insert(msg);
+            }
+        }
+        first
+    }
 }
 
 /// The size of the join slot of a goroutine returning `T` (the memory accounting test).
@@ -130,7 +180,7 @@ impl<T> JoinSlot<T> {
         JoinSlot {
             state: AtomicU8::new(state),
             result: UnsafeCell::new(None),
-            waiter: Mutex::new(None),
+            notify: Mutex::new(Notify::default()),
         }
     }
 
@@ -151,11 +201,23 @@ impl<T> JoinSlot<T> {
             if let Some(msg) = drop_contained(r) {
                 s.unhandled_panic(goid, msg);
             }
-            return;
         }
-        if let Some(w) = self.waiter.lock().take() {
-            w.unpark();
+        // DONE is set: whoever registers from now on sees it and does not wait.
+        let taken = std::mem::take(&mut *self.notify.lock());
+        if let Some(msg) = Notify::fire(taken) {
+            s.unhandled_panic(goid, msg);
         }
+    }
+
+    /// Registers the handle's owner to be woken at the end. Returns `false` (registering
+    /// nothing) when the goroutine has finished already.
+    fn wait_with(&self, w: OwnerWake) -> bool {
+        let mut n = self.notify.lock();
+        if self.state.load(Acquire) & DONE != 0 {
+            return false;
+        }
+        n.owner = Some(w);
+        true
     }
 
     /// The result, once, if the goroutine is done and nobody took it.
@@ -163,6 +225,17 @@ impl<T> JoinSlot<T> {
         // SAFETY: called after DONE was seen (Acquire), by the handle's owner, which is the
         // only reader once DONE is set and the handle is alive.
         self.result.with_mut(|x| unsafe { (*x).take() })
+    }
+}
+
+/// How a goroutine whose body unwound with payload `p` ended.
+pub(crate) fn join_error(p: Box<dyn Any + Send>) -> JoinError {
+    if p.is::<GoexitPayload>() {
+        JoinError::Exited
+    } else if p.is::<CancelPayload>() {
+        JoinError::Cancelled
+    } else {
+        JoinError::Panicked(p)
     }
 }
 
@@ -179,7 +252,13 @@ pub(crate) fn payload_message(p: &(dyn Any + Send)) -> String {
 /// thread of the runtime dies of user code (the panic hook has printed it already). Returns
 /// the panic's message. A payload whose own drop panics is forgotten, not dropped again.
 pub(crate) fn drop_contained<V>(v: V) -> Option<String> {
-    let p = panic::catch_unwind(AssertUnwindSafe(move || drop(v))).err()?;
+    call_contained(move || drop(v))
+}
+
+/// Calls `f`, user code the runtime runs for someone else (a drop, a waker, a callback), as
+/// [`drop_contained`] drops: a panic is caught and its message returned.
+pub(crate) fn call_contained(f: impl FnOnce()) -> Option<String> {
+    let p = panic::catch_unwind(AssertUnwindSafe(f)).err()?;
     let msg = payload_message(&*p);
     if let Err(p2) = panic::catch_unwind(AssertUnwindSafe(move || drop(p))) {
         std::mem::forget(p2);
@@ -195,15 +274,7 @@ struct GoTask<F, T> {
 impl<F: FnOnce() -> T + Send, T: Send> Task for GoTask<F, T> {
     fn run(self: Box<Self>, s: &Arc<sched::Sched>, goid: u64) {
         let GoTask { f, slot } = *self;
-        let r = panic::catch_unwind(AssertUnwindSafe(f)).map_err(|p| {
-            if p.is::<GoexitPayload>() {
-                JoinError::Exited
-            } else if p.is::<CancelPayload>() {
-                JoinError::Cancelled
-            } else {
-                JoinError::Panicked(p)
-            }
-        });
+        let r = panic::catch_unwind(AssertUnwindSafe(f)).map_err(join_error);
         slot.complete(r, s, goid);
     }
 
@@ -263,22 +334,38 @@ impl<T> JoinHandle<T> {
         loop {
             if self.is_finished() {
                 // `join` consumes the handle: this is the one read.
-                return self
-                    .slot
-                    .take_result()
-                    .expect("result of a finished goroutine");
+                return self.slot.take_result().expect(
+                    "JoinHandle::join: the result was already taken by polling the handle",
+                );
             }
-            *self.slot.waiter.lock() = Some(park::current());
-            if self.is_finished() {
-                continue;
+            if self.slot.wait_with(OwnerWake::Unpark(park::current())) {
+                park::park(WaitReason::Join);
             }
-            park::park(WaitReason::Join);
         }
     }
 
     /// Makes the goroutine's completion unpark `u` (for waiters that also watch other events).
     pub(crate) fn set_waiter(&self, u: Unparker) {
-        *self.slot.waiter.lock() = Some(u);
+        if !self.slot.wait_with(OwnerWake::Unpark(u.clone())) {
+            u.unpark();
+        }
+    }
+
+    /// Runs `f` once the goroutine has ended (returned, panicked, exited or been cancelled),
+    /// on the thread that ends it, or at once on the caller's if it has ended already; it
+    /// runs even if this handle is dropped first. `f` must not block: it runs where the
+    /// runtime finishes the goroutine (a panic in it is caught and reported as the
+    /// goroutine's). This is what `gmp_chan::done(&handle)` is built on.
+    pub fn on_finish(&self, f: impl FnOnce() + Send + 'static) {
+        let mut n = self.slot.notify.lock();
+        if self.is_finished() {
+            drop(n);
+            f();
+            return;
+        }
+        n.on_finish
+            .get_or_insert_with(Default::default)
+            .push(Box::new(f));
     }
 
     /// The goroutine's id.
@@ -289,6 +376,26 @@ impl<T> JoinHandle<T> {
     /// Whether the goroutine has finished (returned, panicked, exited or been cancelled).
     pub fn is_finished(&self) -> bool {
         self.slot.state.load(Acquire) & DONE != 0
+    }
+}
+
+/// A `JoinHandle` is a future of the goroutine's result, so async code can await a
+/// goroutine: `let v = handle.await?;`. Polling registers the task's waker, which the
+/// goroutine's end wakes (no thread blocks). Once it has returned `Ready`, the handle is
+/// spent: polling it again, or calling [`join`](JoinHandle::join), panics.
+impl<T> Future for JoinHandle<T> {
+    type Output = Result<T, JoinError>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let this = self.get_mut();
+        if this.is_finished() || !this.slot.wait_with(OwnerWake::Waker(cx.waker().clone())) {
+            return Poll::Ready(
+                this.slot
+                    .take_result()
+                    .expect("JoinHandle polled again after it returned Ready"),
+            );
+        }
+        Poll::Pending
     }
 }
 

@@ -42,6 +42,9 @@ pub enum WaitReason {
     Join,
     /// `sync.Once` waiting for the first caller's `f`: "sync.Once.Do".
     SyncOnce,
+    /// Waiting in [`block_on`](crate::block_on) for a future's waker (Go has none):
+    /// "block_on".
+    BlockOn,
     /// Parked through [`park::park`](crate::park::park) with no better reason: "park".
     Park,
     /// A reason of your own, printed as given.
@@ -68,6 +71,7 @@ impl WaitReason {
             WaitReason::IoWait => "IO wait",
             WaitReason::Join => "join",
             WaitReason::SyncOnce => "sync.Once.Do",
+            WaitReason::BlockOn => "block_on",
             WaitReason::Park => "park",
             WaitReason::Other(s) => s,
         }

@@ -216,7 +216,7 @@ impl G {
 }
 
 /// Known reasons by code; `Other` is `OTHER_CODE` plus a packed `&'static str`.
-const REASONS: [WaitReason; 17] = [
+const REASONS: [WaitReason; 18] = [
     WaitReason::Park,
     WaitReason::ChanReceive,
     WaitReason::ChanSend,
@@ -234,6 +234,7 @@ const REASONS: [WaitReason; 17] = [
     WaitReason::IoWait,
     WaitReason::Join,
     WaitReason::SyncOnce,
+    WaitReason::BlockOn,
 ];
 const OTHER_CODE: u8 = 255;
 

@@ -58,6 +58,40 @@
 //! });
 //! ```
 //!
+//! ## Scoped goroutines
+//!
+//! [`scope`] is `std::thread::scope` for goroutines: the goroutines it spawns may borrow the
+//! caller's locals, and it returns only after all of them have ended. Go's idiom is a
+//! `sync.WaitGroup` around closures (safe there thanks to the garbage collector):
+//!
+//! ```text
+//! // Go                                   // gmp
+//! var wg sync.WaitGroup                   gmp_core::scope(|s| {
+//! for i := range parts {                      for part in parts.iter_mut() {
+//!     wg.Add(1)                                   s.go(move || part.process());
+//!     go func() {                             }
+//!         defer wg.Done()                 });
+//!         parts[i].process()
+//!     }()
+//! }
+//! wg.Wait()
+//! ```
+//!
+//! The wait parks the caller (its M runs other goroutines). A goroutine of the scope that
+//! panicked and was not joined makes `scope` panic after the wait, as std's does.
+//!
+//! ## Async interop
+//!
+//! [`block_on`] runs a future on the calling goroutine, parking it (not its thread) until the
+//! future's waker fires, so gmp code can await async code, e.g. a tokio task on a runtime of
+//! its own. The other way round, a [`JoinHandle`] is a future of its goroutine's result:
+//! async code awaits a goroutine with `handle.await`.
+//!
+//! ```
+//! let h = gmp_core::go(|| 6 * 7);
+//! assert_eq!(gmp_core::block_on(async { h.await.unwrap() + 0 }), 42);
+//! ```
+//!
 //! ## Rules for code running in goroutines
 //!
 //! A goroutine may move to another OS thread at any gmp call that can block (a channel
@@ -69,8 +103,9 @@
 //! A goroutine parked for a while has its stack copied to the heap and its pages released
 //! until it runs again (that is how a parked goroutine costs about 1 KiB). So, across a call
 //! that parks, no other thread may use the goroutine's local variables: do not park on a gmp
-//! primitive inside `std::thread::scope` while a scoped thread still borrows your locals.
-//! gmp's own primitives keep everything a waker touches off the stack.
+//! primitive inside `std::thread::scope` while a scoped thread still borrows your locals; use
+//! [`scope`] instead, which keeps the caller's stack in place while its goroutines run. gmp's
+//! own primitives keep everything a waker touches off the stack.
 //!
 //! ## Blocking code and preemption
 //!
@@ -121,6 +156,7 @@
 
 #![cfg_attr(loom, allow(dead_code, unreachable_pub))]
 
+mod block_on;
 mod goroutine;
 mod loom;
 pub mod net;
@@ -128,15 +164,18 @@ pub mod park;
 mod reason;
 mod runtime;
 mod sched;
+mod scope;
 mod stack;
 pub mod time;
 
+pub use block_on::block_on;
 pub use goroutine::{
     current_id, dump, go, goexit, gomaxprocs, gosched, lock_os_thread, num_goroutine, sleep,
     syscall, unlock_os_thread, GoId, JoinError, JoinHandle,
 };
 pub use reason::WaitReason;
 pub use runtime::{run, Builder, Runtime, UnhandledPanic};
+pub use scope::{scope, Scope, ScopedJoinHandle};
 
 /// Scheduler internals for gmp's own integration tests and loom models. Not a public API:
 /// no stability, no docs.

@@ -91,3 +91,44 @@ fn the_sweep_against_a_wake_up() {
         assert_eq!(execute(&m), LIVE);
     });
 }
+
+/// A goroutine inside a scope pins its stack while it runs, then parks; a sweep racing its
+/// wake-up (and a borrower reading its stack, as a scoped goroutine does) must never claim it,
+/// even when the sweep read the state word of an earlier, unpinned park (the claim is a CAS on
+/// the whole word, and the pin is read after it). After the unpin, the next park is fair game.
+#[test]
+fn a_pinned_stack_is_never_claimed() {
+    loom::model(|| {
+        let m = Arc::new(Model {
+            state: AtomicU64::new(runnable_word(GOID)),
+            ps: ParkedStack::default(),
+            stack: UnsafeCell::new([0; 4]),
+        });
+        m.ps.set_bounds(LO, TOP);
+        assert_eq!(execute(&m), [0; 4]);
+        // SAFETY: no other thread exists yet.
+        m.stack.with_mut(|s| unsafe { *s = LIVE });
+        m.ps.sp().store(100, Relaxed);
+        m.ps.pin();
+        park(&m);
+        let sweeper = {
+            let m = m.clone();
+            thread::spawn(move || sweep(&m))
+        };
+        let borrower = {
+            let m = m.clone();
+            // SAFETY: loom checks it: a read racing a claim's copy-and-release would be
+            // reported (and would see zeros).
+            thread::spawn(move || m.stack.with(|s| unsafe { *s }))
+        };
+        assert_eq!(borrower.join().unwrap(), LIVE);
+        assert!(!sweeper.join().unwrap(), "a pinned stack was claimed");
+        assert_eq!(unpark_state(&m.state, GOID), UnparkAction::Ready);
+        assert_eq!(execute(&m), LIVE);
+        m.ps.unpin();
+        park(&m);
+        assert!(sweep(&m));
+        assert_eq!(unpark_state(&m.state, GOID), UnparkAction::Ready);
+        assert_eq!(execute(&m), LIVE);
+    });
+}

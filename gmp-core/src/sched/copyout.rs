@@ -70,7 +70,7 @@
 
 use super::g::{G, STACK_COPYING, STACK_OUT, STATUS_MASK, WAITING};
 use super::{Sched, P};
-use crate::loom::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering::*};
+use crate::loom::atomic::{AtomicBool, AtomicU16, AtomicU64, AtomicUsize, Ordering::*};
 use crate::loom::{Arc, UnsafeCell};
 
 /// A goroutine parked this long is copied out by the next sweep.
@@ -100,6 +100,11 @@ pub struct ParkedStack {
     /// In a P's list or sysmon's (`list_parked`): set by the parking M, cleared by sysmon.
     /// A hint only: a lost listing is found by sysmon's full scan.
     pub(crate) listed: AtomicBool,
+    /// Scopes (`gmp_core::scope`) the goroutine is inside: while non-zero, other goroutines
+    /// may borrow its locals, so its stack is never copied out. Changed only by the goroutine
+    /// itself, while it runs (so before the park whose Release publishes WAITING); read by
+    /// the sweep after its claiming CAS (Acquire), so it sees the count of that park.
+    pins: AtomicU16,
 }
 
 // SAFETY: `copy` is touched only by the holder of `STACK_COPYING` (the sweep) and then,
@@ -115,6 +120,7 @@ impl Default for ParkedStack {
             top: AtomicUsize::new(0),
             copy: UnsafeCell::new(None),
             listed: AtomicBool::new(false),
+            pins: AtomicU16::new(0),
         }
     }
 }
@@ -154,11 +160,36 @@ impl ParkedStack {
         state
             .compare_exchange(w, w | STACK_COPYING, Acquire, Relaxed)
             .ok()?;
+        if self.pins.load(Relaxed) != 0 {
+            // Borrowed by a scope's goroutines: hand the claim back. The status may have
+            // changed meanwhile (a waker); an M that dequeued the G waits in `stack_in` for
+            // STACK_COPYING to clear, and finds the stack in place.
+            state.fetch_and(!STACK_COPYING, Release);
+            return None;
+        }
         Some((
             self.sp.load(Relaxed),
             self.lo.load(Relaxed),
             self.top.load(Relaxed),
         ))
+    }
+
+    /// The running goroutine enters a scope whose goroutines may borrow its locals: its stack
+    /// stays in place until the matching [`unpin`](Self::unpin).
+    pub fn pin(&self) {
+        let n = self.pins.load(Relaxed);
+        assert!(
+            n < u16::MAX,
+            "gmp: more than 65535 nested scopes in one goroutine"
+        );
+        self.pins.store(n + 1, Relaxed);
+    }
+
+    /// The running goroutine leaves a scope (every goroutine of it has ended).
+    pub fn unpin(&self) {
+        let n = self.pins.load(Relaxed);
+        debug_assert!(n > 0);
+        self.pins.store(n - 1, Relaxed);
     }
 
     /// The sweep, holding the claim: keeps the copy (the pages are not released yet).
@@ -202,6 +233,24 @@ impl ParkedStack {
             }
             return;
         }
+    }
+}
+
+/// The running goroutine's stack, pinned in place while this guard lives (a scope whose
+/// goroutines borrow its locals, `gmp_core::scope`). Dropped by the same goroutine.
+pub(crate) struct StackPin(&'static G);
+
+/// Pins the calling goroutine's stack; `None` on a plain thread (a thread's stack is never
+/// copied out).
+pub(crate) fn pin_stack() -> Option<StackPin> {
+    let g = super::m::current_g()?;
+    g.pstack.pin();
+    Some(StackPin(g))
+}
+
+impl Drop for StackPin {
+    fn drop(&mut self) {
+        self.0.pstack.unpin();
     }
 }
 

@@ -65,14 +65,33 @@ pub(super) fn check_cancel(g: &G) {
 pub(crate) fn gopark(reason: WaitReason) -> bool {
     let Some(g) = current_g() else { return false };
     check_cancel(g);
+    park_g(g, reason);
+    check_cancel(g);
+    true
+}
+
+/// [`gopark`] for a wait that must not unwind even when the runtime cancels the goroutine:
+/// a scope's owner waiting for goroutines that borrow its stack. The caller rechecks
+/// cancellation itself once the wait is over. Returns `false` when the caller is not a
+/// goroutine.
+#[inline(never)]
+pub(crate) fn gopark_uncancellable(reason: WaitReason) -> bool {
+    let Some(g) = current_g() else { return false };
+    park_g(g, reason);
+    true
+}
+
+/// The park itself: a pending permit, or a blocked thread inside `syscall(f)`, or a switch
+/// to the M.
+fn park_g(g: &G, reason: WaitReason) {
     if g.take_permit() {
-        return true;
+        return;
     }
     if in_syscall() {
         // Inside `syscall(f)` the goroutine has no P to give back: blocking calls block its
         // M, as the syscall itself does.
         park_on_thread(g);
-        return true;
+        return;
     }
     g.set_wait_reason(reason);
     // sysmon's coarse clock: a clock read on every park costs more than the park itself on
@@ -80,8 +99,6 @@ pub(crate) fn gopark(reason: WaitReason) -> bool {
     g.wait_since
         .store(g.sched.coarse_now.load(Relaxed), Relaxed);
     suspend(g, Suspend::Park);
-    check_cancel(g);
-    true
 }
 
 fn park_on_thread(g: &G) {

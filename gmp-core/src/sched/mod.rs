@@ -79,9 +79,12 @@ mod syscall;
 mod sysmon;
 pub(crate) mod timers;
 
+pub(crate) use copyout::pin_stack;
 pub(crate) use dump::dump;
 pub(crate) use g::GoUnparker;
-pub(crate) use gopark::{can_spin, checkpoint, gopark, gopark_deadline, gosched, preempt_check};
+pub(crate) use gopark::{
+    can_spin, checkpoint, gopark, gopark_deadline, gopark_uncancellable, gosched, preempt_check,
+};
 pub(crate) use lockosthread::{lock_os_thread, unlock_os_thread};
 pub(crate) use m::{current_goid, current_sched, current_unparker, ncpu};
 pub(crate) use p::{P, P_IDLE, P_RUNNING, P_SYSCALL};

@@ -104,6 +104,7 @@
 #![cfg_attr(loom, allow(dead_code))]
 
 mod chan;
+mod done;
 mod error;
 mod handles;
 mod iter;
@@ -116,6 +117,7 @@ mod sudog;
 pub mod time;
 mod waitq;
 
+pub use done::done;
 pub use error::{RecvTimeoutError, SendError, SendTimeoutError, TryRecvError, TrySendError};
 pub use handles::{chan, Chan, Receiver, Sender};
 pub use iter::{IntoIter, Iter};

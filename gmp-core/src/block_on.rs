@@ -31,6 +31,9 @@ impl Wake for UnparkWaker {
 /// future may be woken from anywhere: another goroutine, a thread, a tokio runtime. Spurious
 /// wake-ups only cost a poll.
 ///
+/// A goroutine waiting here is never reported by the deadlock detector (its waker may be on
+/// a thread the runtime cannot see), as one waiting on a socket is not.
+///
 /// Go has no futures; this is how gmp code awaits async code, e.g. a task of a tokio runtime
 /// that runs on its own threads (`gmp-examples`' `block_on_tokio`). The other way round, a
 /// [`JoinHandle`](crate::JoinHandle) is a future of its goroutine's result.
@@ -44,6 +47,8 @@ pub fn block_on<F: Future>(future: F) -> F::Output {
     let mut future = pin!(future);
     let waker = Waker::from(Arc::new(UnparkWaker(park::current())));
     let mut cx = Context::from_waker(&waker);
+    // The waker may be another runtime's thread: no deadlock report while we wait.
+    let _external = crate::sched::external_wait();
     loop {
         if let Poll::Ready(v) = future.as_mut().poll(&mut cx) {
             return v;

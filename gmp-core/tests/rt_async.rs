@@ -200,3 +200,25 @@ fn a_panicking_waker_does_not_kill_the_runtime() {
         assert_eq!(go(|| 1 + 1).join().unwrap(), 2);
     });
 }
+
+/// The only goroutine waits in `block_on` for a waker a plain thread fires 30 ms later: not a
+/// deadlock. Kills: `block_on` without its external-wait mark (the detector, on by default,
+/// fails the run with "all goroutines are asleep").
+#[test]
+fn a_goroutine_in_block_on_is_not_a_deadlock() {
+    let rt = Runtime::builder().procs(1).build().unwrap();
+    rt.run(|| {
+        let flag = Arc::new(AtomicBool::new(false));
+        let waker: Arc<Mutex<Option<Waker>>> = Arc::default();
+        let (f2, w2) = (flag.clone(), waker.clone());
+        let t = std::thread::spawn(move || {
+            std::thread::sleep(Duration::from_millis(30));
+            f2.store(true, SeqCst);
+            if let Some(w) = w2.lock().unwrap().take() {
+                w.wake();
+            }
+        });
+        block_on(flag_future(flag, waker));
+        t.join().unwrap();
+    });
+}

@@ -100,6 +100,10 @@ pub(crate) fn checkdead(s: &Sched, l: &Locked) {
     if s.netpoll_any_waiters() {
         return;
     }
+    // Nor one waiting in `block_on`: its waker may be another runtime's (tokio's) thread.
+    if s.external_waits.load(SeqCst) > 0 {
+        return;
+    }
     let main_goexited = s.main_goexited.load(SeqCst);
     if !s.deadlock_detection && !main_goexited {
         return;

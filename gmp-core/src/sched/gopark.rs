@@ -127,6 +127,23 @@ pub(crate) fn gopark_deadline(reason: WaitReason, deadline: Instant) -> Option<b
     super::timers::park_until(reason, deadline)
 }
 
+/// The calling goroutine waits for a wake-up that may come from outside the runtime (a
+/// future's waker): the deadlock detector must not count it as stuck while this lives.
+/// `None` on a plain thread.
+pub(crate) struct ExternalWait(Arc<super::Sched>);
+
+pub(crate) fn external_wait() -> Option<ExternalWait> {
+    let g = current_g()?;
+    g.sched.external_waits.fetch_add(1, SeqCst);
+    Some(ExternalWait(g.sched.clone()))
+}
+
+impl Drop for ExternalWait {
+    fn drop(&mut self) {
+        self.0.external_waits.fetch_sub(1, SeqCst);
+    }
+}
+
 /// Go: `Gosched`. Returns `false` when the caller is not a goroutine.
 #[inline(never)]
 pub(crate) fn gosched() -> bool {

@@ -83,7 +83,8 @@ pub(crate) use copyout::pin_stack;
 pub(crate) use dump::dump;
 pub(crate) use g::GoUnparker;
 pub(crate) use gopark::{
-    can_spin, checkpoint, gopark, gopark_deadline, gopark_uncancellable, gosched, preempt_check,
+    can_spin, checkpoint, external_wait, gopark, gopark_deadline, gopark_uncancellable, gosched,
+    preempt_check,
 };
 pub(crate) use lockosthread::{lock_os_thread, unlock_os_thread};
 pub(crate) use m::{current_goid, current_sched, current_unparker, ncpu};
@@ -206,6 +207,9 @@ pub(crate) struct Sched {
     pub(crate) copyout_stats: (AtomicUsize, AtomicUsize),
     pub(crate) shutdown: AtomicBool,
     pub(crate) deadlock_detection: bool,
+    /// Goroutines waiting in `block_on` for a waker that may fire outside the runtime (a
+    /// tokio task): while any does, `checkdead` reports no deadlock (as for sockets).
+    pub(crate) external_waits: AtomicUsize,
     /// Deadline of the sleeping poller in ns since `epoch` (0: nobody is polling; `u64::MAX`:
     /// it waits for I/O with no timer pending).
     poll_until: AtomicU64,
@@ -302,6 +306,7 @@ impl Sched {
             copyout_stats: (AtomicUsize::new(0), AtomicUsize::new(0)),
             shutdown: AtomicBool::new(false),
             deadlock_detection,
+            external_waits: AtomicUsize::new(0),
             poll_until: AtomicU64::new(0),
             in_poller: AtomicUsize::new(0),
             netpoll: OnceLock::new(),

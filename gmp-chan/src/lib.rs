@@ -104,6 +104,7 @@
 #![cfg_attr(loom, allow(dead_code))]
 
 mod chan;
+pub mod context;
 mod error;
 mod handles;
 mod iter;
@@ -129,6 +130,17 @@ pub mod __private {
     /// How many timer channel states (`Timer`, `Ticker`, `tick`) are alive in the process.
     pub fn live_timer_states() -> usize {
         crate::time::live_timer_states()
+    }
+
+    /// How many children (cancel nodes and after-funcs) are registered with the context's
+    /// nearest cancellable ancestor-or-self (Go's `len(c.children)`).
+    pub fn context_children(ctx: &crate::context::Context) -> usize {
+        crate::context::children(ctx)
+    }
+
+    /// How many deadline timers contexts hold armed (not yet fired or stopped).
+    pub fn context_armed_timers() -> usize {
+        crate::context::armed_timers()
     }
 
     /// The bytes of the waiter record of a blocked receive or send on a `Chan<T>`.

@@ -108,7 +108,6 @@ use gmp_core::time::Timer as CoreTimer;
 use std::any::Any;
 use std::collections::{btree_map, BTreeMap};
 use std::fmt;
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Weak};
 use std::time::{Duration, Instant};
 
@@ -261,16 +260,6 @@ impl fmt::Display for ContextError {
 }
 
 impl std::error::Error for ContextError {}
-
-/// How many deadline timers contexts hold armed (for the test that cancelling a context
-/// stops its timer). A counter, not a state word: incremented when a timer is stored in a
-/// node, decremented when it is taken out to be stopped.
-static ARMED_TIMERS: AtomicUsize = AtomicUsize::new(0);
-
-/// See [`ARMED_TIMERS`].
-pub(crate) fn armed_timers() -> usize {
-    ARMED_TIMERS.load(Ordering::SeqCst)
-}
 
 /// The cancel node's anchor as borrowed from a context.
 enum AnchorRef<'a> {
@@ -621,7 +610,6 @@ fn arm_deadline(node: &Arc<CancelCtx>, d: Duration) {
     let mut st = node.state.lock();
     if st.err.is_none() {
         st.timer = Some(timer);
-        ARMED_TIMERS.fetch_add(1, Ordering::SeqCst);
     } else {
         drop(st);
         timer.stop(); // cancelled (by a parent, or the timer itself) before we got here
@@ -753,10 +741,7 @@ impl CancelCtx {
         st.err = Some(err.clone());
         st.cause = Some(cause.clone());
         self.done.chan.close(); // under the lock: err() never precedes a closed done()
-        if let Some(t) = st.timer.take() {
-            ARMED_TIMERS.fetch_sub(1, Ordering::SeqCst);
-            later.timers.push(t);
-        }
+        later.timers.extend(st.timer.take());
         Some(std::mem::take(&mut st.children).into_values())
     }
 }
@@ -833,7 +818,6 @@ impl Drop for CancelCtx {
     fn drop(&mut self) {
         // A live node is only dropped if nothing can cancel it any more; stop its timer.
         if let Some(t) = self.state.lock().timer.take() {
-            ARMED_TIMERS.fetch_sub(1, Ordering::SeqCst);
             t.stop();
         }
         drop_chain(self.parent.take());
@@ -887,5 +871,13 @@ pub(crate) fn children(ctx: &Context) -> usize {
     match ctx.anchor() {
         AnchorRef::Background(_) => 0,
         AnchorRef::Cancel(c) => c.state.lock().children.len(),
+    }
+}
+
+/// Whether `ctx`'s nearest cancel node holds an armed deadline timer.
+pub(crate) fn timer_armed(ctx: &Context) -> bool {
+    match ctx.anchor() {
+        AnchorRef::Background(_) => false,
+        AnchorRef::Cancel(c) => c.state.lock().timer.is_some(),
     }
 }

@@ -138,9 +138,10 @@ pub mod __private {
         crate::context::children(ctx)
     }
 
-    /// How many deadline timers contexts hold armed (not yet fired or stopped).
-    pub fn context_armed_timers() -> usize {
-        crate::context::armed_timers()
+    /// Whether the context's nearest cancellable ancestor-or-self holds an armed deadline
+    /// timer (not yet fired or stopped).
+    pub fn context_timer_armed(ctx: &crate::context::Context) -> bool {
+        crate::context::timer_armed(ctx)
     }
 
     /// The bytes of the waiter record of a blocked receive or send on a `Chan<T>`.

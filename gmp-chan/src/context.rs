@@ -810,6 +810,8 @@ fn drop_chain(mut next: Option<Context>) {
 
 impl Drop for ValueCtx {
     fn drop(&mut self) {
+        // `anchor` is dropped after this: `drop_chain` stops at the anchor, which it still
+        // holds, and the anchor's own drop then carries on up, one `Drop` deeper at most.
         drop_chain(self.parent.take());
     }
 }
@@ -820,6 +822,10 @@ impl Drop for CancelCtx {
         if let Some(t) = self.state.lock().timer.take() {
             t.stop();
         }
+        // The registration's reference to the anchor goes first, while the parent chain
+        // still holds the anchor: left to the fields' drop after `drop_chain`, it would be the
+        // anchor's last reference and free it one `Drop` deeper, level after level.
+        drop(self.registered.take());
         drop_chain(self.parent.take());
     }
 }

@@ -54,11 +54,16 @@ fn assert_cancelled(ctx: &Context, err: ContextError, what: &str) {
     );
 }
 
-/// Waits for `rx` up to [`QUIESCENT`]; panics with `what` if nothing comes.
+/// Waits for `rx` up to [`QUIESCENT`]. If nothing comes, something is stuck, most likely on a
+/// context lock that unwinding would wait for too (dropping a `CancelFn` cancels): so the
+/// process aborts, with `what` on stderr, rather than panic and hang.
 fn expect<T>(rx: &gmp_chan::Chan<T>, what: &str) -> T {
     match rx.recv_timeout(QUIESCENT) {
         Ok(v) => v,
-        Err(e) => panic!("{what}: {e:?} after {QUIESCENT:?} (a deadlock?)"),
+        Err(e) => {
+            eprintln!("{what}: {e:?} after {QUIESCENT:?}: a deadlock; aborting");
+            std::process::abort();
+        }
     }
 }
 
@@ -150,8 +155,9 @@ impl Drop for UsesTreeOnDrop {
 
 // Nothing that cancel or stop runs afterwards (an after-func's body, the drop of its captures,
 // the drop of a value) holds a context lock: each of these uses the same tree, and would wait
-// for ever on a lock held by its caller. Each runs in a task of its own, so a deadlock fails
-// the test (after QUIESCENT) instead of hanging it.
+// for ever on a lock held by its caller. Each runs in a task of its own, so a deadlock aborts
+// the test binary (after QUIESCENT) instead of hanging it; on 1 P the stuck thread may hold
+// the only P, and that run hangs instead.
 // kills: after-funcs run inside cancel (under the walk's locks); stop() dropping the
 // function (and its captures) under the parent's lock; a cancel or stop that drops what it
 // took under a lock.

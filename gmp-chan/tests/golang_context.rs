@@ -212,8 +212,8 @@ fn test_background() {
 }
 
 // x_test.go: TestWithCancel.
-// kills: cancel returning before a grandchild below a non-cancel layer is done (Go: "should
-// propagate synchronously").
+// kills: a cancel that reaches its children after it returns (Go: "should propagate
+// synchronously"); a child below a value layer not registered with the cancel node above it.
 each_way! {
 fn test_with_cancel() {
     let (c1, cancel) = Context::background().with_cancel();
@@ -643,8 +643,8 @@ fn test_cause() {
 }
 
 // x_test.go: TestCauseRace.
-// kills: the cause made visible apart from (after) the error, so a poller sees a context
-// done with no cause or the wrong one.
+// kills: a cause published in two steps (first the error as a stand-in, then the cause
+// given), so a poller sees the wrong one.
 each_way! {
 fn test_cause_race() {
     let (ctx, cancel) = Context::background().with_cancel();

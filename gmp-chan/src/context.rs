@@ -31,7 +31,7 @@
 //!
 //! # Cancelling (Go: `cancelCtx.cancel`)
 //!
-//! [`cancel`] locks the node; if it already has an error, it is done. Otherwise it sets the
+//! `cancel` locks the node; if it already has an error, it is done. Otherwise it sets the
 //! error and the cause, closes the done channel, takes its children and its timer, and goes
 //! down into the children depth first, each time locking the child, marking it the same way
 //! and taking *its* children. A node stays locked until every node below it has been marked
@@ -48,36 +48,50 @@
 //!
 //! # Lock order, and why no lock is held across user code
 //!
-//! The only context locks ever held together are a path down the tree, taken parent before
-//! child. Inside a context lock the walk takes only leaf locks that never wait for a context
-//! lock: the done channel's (to close it), an after-func's slot (to take the function), the
-//! parent's (to register a child, nothing else held). [`remove_child`] and
-//! [`AfterFuncStop::stop`] take their parent's lock with nothing else held.
+//! Only the cancel walk holds more than one context lock, and those are a path down the
+//! tree, taken parent before child. Everything else holds one context lock at a time and
+//! calls out of none: registering a child or an after-func (the anchor's lock, while it makes
+//! the child), `err`/`cause` (the node's), storing a deadline timer (the node's; the timer is
+//! made before), `remove_child` and [`AfterFuncStop::stop`] (the parent's, taken after
+//! everything else is released). Under a context lock the only other locks taken are ones
+//! that never wait for a context lock: the done channel's (to close it) and an after-func
+//! slot's (to take the function). So there is no cycle to deadlock on.
 //!
 //! User code is an after-func's `f` and the `Drop` of a value, of an after-func's captures or
 //! of anything the last reference to a context releases. The walk runs none of it: it moves
-//! what it takes (functions to start, timers to stop, references to children) into a [`Later`]
-//! list, and only when every lock is released does it start the functions, each in its own
-//! goroutine (Go: `go a.f()`), stop the timers, and drop the references, which may free nodes
-//! and run their values' `Drop`. So an after-func, or a `Drop`, may use the same tree freely.
+//! what it takes (functions to start, timers to stop, references to children) into a `Later`
+//! list, and only when every lock is released does it stop the timers, start the functions,
+//! each in a goroutine of its own (Go: `go a.f()`), and drop the references, which may free
+//! nodes and run their values' `Drop`. `stop` likewise drops the function it took after
+//! unregistering it. So an after-func, or a `Drop`, may use the same tree freely.
 //!
-//! # Atomics
+//! # The state of a cancel node, and atomics
 //!
-//! None of this module's own: each node's mutable state (error, cause, children, timer) is
-//! under the node's lock, and the done channel is made with the node, so `done()` needs no
-//! synchronisation (Go makes it lazily and reads `err` atomically; a parking_lot lock taken
-//! uncontended costs about what Go's atomic load plus `<-c.Done()` check does). The error and
-//! the closed channel are set under the same lock, so `err()` never reports an error before
-//! `done()` is closed (Go issue 75533). Reference counts are std's `Arc`: a deadline timer
-//! holds its node through a `Weak` (loom has no `Weak`; the counts are not the protocol under
-//! test), so a stopped timer waiting in a timer heap keeps no context alive.
+//! | under the node's lock               | live   | cancelled                             |
+//! |-------------------------------------|--------|---------------------------------------|
+//! | `err`, `cause`                      | `None` | `Some`, set once, never changed       |
+//! | `done` channel                      | open   | closed (with `err`, under the lock)   |
+//! | `children`                          | open   | empty; a new child is born cancelled  |
+//! | `timer` (own deadline only)         | armed  | `None` (taken and stopped)            |
+//!
+//! The only transition is live → cancelled, made by the first cancel under the lock. The
+//! module has no atomic word of its own: every field that changes is under the node's lock,
+//! and the done channel is made with the node, so `done()` needs no synchronisation (Go makes
+//! it lazily, and reads `err` atomically). The error and the closed channel are set under the
+//! same lock, so `err()` never reports an error before `done()` is closed (Go issue 75533).
+//! Reference counts are std's `Arc`: a deadline timer holds its node through a `Weak` (loom
+//! has no `Weak`; the counts are not the protocol under test), so a stopped timer waiting in a
+//! timer heap keeps no context alive.
 //!
 //! # Deadlines
 //!
 //! A node with a deadline of its own arms a `gmp_core::time::after_fn` timer (Go:
 //! `time.AfterFunc` in `WithDeadlineCause`) that cancels it with
 //! [`ContextError::DeadlineExceeded`] in a goroutine of its own. Cancelling the node first
-//! stops the timer. Deadlines are read on `gmp_core::time::now()`, the runtime's clock.
+//! stops the timer. Deadlines are read on `gmp_core::time::now()`, the runtime's clock. A
+//! deadline already past gives a node born with `DeadlineExceeded`, unless its parent is
+//! already cancelled (Go: `propagateCancel` comes first); a timeout too large for an `Instant`
+//! is no deadline at all.
 //!
 //! # Go → gmp
 //!
@@ -819,7 +833,8 @@ impl Drop for ValueCtx {
 impl Drop for CancelCtx {
     fn drop(&mut self) {
         // A live node is only dropped if nothing can cancel it any more; stop its timer.
-        if let Some(t) = self.state.lock().timer.take() {
+        let timer = self.state.lock().timer.take();
+        if let Some(t) = timer {
             t.stop();
         }
         // The registration's reference to the anchor goes first, while the parent chain

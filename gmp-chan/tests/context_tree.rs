@@ -11,38 +11,11 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 mod common;
-use common::{on_procs, spawn};
+use common::{each_way, spawn};
 
 /// Long enough that only a bug (a deadlock, a lost wake-up) reaches it.
 const QUIESCENT: Duration = Duration::from_secs(10);
 const HOUR: Duration = Duration::from_secs(3600);
-
-/// Runs a test body as the main goroutine on 1 and on 2 Ps, and on the test's thread.
-macro_rules! each_way {
-    (fn $name:ident() $body:block) => {
-        mod $name {
-            #[allow(unused_imports)]
-            use super::*;
-
-            pub(super) fn body() $body
-
-            #[test]
-            fn goroutines_1p() {
-                on_procs(1, body)
-            }
-
-            #[test]
-            fn goroutines_2p() {
-                on_procs(2, body)
-            }
-
-            #[test]
-            fn thread() {
-                body()
-            }
-        }
-    };
-}
 
 /// `ctx` is done: err() set and done() closed (a receive returns at once with `None`).
 fn assert_cancelled(ctx: &Context, err: ContextError, what: &str) {
@@ -342,6 +315,16 @@ fn born_done() {
 
 // Display (Go's Error()), Debug (Go's String()), and deadline() through value layers.
 // kills: wrong error strings; a Debug that loses a layer; deadline() not inherited.
+// Context and its handles cross goroutines and threads.
+// kills: a field that is not Send or Sync (this does not compile).
+const _: () = {
+    const fn send_sync<T: Send + Sync>() {}
+    send_sync::<Context>();
+    send_sync::<gmp_chan::context::CancelFn>();
+    send_sync::<gmp_chan::context::AfterFuncStop>();
+    send_sync::<ContextError>();
+};
+
 each_way! {
 fn strings_and_deadlines() {
     assert_eq!(ContextError::Canceled.to_string(), "context canceled");

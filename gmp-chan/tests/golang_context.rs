@@ -24,7 +24,7 @@ use gmp_chan::{chan, select, time, Chan};
 use std::time::{Duration, Instant};
 
 mod common;
-use common::{on_procs, spawn};
+use common::{each_way, spawn};
 
 /// Go's `shortDuration`: a reasonable time to block in a test.
 const SHORT: Duration = Duration::from_millis(1);
@@ -32,33 +32,6 @@ const SHORT: Duration = Duration::from_millis(1);
 const VERY_LONG: Duration = Duration::from_secs(1000 * 3600);
 /// Go's `quiescent(t)`: by then anything pending has happened.
 const QUIESCENT: Duration = Duration::from_secs(10);
-
-/// Runs a test body as the main goroutine on 1 and on 2 Ps, and on the test's thread.
-macro_rules! each_way {
-    (fn $name:ident() $body:block) => {
-        mod $name {
-            #[allow(unused_imports)]
-            use super::*;
-
-            pub(super) fn body() $body
-
-            #[test]
-            fn goroutines_1p() {
-                on_procs(1, body)
-            }
-
-            #[test]
-            fn goroutines_2p() {
-                on_procs(2, body)
-            }
-
-            #[test]
-            fn thread() {
-                body()
-            }
-        }
-    };
-}
 
 /// Go's `select { case <-ctx.Done(): return true; default: return false }`.
 fn is_done(ctx: &Context) -> bool {

@@ -2,9 +2,10 @@
 //!
 //! Go's `chan T` ([`Chan`]), its directional views ([`Sender`] = `chan<- T`, [`Receiver`] =
 //! `<-chan T`), the [`select!`] statement (in crossbeam-channel's syntax), a run-time built
-//! [`Select`] (Go's `reflect.Select`) and timer channels ([`time`]). Blocking operations park
-//! the calling goroutine when called in a gmp goroutine and block the thread on a plain OS
-//! thread, so goroutines and threads can share channels freely.
+//! [`Select`] (Go's `reflect.Select`), timer channels ([`time`]) and Go's `context` package
+//! ([`context`]). Blocking operations park the calling goroutine when called in a gmp
+//! goroutine and block the thread on a plain OS thread, so goroutines and threads can share
+//! channels freely.
 //!
 //! ```
 //! use gmp_chan::chan;
@@ -100,10 +101,87 @@
 //! };
 //! assert_eq!(r, "tick");
 //! ```
+//!
+//! ## Cancellation and deadlines: `context`
+//!
+//! [`context`] is Go's `context` package: a [`Context`](context::Context) carries a
+//! cancellation signal, a deadline and values down a tree of goroutines. Its
+//! [`done()`](context::Context::done) is a channel closed on cancel, so it is a `select!`
+//! operand like any other; cancelling a context cancels everything derived from it at once;
+//! a [`CancelFn`](context::CancelFn) cancels when dropped, as Go's `defer cancel()` does.
+//!
+//! In Go:
+//!
+//! ```go
+//! func worker(ctx context.Context, jobs <-chan int, done chan<- int) {
+//!     n := 0
+//!     for {
+//!         select {
+//!         case _, ok := <-jobs:
+//!             if !ok { done <- n; return }
+//!             n++
+//!         case <-ctx.Done():
+//!             done <- n
+//!             return
+//!         }
+//!     }
+//! }
+//!
+//! ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+//! defer cancel()
+//! jobs, done := make(chan int), make(chan int, 1)
+//! go worker(context.WithValue(ctx, traceKey, "req-1"), jobs, done)
+//! for j := 0; j < 3; j++ { jobs <- j }
+//! cancel()
+//! fmt.Println(<-done, ctx.Err(), context.Cause(ctx)) // 3 context canceled context canceled
+//! ```
+//!
+//! With gmp:
+//!
+//! ```
+//! use gmp_chan::context::{Context, ContextError};
+//! use gmp_chan::{chan, select, Receiver, Sender};
+//! use std::time::Duration;
+//!
+//! struct TraceId(&'static str); // a value is keyed by its type
+//!
+//! fn worker(ctx: Context, jobs: Receiver<i32>, done: Sender<i32>) {
+//!     assert_eq!(ctx.value::<TraceId>().map(|t| t.0), Some("req-1"));
+//!     let mut n = 0;
+//!     loop {
+//!         select! {
+//!             recv(jobs) -> job => match job {
+//!                 Some(_) => n += 1,
+//!                 None => break,
+//!             },
+//!             recv(ctx.done()) -> _ => break,
+//!         }
+//!     }
+//!     done.send(n).unwrap();
+//! }
+//!
+//! gmp_core::run(|| {
+//!     let (ctx, cancel) = Context::background().with_timeout(Duration::from_secs(5));
+//!     let (jobs, done) = (chan(0), chan(1));
+//!     gmp_core::go!(worker(ctx.with_value(TraceId("req-1")), jobs.receiver(), done.sender()));
+//!     for j in 0..3 {
+//!         jobs.send(j).unwrap();
+//!     }
+//!     cancel.cancel(); // or let `cancel` drop at the end of the scope
+//!     assert_eq!(done.recv(), Some(3));
+//!     assert_eq!(ctx.err(), Some(ContextError::Canceled));
+//!     assert_eq!(ctx.cause(), Some(ContextError::Canceled));
+//! });
+//! ```
+//!
+//! [`after_func`](context::Context::after_func) (Go's `context.AfterFunc`) runs a function in
+//! a goroutine of its own once a context is done, and `cancel_with_cause` records why (Go's
+//! `WithCancelCause`, read back with [`cause()`](context::Context::cause)).
 
 #![cfg_attr(loom, allow(dead_code))]
 
 mod chan;
+pub mod context;
 mod done;
 mod error;
 mod handles;
@@ -131,6 +209,18 @@ pub mod __private {
     /// How many timer channel states (`Timer`, `Ticker`, `tick`) are alive in the process.
     pub fn live_timer_states() -> usize {
         crate::time::live_timer_states()
+    }
+
+    /// How many children (cancel nodes and after-funcs) are registered with the context's
+    /// nearest cancellable ancestor-or-self (Go's `len(c.children)`).
+    pub fn context_children(ctx: &crate::context::Context) -> usize {
+        crate::context::children(ctx)
+    }
+
+    /// Whether the context's nearest cancellable ancestor-or-self holds an armed deadline
+    /// timer (not yet fired or stopped).
+    pub fn context_timer_armed(ctx: &crate::context::Context) -> bool {
+        crate::context::timer_armed(ctx)
     }
 
     /// The bytes of the waiter record of a blocked receive or send on a `Chan<T>`.

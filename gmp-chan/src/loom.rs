@@ -1,8 +1,9 @@
 //! The one place that chooses between std/parking_lot and loom (tokio's `src/loom/`).
 //!
-//! gmp-chan takes its atomics, cells, the channel lock and its random numbers from here. Under
-//! `--cfg loom` they are loom's model-checked versions (and `park` in gmp-core parks a loom
-//! thread), so the channel protocols can be checked exhaustively.
+//! gmp-chan takes its atomics, cells, the channel lock, its random numbers and its one
+//! process-wide value (`Context::background`) from here. Under `--cfg loom` they are loom's
+//! model-checked versions (and `park` in gmp-core parks a loom thread), so the channel and
+//! context protocols can be checked exhaustively.
 
 #[cfg(not(loom))]
 mod imp {
@@ -100,6 +101,22 @@ mod imp {
         // Lemire's multiply-shift: unbiased enough for fairness, no division.
         ((u128::from(x) * n as u128) >> 64) as usize
     }
+
+    /// A value made once per process and handed out by clone (std's `OnceLock`): the shared
+    /// `Context::background()`.
+    #[derive(Debug)]
+    pub(crate) struct OnceValue<T>(std::sync::OnceLock<T>);
+
+    impl<T: Clone> OnceValue<T> {
+        pub(crate) const fn new() -> Self {
+            OnceValue(std::sync::OnceLock::new())
+        }
+        /// A clone of the value, made by `init` on the first call.
+        #[inline]
+        pub(crate) fn get_or_init(&'static self, init: impl FnOnce() -> T) -> T {
+            self.0.get_or_init(init).clone()
+        }
+    }
 }
 
 #[cfg(loom)]
@@ -168,6 +185,20 @@ mod imp {
     /// Deterministic under loom (the model must replay): the identity poll order.
     pub(crate) fn rand_below(_n: usize) -> usize {
         0
+    }
+
+    /// Made afresh on every call: loom's objects (a channel's lock and atomics) belong to one
+    /// model execution, so none may outlive it in a static.
+    #[derive(Debug)]
+    pub(crate) struct OnceValue<T>(std::marker::PhantomData<T>);
+
+    impl<T: Clone> OnceValue<T> {
+        pub(crate) const fn new() -> Self {
+            OnceValue(std::marker::PhantomData)
+        }
+        pub(crate) fn get_or_init(&'static self, init: impl FnOnce() -> T) -> T {
+            init()
+        }
     }
 }
 

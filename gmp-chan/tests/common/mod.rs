@@ -89,3 +89,35 @@ pub fn four_senders_one_select_receiver(per_sender: usize, cap: usize) {
     assert_eq!(count, 4 * per_sender, "messages lost");
     assert!(seen.iter().all(|&s| s));
 }
+
+/// `each_way! { fn name() { body } }`: a module `name` whose tests run `body` as the main
+/// goroutine of runtimes with 1 and 2 Ps (`goroutines_1p`, `goroutines_2p`) and on the test's
+/// own thread (`thread`). Import it with `use common::each_way;`.
+#[allow(unused_macros)]
+macro_rules! each_way {
+    (fn $name:ident() $body:block) => {
+        mod $name {
+            #[allow(unused_imports)]
+            use super::*;
+
+            pub(super) fn body() $body
+
+            #[test]
+            fn goroutines_1p() {
+                crate::common::on_procs(1, body)
+            }
+
+            #[test]
+            fn goroutines_2p() {
+                crate::common::on_procs(2, body)
+            }
+
+            #[test]
+            fn thread() {
+                body()
+            }
+        }
+    };
+}
+#[allow(unused_imports)]
+pub(crate) use each_way;

@@ -110,6 +110,31 @@
 //! sem.release(2);
 //! ```
 //!
+//! ## errgroup
+//!
+//! [`errgroup::Group`] is `x/sync/errgroup`: goroutines working on parts of one task, the
+//! first error returned by `wait`, and (with `with_context`) a context cancelled at the first
+//! failure so the others can stop early; `set_limit` bounds how many run at once.
+//!
+//! ```text
+//! // Go                                        // gmp
+//! g, ctx := errgroup.WithContext(ctx)          let (g, ctx) = Group::with_context(&ctx);
+//! g.SetLimit(4)                                g.set_limit(4);
+//! for _, f := range files {                    for f in files {
+//!     g.Go(func() error {                          let ctx = ctx.clone();
+//!         return process(ctx, f)                   g.go(move || process(&ctx, f));
+//!     })                                       }
+//! }                                            g.wait()?;
+//! if err := g.Wait(); err != nil { ... }
+//! ```
+//!
+//! ## Context-aware waits (feature `context`, on by default)
+//!
+//! [`Semaphore::acquire_ctx`] and [`WaitGroup::wait_ctx`] give up when a
+//! [`gmp_chan::context::Context`] is done and return its error, leaving the primitive as if
+//! they had never waited (x/sync's `Acquire(ctx, n)`). Without the feature gmp-sync builds on
+//! gmp-core alone, without these and without `Group::with_context`.
+//!
 //! ## Goroutines and threads
 //!
 //! Every blocking call here first passes a cooperative scheduling point
@@ -122,6 +147,9 @@
 #![cfg_attr(loom, allow(dead_code, unreachable_pub))]
 
 mod cond;
+#[cfg(feature = "context")]
+mod ctx;
+pub mod errgroup;
 mod loom;
 mod lot;
 mod mutex;
@@ -147,8 +175,17 @@ pub mod __private {
     pub use crate::loom::{
         advance_clock, cancel_after_park, cancel_next_park, model_with_cancellation,
     };
+    /// `Semaphore::acquire` that gives up when `interrupted()` (what `acquire_ctx` runs, with
+    /// "the context is done"): for the loom model of a cancel racing a release.
+    pub fn semaphore_acquire_until(
+        sem: &crate::Semaphore,
+        n: usize,
+        interrupted: &dyn Fn() -> bool,
+    ) -> bool {
+        sem.acquire_slow(n, interrupted)
+    }
     pub use crate::lot::{
-        park, requeue, unpark_all, unpark_one, Abandoned, ParkToken, RequeueOp, UnparkResult,
-        UnparkToken,
+        park, park_interruptible, requeue, unpark_all, unpark_one, Abandoned, ParkToken, Parked,
+        RequeueOp, UnparkResult, UnparkToken,
     };
 }

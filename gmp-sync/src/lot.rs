@@ -179,25 +179,42 @@ impl<F: FnOnce(Abandoned)> Drop for DequeueOnUnwind<'_, F> {
         let Some(on_abandon) = self.on_abandon.take() else {
             return;
         };
-        let me = WaiterRef(NonNull::from(self.waiter));
-        let how = loop {
-            let key = self.waiter.key.load(Ordering::Relaxed);
-            let mut q = lock_bucket(key);
-            if self.waiter.key.load(Ordering::Relaxed) != key {
-                continue; // requeued while we locked: try the new bucket
-            }
-            if let Some(pos) = q.iter().position(|r| *r == me) {
-                q.remove(pos);
-                break Abandoned::Dequeued { key };
-            }
-            // Not queued: a waker dequeued us under this lock and its token is stored; it no
-            // longer touches us.
-            let token = self.waiter.state.load(Ordering::Acquire);
-            debug_assert_ne!(token, NOT_WOKEN, "gmp-sync: a dequeued waiter has no token");
-            break Abandoned::Woken { key, token };
-        };
-        on_abandon(how);
+        on_abandon(leave(self.waiter));
     }
+}
+
+/// A queued waiter leaves without its wake-up (its park unwound, or it was interrupted):
+/// takes it off its queue if it is still there, else reads the token a waker handed it.
+fn leave(waiter: &Waiter) -> Abandoned {
+    let me = WaiterRef(NonNull::from(waiter));
+    loop {
+        let key = waiter.key.load(Ordering::Relaxed);
+        let mut q = lock_bucket(key);
+        if waiter.key.load(Ordering::Relaxed) != key {
+            continue; // requeued while we locked: try the new bucket
+        }
+        if let Some(pos) = q.iter().position(|r| *r == me) {
+            q.remove(pos);
+            return Abandoned::Dequeued { key };
+        }
+        // Not queued: a waker dequeued us under this lock and its token is stored; it no
+        // longer touches us.
+        let token = waiter.state.load(Ordering::Acquire);
+        debug_assert_ne!(token, NOT_WOKEN, "gmp-sync: a dequeued waiter has no token");
+        return Abandoned::Woken { key, token };
+    }
+}
+
+/// How [`park_interruptible`] ended.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Parked {
+    /// `validate` said not to wait: nothing was queued.
+    NotQueued,
+    /// A waker dequeued the waiter and handed it this token.
+    Woken(UnparkToken),
+    /// `interrupted` said to stop waiting, and the waiter left as an abandoned one does: the
+    /// primitive must undo or pass on what the waiter was counted in or granted.
+    Interrupted(Abandoned),
 }
 
 /// Parks the caller on `key` (parking_lot_core's `park`; Go: `semacquire1`'s queue + park).
@@ -227,6 +244,39 @@ pub fn park(
     before_sleep: impl FnOnce(),
     on_abandon: impl FnOnce(Abandoned),
 ) -> Option<UnparkToken> {
+    let never = || false;
+    match park_interruptible(
+        key,
+        park_token,
+        lifo,
+        reason,
+        validate,
+        before_sleep,
+        &never,
+        on_abandon,
+    ) {
+        Parked::NotQueued => None,
+        Parked::Woken(t) => Some(t),
+        Parked::Interrupted(_) => unreachable!("never interrupted"),
+    }
+}
+
+/// [`park`] that also stops waiting when `interrupted()` says so (a context is done). It is
+/// checked before each park and after each wake-up, so whoever makes it true must then unpark
+/// the waiter (a context's `after_func` does). An interrupted waiter leaves as an abandoned
+/// one does, and its primitive is told how ([`Parked::Interrupted`]); a waiter that was woken
+/// before it saw the interruption returns [`Parked::Woken`].
+#[allow(clippy::too_many_arguments)]
+pub fn park_interruptible(
+    key: usize,
+    park_token: ParkToken,
+    lifo: bool,
+    reason: WaitReason,
+    validate: impl FnOnce() -> bool,
+    before_sleep: impl FnOnce(),
+    interrupted: &dyn Fn() -> bool,
+    on_abandon: impl FnOnce(Abandoned),
+) -> Parked {
     // Go: `acquireSudog`.
     let waiter = SudogBox::new_with(|u| Waiter {
         key: AtomicUsize::new(key),
@@ -237,7 +287,7 @@ pub fn park(
     {
         let mut q = lock_bucket(key);
         if !validate() {
-            return None;
+            return Parked::NotQueued;
         }
         let me = WaiterRef(NonNull::from(&*waiter));
         if lifo {
@@ -258,7 +308,11 @@ pub fn park(
         let s = waiter.state.load(Ordering::Acquire);
         if s != NOT_WOKEN {
             dequeue_on_unwind.on_abandon = None;
-            return Some(s);
+            return Parked::Woken(s);
+        }
+        if interrupted() {
+            dequeue_on_unwind.on_abandon = None;
+            return Parked::Interrupted(leave(&waiter));
         }
         crate::loom::park(reason);
     }

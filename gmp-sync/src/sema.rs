@@ -4,7 +4,7 @@
 
 use crate::loom::atomic::{AtomicU32, Ordering::SeqCst};
 use crate::loom::const_fn;
-use crate::lot::{self, Abandoned, UnparkToken};
+use crate::lot::{self, Abandoned, Parked, UnparkToken};
 use gmp_core::park::WaitReason;
 
 /// Unpark token: woken by a release; the count must still be taken (and may have been stolen).
@@ -97,31 +97,48 @@ impl Sema {
     /// If the caller's goroutine is cancelled while parked here, `on_abandon` is called
     /// during the unwind with what the caller [`Left`] with (see [`lot::park`]).
     pub(crate) fn semacquire(&self, lifo: bool, reason: WaitReason, on_abandon: impl FnOnce(Left)) {
+        let got = self.semacquire_until(lifo, reason, &|| false, on_abandon);
+        debug_assert!(got.is_none());
+    }
+
+    /// [`semacquire`](Self::semacquire) that also gives up when `interrupted()` (checked at
+    /// every wake-up; whoever makes it true unparks the caller). `None`: it took a count.
+    /// `Some(left)`: it gave up, and left the queue with `left` (a count handed to it is
+    /// `Left::Holding`); a primitive that counts its waiters must settle as for an unwind.
+    pub(crate) fn semacquire_until(
+        &self,
+        lifo: bool,
+        reason: WaitReason,
+        interrupted: &dyn Fn() -> bool,
+        on_abandon: impl FnOnce(Left),
+    ) -> Option<Left> {
         if self.cansemacquire() {
-            return;
+            return None;
         }
         let mut on_abandon = Some(on_abandon);
         loop {
-            let token = lot::park(
+            let parked = lot::park_interruptible(
                 self.key(),
                 0,
                 lifo,
                 reason,
                 || !self.cansemacquire(),
                 || {},
+                interrupted,
                 |how| {
                     if let Some(f) = on_abandon.take() {
                         f(Left::from(how));
                     }
                 },
             );
-            match token {
-                None => return, // the recheck under the bucket lock took a count
-                Some(t) => {
+            match parked {
+                Parked::NotQueued => return None, // the recheck under the bucket lock took one
+                Parked::Woken(t) => {
                     if self.finish_wake(t) {
-                        return;
+                        return None;
                     }
                 }
+                Parked::Interrupted(how) => return Some(Left::from(how)),
             }
         }
     }

@@ -2,7 +2,7 @@
 
 use crate::loom::atomic::{AtomicU64, Ordering::SeqCst};
 use crate::loom::Arc;
-use crate::sema::Sema;
+use crate::sema::{Left, Sema};
 use gmp_core::park::WaitReason;
 use std::fmt;
 
@@ -182,13 +182,25 @@ impl WaitGroup {
     /// ```
     #[track_caller]
     pub fn wait(&self) {
+        let done = self.wait_until(&|| false);
+        debug_assert!(done);
+    }
+
+    /// [`wait`](Self::wait) that also gives up when `interrupted()` (checked at every
+    /// wake-up; whoever makes it true unparks the caller). Returns whether the counter reached
+    /// zero; one that gives up leaves the group as a cancelled waiter does (uncounted, or
+    /// having taken the wake-up meant for it: then it reports the zero).
+    pub(crate) fn wait_until(&self, interrupted: &dyn Fn() -> bool) -> bool {
         gmp_core::park::checkpoint();
         let inner = &*self.inner;
         let mut state = inner.state.load(SeqCst);
         loop {
             let v = (state >> 32) as i32;
             if v == 0 {
-                return; // counter is 0, no need to wait
+                return true; // counter is 0, no need to wait
+            }
+            if interrupted() {
+                return false;
             }
             // Increment the waiter count.
             match inner
@@ -196,15 +208,27 @@ impl WaitGroup {
                 .compare_exchange(state, state + 1, SeqCst, SeqCst)
             {
                 Ok(_) => {
-                    inner
-                        .sema
-                        .semacquire(false, WaitReason::SyncWaitGroupWait, |_| {
-                            inner.abandon_wait()
-                        });
+                    let left = inner.sema.semacquire_until(
+                        false,
+                        WaitReason::SyncWaitGroupWait,
+                        interrupted,
+                        |_| {
+                            inner.abandon_wait();
+                        },
+                    );
+                    match left {
+                        None | Some(Left::Holding) => {}
+                        // Gave up: uncounted (false), or the zero came first (true).
+                        Some(Left::Empty) => {
+                            if !inner.abandon_wait() {
+                                return false;
+                            }
+                        }
+                    }
                     if inner.state.load(SeqCst) != 0 {
                         panic!("sync: WaitGroup is reused before previous Wait has returned");
                     }
-                    return;
+                    return true;
                 }
                 Err(now) => state = now,
             }
@@ -220,8 +244,9 @@ impl Inner {
     /// one wake-up for it. It takes that wake-up if it is there, uncounts itself if it is
     /// still counted, and otherwise waits the few instructions until the wake-up shows up
     /// (the `done` runs on another thread). So no wake-up is left over for the next round.
-    /// Runs during the unwind: never panics, never parks.
-    fn abandon_wait(&self) {
+    /// Runs during the unwind: never panics, never parks. Returns whether it took the wake-up
+    /// (the counter reached zero first).
+    fn abandon_wait(&self) -> bool {
         // A wake-up taken is one of this round (ours, or a sibling's that will take ours).
         self.sema.take_or_uncount(|| {
             let state = self.state.load(SeqCst);
@@ -232,7 +257,7 @@ impl Inner {
                     .compare_exchange(state, state - 1, SeqCst, SeqCst)
                     .is_ok()
             })
-        });
+        })
     }
 }
 

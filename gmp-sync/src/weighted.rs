@@ -3,7 +3,7 @@
 
 use crate::loom::atomic::{AtomicUsize, Ordering::SeqCst};
 use crate::loom::const_fn;
-use crate::lot::{self, Abandoned, Queue, UnparkToken};
+use crate::lot::{self, Abandoned, Parked, Queue, UnparkToken};
 use gmp_core::park::WaitReason;
 use std::fmt;
 
@@ -88,6 +88,11 @@ impl Semaphore {
         &self.state as *const AtomicUsize as usize
     }
 
+    /// The number of units (x/sync keeps it private; gmp's context-aware acquire needs it).
+    pub fn capacity(&self) -> usize {
+        self.size
+    }
+
     /// Takes `n` units if they are free and nobody is queued. Lock-free.
     fn try_acquire_fast(&self, n: usize) -> bool {
         let mut s = self.state.load(SeqCst);
@@ -124,8 +129,17 @@ impl Semaphore {
         if self.try_acquire_fast(n) {
             return;
         }
+        let acquired = self.acquire_slow(n, &|| false);
+        debug_assert!(acquired);
+    }
+
+    /// Queues for `n` units (`n` ≤ capacity) until served, or until `interrupted()` (checked
+    /// at every wake-up; whoever makes it true unparks the caller). Returns whether the units
+    /// were acquired. An interrupted waiter leaves the queue as a cancelled one does (and
+    /// one served meanwhile keeps its units: it was served first).
+    pub(crate) fn acquire_slow(&self, n: usize, interrupted: &dyn Fn() -> bool) -> bool {
         let mut acquired = false;
-        let token = lot::park(
+        let parked = lot::park_interruptible(
             self.key(),
             n,
             false,
@@ -150,6 +164,7 @@ impl Semaphore {
                 }
             },
             || {},
+            interrupted,
             |how| match how {
                 // Still queued: it may have been the head that blocked smaller requests.
                 Abandoned::Dequeued { .. } => self.serve_after_leaving(),
@@ -158,9 +173,21 @@ impl Semaphore {
                 Abandoned::Woken { .. } => self.release(n),
             },
         );
-        match token {
-            None => debug_assert!(acquired),
-            Some(t) => debug_assert_eq!(t, TOKEN_ACQUIRED),
+        match parked {
+            Parked::NotQueued => {
+                debug_assert!(acquired);
+                true
+            }
+            Parked::Woken(t) => {
+                debug_assert_eq!(t, TOKEN_ACQUIRED);
+                true
+            }
+            // Served while it gave up: the units are ours (the release added them for us).
+            Parked::Interrupted(Abandoned::Woken { .. }) => true,
+            Parked::Interrupted(Abandoned::Dequeued { .. }) => {
+                self.serve_after_leaving();
+                false
+            }
         }
     }
 

@@ -80,6 +80,20 @@
 //! }
 //! ```
 //!
+//! A goroutine's end is an operand too: [`done(&handle)`](done) is a receiver closed when the
+//! goroutine ends (Go's idiom: a `done` channel the goroutine closes with `defer`).
+//!
+//! ```
+//! use gmp_chan::{chan, done, select};
+//!
+//! let results = chan::<u32>(0);
+//! let worker = gmp_core::go(|| ()); // ends without sending
+//! select! {
+//!     recv(results) -> r => unreachable!("{r:?}"),
+//!     recv(done(&worker)) -> _ => {} // Go: case <-done:
+//! }
+//! ```
+//!
 //! ## Time
 //!
 //! [`time::after`] (Go's `time.After`), [`time::tick`] (`time.Tick`: a receiver that ticks

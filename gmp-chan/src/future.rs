@@ -38,7 +38,8 @@ use std::task::{Context, Poll};
 /// channel is closed and drained.
 ///
 /// Cancel-safe: dropping it, pending or not, never loses a value (it takes a value only in
-/// the poll that returns it). `Send` when `T: Send`.
+/// the poll that returns it). `Send` when `T: Send`. Polling it again after it returned
+/// `Ready` panics.
 #[must_use = "futures do nothing unless polled"]
 pub struct RecvFuture<'a, T> {
     chan: &'a Hchan<T>,
@@ -61,7 +62,8 @@ enum RecvState<T> {
 ///
 /// Dropping it while pending either leaves the value undelivered (it is dropped with the
 /// future) or finds it already delivered, exactly once; see
-/// [`Chan::send_async`](crate::Chan::send_async). `Send` when `T: Send`.
+/// [`Chan::send_async`](crate::Chan::send_async). `Send` when `T: Send`. Polling it again
+/// after it returned `Ready` panics.
 #[must_use = "futures do nothing unless polled"]
 pub struct SendFuture<'a, T> {
     chan: &'a Hchan<T>,

@@ -13,6 +13,7 @@ use std::task::Waker;
 /// `unlock(&c.lock)`): a parked goroutine or thread, or an async task (a pending
 /// [`RecvFuture`](crate::RecvFuture) or [`SendFuture`](crate::SendFuture)).
 #[derive(Debug)]
+#[must_use = "wake it once the channel lock is released"]
 pub(crate) enum Wakeup {
     /// A goroutine or thread parked in a blocking operation or select.
     Unpark(Unparker),

@@ -46,13 +46,27 @@
 //!
 //! Blocking is only through `gmp_core::park`, so the same code blocks a goroutine (the
 //! goroutine parks, its M runs others) or a plain thread, and under loom a loom thread.
+//!
+//! **Async tasks** (`recv_async`, `send_async`; the futures are in `future.rs`) never park:
+//! a pending future leaves a [`TaskWaiter`] record (its waker, and a send's value) where a
+//! peer finds it, and every access to it is under this lock, so it needs no claim word. A
+//! pending send is an entry of `sendq` like a parked sender, in the same FIFO order: a
+//! receiver takes its value and wakes its waker. A pending receive is *not* in `recvq`, and
+//! is never handed a value (a future may be dropped at any time, and the value with it): it
+//! waits in `recv_tasks`, and whoever leaves something to receive where a receiver finds it
+//! (a value in the buffer, a sender queued in `sendq`, the close) notifies the first one.
+//! The woken future takes the value itself under the lock when polled; if it is dropped
+//! instead, its drop passes the notification on. Parked receivers are served first: a
+//! sender hands its value straight to one in `recvq`, and only buffers it, or waits, for an
+//! async one.
 
 use crate::error::{TryRecvError, TrySendError};
 use crate::lock::{Lock, LockGuard};
 use crate::loom::atomic::{AtomicBool, Ordering};
 use crate::sudog::{Sudog, Waiting};
-use crate::waitq::{Packet, WaitQueue, Waiter};
-use gmp_core::park::{Unparker, WaitReason};
+use crate::task::{TaskQueue, TaskWaiter};
+use crate::waitq::{Packet, WaitQueue, Waiter, Wakeup};
+use gmp_core::park::WaitReason;
 use std::collections::VecDeque;
 use std::time::Instant;
 
@@ -73,7 +87,10 @@ pub(crate) struct State<T> {
     buf: VecDeque<T>,
     closed: bool,
     recvq: WaitQueue<T>,
+    /// Parked senders and pending send futures, in arrival order.
     sendq: WaitQueue<T>,
+    /// Pending receive futures, notified (not handed values): see the design above.
+    recv_tasks: TaskQueue<T>,
 }
 
 /// Outcome of a blocking wait with a deadline.
@@ -97,6 +114,7 @@ impl<T> Hchan<T> {
                 closed: false,
                 recvq: WaitQueue::new(),
                 sendq: WaitQueue::new(),
+                recv_tasks: TaskQueue::new(),
             }),
             cap,
             closed: AtomicBool::new(false),
@@ -124,21 +142,27 @@ impl<T> Hchan<T> {
         self.closed.load(Ordering::Acquire)
     }
 
-    /// Number of (possibly stale) queued receivers and senders, for tests and `Debug`.
+    /// Number of (possibly stale) queued receivers (parked and async) and senders, for tests
+    /// and `Debug`.
     pub(crate) fn queued(&self) -> (usize, usize) {
         let st = self.lock.lock();
-        (st.recvq.len(), st.sendq.len())
+        (st.recvq.len() + st.recv_tasks.len(), st.sendq.len())
     }
 
     // ---- operations under the lock, shared by the plain operations and select ----
 
     /// Go: the non-blocking part of `chansend` (`send` to a waiting receiver, else the
-    /// buffer). On success returns the unparker of a receiver to wake after unlocking.
+    /// buffer). On success returns the receiver to wake after unlocking: a parked one handed
+    /// the value, or an async one notified of the value in the buffer.
+    ///
+    /// An async receiver is not a partner for a rendezvous here: on an unbuffered channel
+    /// with only pending receive futures this fails with `Full` (the caller that goes on to
+    /// wait in `sendq` notifies one, see [`enqueue_send`](Self::enqueue_send)).
     pub(crate) fn try_send_locked(
         &self,
         st: &mut State<T>,
         v: T,
-    ) -> Result<Option<Unparker>, TrySendError<T>> {
+    ) -> Result<Option<Wakeup>, TrySendError<T>> {
         if st.closed {
             return Err(TrySendError::Closed(v));
         }
@@ -149,7 +173,7 @@ impl<T> Hchan<T> {
         }
         if st.buf.len() < self.cap {
             st.buf.push_back(v);
-            return Ok(None);
+            return Ok(st.recv_tasks.notify_one());
         }
         Err(TrySendError::Full(v))
     }
@@ -160,22 +184,25 @@ impl<T> Hchan<T> {
     /// too, one over its capacity, until it is received (senders wait meanwhile).
     pub(crate) fn unrecv(&self, v: T) {
         let mut st = self.lock.lock();
-        if let Some(r) = st.recvq.pop_claim() {
+        let waker = if let Some(r) = st.recvq.pop_claim() {
             r.put(v);
-            let waker = r.complete();
-            drop(st);
-            waker.unpark();
-            return;
+            Some(r.complete())
+        } else {
+            st.buf.push_front(v);
+            st.recv_tasks.notify_one()
+        };
+        drop(st);
+        if let Some(w) = waker {
+            w.wake();
         }
-        st.buf.push_front(v);
     }
 
-    /// Go: the non-blocking part of `chanrecv`. On success returns the value and the
-    /// unparker of a sender to wake after unlocking.
+    /// Go: the non-blocking part of `chanrecv`. On success returns the value and the sender
+    /// (parked, or a pending future) to wake after unlocking.
     pub(crate) fn try_recv_locked(
         &self,
         st: &mut State<T>,
-    ) -> Result<(T, Option<Unparker>), TryRecvError> {
+    ) -> Result<(T, Option<Wakeup>), TryRecvError> {
         if let Some(v) = st.buf.pop_front() {
             // Go: `recv` on a full buffer with a waiting sender: take the head, move the
             // sender's value to the tail, so FIFO order holds across the hand-off. (Not when
@@ -237,9 +264,17 @@ impl<T> Hchan<T> {
         st.recvq.push(Waiter::new(sg, case, p));
     }
 
-    /// Enqueue a sender entry (the caller holds the lock).
-    pub(crate) fn enqueue_send(st: &mut State<T>, sg: &Sudog, case: usize, p: &Packet<T>) {
+    /// Enqueue a sender entry (the caller holds the lock). Returns an async receiver to wake
+    /// after unlocking: it will find the sender in `sendq` when polled.
+    #[must_use = "an async receiver to wake after unlocking"]
+    pub(crate) fn enqueue_send(
+        st: &mut State<T>,
+        sg: &Sudog,
+        case: usize,
+        p: &Packet<T>,
+    ) -> Option<Wakeup> {
         st.sendq.push(Waiter::new(sg, case, p));
+        st.recv_tasks.notify_one()
     }
 
     /// Remove `sg`'s entries from both queues (the caller holds the lock).
@@ -260,7 +295,7 @@ impl<T> Hchan<T> {
             Ok(waker) => {
                 drop(st);
                 if let Some(w) = waker {
-                    w.unpark();
+                    w.wake();
                 }
                 return Ok(());
             }
@@ -272,8 +307,11 @@ impl<T> Hchan<T> {
         }
         // Block (Go: `acquireSudog`, enqueue it on sendq, gopark).
         let rec = Waiting::acquire(Some(v));
-        Self::enqueue_send(&mut st, &rec.sg, 0, &rec.packet);
+        let notify = Self::enqueue_send(&mut st, &rec.sg, 0, &rec.packet);
         drop(st);
+        if let Some(w) = notify {
+            w.wake();
+        }
         let guard = Blocked {
             chan: self,
             sg: &rec.sg,
@@ -298,7 +336,7 @@ impl<T> Hchan<T> {
             Ok((v, waker)) => {
                 drop(st);
                 if let Some(w) = waker {
-                    w.unpark();
+                    w.wake();
                 }
                 return Timed::Done(Some(v));
             }
@@ -333,18 +371,61 @@ impl<T> Hchan<T> {
             st.closed = true;
             self.closed.store(true, Ordering::Release);
             // Receivers get `None` (their packet stays empty); senders find their value still
-            // in their packet and report it back in `Err`.
+            // in their packet and report it back in `Err`. Async receivers look again and see
+            // the close once the buffer is drained.
             while let Some(r) = st.recvq.pop_claim() {
                 wake.push(r.complete());
             }
             while let Some(s) = st.sendq.pop_claim() {
                 wake.push(s.complete());
             }
+            st.recv_tasks.notify_all(&mut wake);
         }
         for w in wake {
-            w.unpark();
+            w.wake();
         }
         true
+    }
+
+    // ---- async tasks: the registrations of pending futures (see `future.rs`) ----
+
+    /// Queues a pending receive future's record in `recv_tasks` (the caller holds the lock
+    /// and has just found nothing to receive).
+    pub(crate) fn enqueue_recv_task(st: &mut State<T>, t: &TaskWaiter<T>) {
+        st.recv_tasks.push(t);
+    }
+
+    /// Takes a receive future's record out of `recv_tasks`, if there (the caller holds the
+    /// lock).
+    pub(crate) fn dequeue_recv_task(st: &mut State<T>, t: &TaskWaiter<T>) {
+        st.recv_tasks.remove(t);
+    }
+
+    /// A notified receive future is dropped before it looked: if there is still something to
+    /// receive, the next async receiver is told instead (returned, to wake after unlocking).
+    /// Without this, a value could sit in the buffer, or a sender wait in `sendq`, while an
+    /// async receiver waits for a notification that went to the dropped one.
+    #[must_use = "an async receiver to wake after unlocking"]
+    pub(crate) fn pass_on_notification(st: &mut State<T>) -> Option<Wakeup> {
+        // (`sendq` may hold stale select entries: at worst a spurious wake-up.)
+        if st.buf.is_empty() && st.sendq.is_empty() {
+            return None;
+        }
+        st.recv_tasks.notify_one()
+    }
+
+    /// Queues a pending send future's record in `sendq`, as a parked sender is (the caller
+    /// holds the lock and found no room and no parked receiver). Returns an async receiver to
+    /// wake after unlocking.
+    #[must_use = "an async receiver to wake after unlocking"]
+    pub(crate) fn enqueue_send_task(st: &mut State<T>, t: &TaskWaiter<T>) -> Option<Wakeup> {
+        st.sendq.push_task(t);
+        st.recv_tasks.notify_one()
+    }
+
+    /// Takes a send future's record out of `sendq`, if there (the caller holds the lock).
+    pub(crate) fn dequeue_send_task(st: &mut State<T>, t: &TaskWaiter<T>) {
+        st.sendq.remove_task(t);
     }
 }
 

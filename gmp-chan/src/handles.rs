@@ -3,6 +3,7 @@
 
 use crate::chan::{Hchan, Timed};
 use crate::error::{RecvTimeoutError, SendError, SendTimeoutError, TryRecvError, TrySendError};
+use crate::future::{RecvFuture, SendFuture};
 use crate::iter::{IntoIter, Iter};
 use crate::loom::Arc;
 use std::fmt;
@@ -127,6 +128,104 @@ impl<T> Chan<T> {
         }
     }
 
+    /// [`send`](Self::send) for async code: a future that resolves to `Ok(())` once the value
+    /// is buffered or taken by a receiver, or to `Err(SendError(v))`, giving the value back,
+    /// if the channel is or gets closed first. It works on any executor and shares the
+    /// channel with goroutines and threads that block on it: while it waits, its value is
+    /// queued with the parked senders, in arrival order, and the receiver that takes it wakes
+    /// the task's waker. It never blocks the thread that polls it, and it sends nothing until
+    /// it is first polled.
+    ///
+    /// # Cancel safety
+    ///
+    /// Dropping the future while it is pending either finds that a receiver already took the
+    /// value (it was delivered, exactly once) or withdraws it: the value is dropped with the
+    /// future, and no receiver ever sees it. Which of the two happened cannot be told after
+    /// the drop; to know, keep polling to the end, or use [`try_send`](Self::try_send). A
+    /// future that reports `Err(SendError(v))` never delivered `v`.
+    ///
+    /// ```
+    /// # fn block_on<F: std::future::Future>(f: F) -> F::Output {
+    /// #     use std::task::{Context, Poll, Wake, Waker};
+    /// #     struct Unpark(std::thread::Thread);
+    /// #     impl Wake for Unpark {
+    /// #         fn wake(self: std::sync::Arc<Self>) { self.0.unpark() }
+    /// #     }
+    /// #     let waker = Waker::from(std::sync::Arc::new(Unpark(std::thread::current())));
+    /// #     let mut f = std::pin::pin!(f);
+    /// #     loop {
+    /// #         match f.as_mut().poll(&mut Context::from_waker(&waker)) {
+    /// #             Poll::Ready(v) => return v,
+    /// #             Poll::Pending => std::thread::park(),
+    /// #         }
+    /// #     }
+    /// # }
+    /// let ch = gmp_chan::chan(0); // unbuffered
+    /// let rx = ch.clone();
+    /// let t = std::thread::spawn(move || rx.recv()); // a blocking receiver
+    /// block_on(ch.send_async("hi")).unwrap();
+    /// assert_eq!(t.join().unwrap(), Some("hi"));
+    /// ch.close();
+    /// assert_eq!(block_on(ch.send_async("late")), Err(gmp_chan::SendError("late")));
+    /// ```
+    pub fn send_async(&self, v: T) -> SendFuture<'_, T> {
+        SendFuture::new(&self.inner, v)
+    }
+
+    /// [`recv`](Self::recv) for async code: a future that resolves to `Some(v)`, or to `None`
+    /// once the channel is closed and drained. It works on any executor and shares the
+    /// channel with goroutines and threads that block on it; it never blocks the thread that
+    /// polls it. While it waits, its task's waker is registered with the channel, and a
+    /// sender (or `close`) wakes it when there is something to receive.
+    ///
+    /// # Cancel safety
+    ///
+    /// Dropping the future never loses a value: a value is taken out of the channel only in
+    /// the poll that returns it. A pending future is only told that something arrived; if it
+    /// is dropped before it looks, the value stays in the channel (in its buffer, or with its
+    /// waiting sender) and the next waiting receive future is told instead. So it can be
+    /// raced against a timeout or another future and dropped freely.
+    ///
+    /// # Fairness
+    ///
+    /// A goroutine or thread blocked in [`recv`](Self::recv) or a `select!` is served before
+    /// pending futures: a sender hands its value straight to it. Among themselves, waiting
+    /// futures are told in the order they began to wait; a value goes to whichever receiver
+    /// takes it first. On an unbuffered channel a pending future meets senders that wait
+    /// ([`send`](Self::send), [`send_async`](Self::send_async), a `select!` send case that
+    /// blocks), not a non-blocking [`try_send`](Self::try_send): until it is polled, nobody is
+    /// there to take the value.
+    ///
+    /// ```
+    /// # fn block_on<F: std::future::Future>(f: F) -> F::Output {
+    /// #     use std::task::{Context, Poll, Wake, Waker};
+    /// #     struct Unpark(std::thread::Thread);
+    /// #     impl Wake for Unpark {
+    /// #         fn wake(self: std::sync::Arc<Self>) { self.0.unpark() }
+    /// #     }
+    /// #     let waker = Waker::from(std::sync::Arc::new(Unpark(std::thread::current())));
+    /// #     let mut f = std::pin::pin!(f);
+    /// #     loop {
+    /// #         match f.as_mut().poll(&mut Context::from_waker(&waker)) {
+    /// #             Poll::Ready(v) => return v,
+    /// #             Poll::Pending => std::thread::park(),
+    /// #         }
+    /// #     }
+    /// # }
+    /// let ch = gmp_chan::chan(0);
+    /// let tx = ch.clone();
+    /// let t = std::thread::spawn(move || {
+    ///     tx.send(1).unwrap(); // blocks until the future takes it
+    ///     tx.close();
+    /// });
+    /// assert_eq!(block_on(ch.recv_async()), Some(1));
+    /// assert_eq!(block_on(ch.recv_async()), None); // closed and drained
+    /// t.join().unwrap();
+    /// ```
+    pub fn recv_async(&self) -> RecvFuture<'_, T> {
+        RecvFuture::new(&self.inner)
+    }
+
     /// Go's `select { case ch <- v: default: }`: sends only if that can be done at once.
     ///
     /// ```
@@ -140,7 +239,7 @@ impl<T> Chan<T> {
         let waker = self.inner.try_send_locked(&mut st, v)?;
         drop(st);
         if let Some(w) = waker {
-            w.unpark();
+            w.wake();
         }
         Ok(())
     }
@@ -159,7 +258,7 @@ impl<T> Chan<T> {
         let (v, waker) = self.inner.try_recv_locked(&mut st)?;
         drop(st);
         if let Some(w) = waker {
-            w.unpark();
+            w.wake();
         }
         Ok(v)
     }
@@ -336,6 +435,32 @@ impl<T> Sender<T> {
     pub fn send_timeout(&self, v: T, d: Duration) -> Result<(), SendTimeoutError<T>> {
         self.chan.send_timeout(v, d)
     }
+    /// [`send`](Self::send) for async code; see [`Chan::send_async`] (cancel semantics there).
+    ///
+    /// ```
+    /// # fn block_on<F: std::future::Future>(f: F) -> F::Output {
+    /// #     use std::task::{Context, Poll, Wake, Waker};
+    /// #     struct Unpark(std::thread::Thread);
+    /// #     impl Wake for Unpark {
+    /// #         fn wake(self: std::sync::Arc<Self>) { self.0.unpark() }
+    /// #     }
+    /// #     let waker = Waker::from(std::sync::Arc::new(Unpark(std::thread::current())));
+    /// #     let mut f = std::pin::pin!(f);
+    /// #     loop {
+    /// #         match f.as_mut().poll(&mut Context::from_waker(&waker)) {
+    /// #             Poll::Ready(v) => return v,
+    /// #             Poll::Pending => std::thread::park(),
+    /// #         }
+    /// #     }
+    /// # }
+    /// let ch = gmp_chan::chan(1);
+    /// let tx = ch.sender();
+    /// block_on(tx.send_async(5)).unwrap(); // room in the buffer: ready at once
+    /// assert_eq!(ch.recv(), Some(5));
+    /// ```
+    pub fn send_async(&self, v: T) -> SendFuture<'_, T> {
+        self.chan.send_async(v)
+    }
     /// See [`Chan::close`] (a sender may close, as in Go).
     pub fn close(&self) -> bool {
         self.chan.close()
@@ -354,6 +479,32 @@ impl<T> Receiver<T> {
     /// See [`Chan::recv_timeout`].
     pub fn recv_timeout(&self, d: Duration) -> Result<T, RecvTimeoutError> {
         self.chan.recv_timeout(d)
+    }
+    /// [`recv`](Self::recv) for async code; see [`Chan::recv_async`] (cancel semantics there).
+    ///
+    /// ```
+    /// # fn block_on<F: std::future::Future>(f: F) -> F::Output {
+    /// #     use std::task::{Context, Poll, Wake, Waker};
+    /// #     struct Unpark(std::thread::Thread);
+    /// #     impl Wake for Unpark {
+    /// #         fn wake(self: std::sync::Arc<Self>) { self.0.unpark() }
+    /// #     }
+    /// #     let waker = Waker::from(std::sync::Arc::new(Unpark(std::thread::current())));
+    /// #     let mut f = std::pin::pin!(f);
+    /// #     loop {
+    /// #         match f.as_mut().poll(&mut Context::from_waker(&waker)) {
+    /// #             Poll::Ready(v) => return v,
+    /// #             Poll::Pending => std::thread::park(),
+    /// #         }
+    /// #     }
+    /// # }
+    /// let ch = gmp_chan::chan(1);
+    /// let rx = ch.receiver();
+    /// ch.send(5).unwrap();
+    /// assert_eq!(block_on(rx.recv_async()), Some(5));
+    /// ```
+    pub fn recv_async(&self) -> RecvFuture<'_, T> {
+        self.chan.recv_async()
     }
     /// See [`Chan::iter`].
     pub fn iter(&self) -> Iter<'_, T> {

@@ -94,6 +94,80 @@
 //! }
 //! ```
 //!
+//! ## Async interop
+//!
+//! [`Chan::recv_async`] and [`Chan::send_async`] (also on [`Receiver`] and [`Sender`]) are
+//! the receive and the send as futures ([`RecvFuture`], [`SendFuture`]; `Send` when `T` is),
+//! for async code on any executor: tokio, `futures`, [`gmp_core::block_on`] (which parks a
+//! goroutine), or a hand-written `block_on` like the one below. They share a channel, buffered or unbuffered, with goroutines and threads that
+//! block on it, and with each other. A pending future registers its task's waker with the
+//! channel (no helper thread, no polling) and is woken by the sender, receiver or `close`
+//! that makes it ready; a poll with another waker replaces the old one.
+//!
+//! Cancel semantics (so the futures can be raced against timeouts and dropped):
+//!
+//! - A receive future never loses a value: it takes one only in the poll that returns it. A
+//!   pending one is only told that something arrived; dropped before it looks, the value
+//!   stays in the channel for the next receiver.
+//! - A send future dropped while pending has either had its value taken by a receiver
+//!   (delivered, exactly once) or not: then the value is dropped with the future and no
+//!   receiver ever sees it. A send that reports `Err(SendError(v))` delivered nothing.
+//! - [`Chan::close`] wakes pending futures: receives drain the buffer, then give `None`; a
+//!   pending send gives its value back in `Err(SendError(v))`.
+//!
+//! Goroutines and threads blocked in `recv` or `select!` are served before pending receive
+//! futures, and on an unbuffered channel a pending receive future is no partner for a
+//! non-blocking `try_send` (see [`Chan::recv_async`]).
+//!
+//! ```
+//! use gmp_chan::chan;
+//! use std::future::Future;
+//! use std::sync::Arc;
+//! use std::task::{Context, Poll, Wake, Waker};
+//!
+//! /// The smallest executor: poll, and park the thread until the waker unparks it.
+//! fn block_on<F: Future>(f: F) -> F::Output {
+//!     struct Unpark(std::thread::Thread);
+//!     impl Wake for Unpark {
+//!         fn wake(self: Arc<Self>) {
+//!             self.0.unpark();
+//!         }
+//!     }
+//!     let waker = Waker::from(Arc::new(Unpark(std::thread::current())));
+//!     let mut f = std::pin::pin!(f);
+//!     loop {
+//!         match f.as_mut().poll(&mut Context::from_waker(&waker)) {
+//!             Poll::Ready(v) => return v,
+//!             Poll::Pending => std::thread::park(),
+//!         }
+//!     }
+//! }
+//!
+//! let ch = chan(0); // unbuffered: each send meets a receiver
+//! let tx = ch.sender();
+//! let producer = gmp_core::go(move || {
+//!     for i in 0..3 {
+//!         tx.send(i).unwrap(); // a goroutine, parked until the future takes the value
+//!     }
+//!     tx.close();
+//! });
+//! let mut got = Vec::new();
+//! while let Some(v) = block_on(ch.recv_async()) {
+//!     got.push(v);
+//! }
+//! assert_eq!(got, [0, 1, 2]);
+//! producer.join().unwrap();
+//!
+//! // A pending receive, dropped: nothing is lost.
+//! let ch = chan::<i32>(1);
+//! let mut rx = Box::pin(ch.recv_async());
+//! let noop = &mut Context::from_waker(Waker::noop());
+//! assert!(rx.as_mut().poll(noop).is_pending());
+//! ch.send(7).unwrap(); // the future is told, but does not take it
+//! drop(rx);
+//! assert_eq!(ch.recv(), Some(7));
+//! ```
+//!
 //! ## Time
 //!
 //! [`time::after`] (Go's `time.After`), [`time::tick`] (`time.Tick`: a receiver that ticks
@@ -198,6 +272,7 @@ mod chan;
 pub mod context;
 mod done;
 mod error;
+mod future;
 mod handles;
 mod iter;
 mod lock;
@@ -206,11 +281,13 @@ mod operand;
 mod select;
 mod select_macro;
 mod sudog;
+mod task;
 pub mod time;
 mod waitq;
 
 pub use done::done;
 pub use error::{RecvTimeoutError, SendError, SendTimeoutError, TryRecvError, TrySendError};
+pub use future::{RecvFuture, SendFuture};
 pub use handles::{chan, Chan, Receiver, Sender};
 pub use iter::{IntoIter, Iter};
 pub use operand::{RecvOperand, SendOperand};

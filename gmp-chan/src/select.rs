@@ -11,8 +11,8 @@ use crate::handles::Chan;
 use crate::loom::rand_below;
 use crate::operand::{RecvOperand, SendOperand};
 use crate::sudog::Sudog;
-use crate::waitq::Packet;
-use gmp_core::park::{self, SudogBytes, Unparker, WaitReason};
+use crate::waitq::{Packet, Wakeup};
+use gmp_core::park::{self, SudogBytes, WaitReason};
 use std::alloc::Layout;
 use std::cell::Cell;
 use std::fmt;
@@ -58,16 +58,18 @@ pub(crate) trait Case {
     ///
     /// # Safety
     /// The caller holds this case's channel lock and has no entry of this case queued.
-    unsafe fn poll_locked(&self) -> Option<Option<Unparker>>;
+    unsafe fn poll_locked(&self) -> Option<Option<Wakeup>>;
     /// With the lock held: enqueue an entry for `sg`'s case `case` (Go: pass 2). The case's
     /// value moves off the stack into `slot` (Go: one `sudog` per case) until
     /// [`unregister`](Case::unregister): in it if its packet fits, else in a box whose
-    /// pointer the slot holds.
+    /// pointer the slot holds. Returns an async receiver to wake after unlocking (a send
+    /// case notifies one: it will find the entry when polled).
     ///
     /// # Safety
     /// The caller holds the lock; `slot` is a free [`Slot`] that, like `sg` and `self`, stays
     /// alive until the entry is gone (see `chan.rs`, rule 3) and `unregister` has run.
-    unsafe fn enqueue_locked(&self, sg: &Sudog, case: usize, slot: NonNull<Slot>);
+    unsafe fn enqueue_locked(&self, sg: &Sudog, case: usize, slot: NonNull<Slot>)
+        -> Option<Wakeup>;
     /// Once no entry of the select is queued any more: the value slot comes back from its
     /// record (Go: `releaseSudog`).
     fn unregister(&self);
@@ -127,10 +129,11 @@ pub(crate) trait Dir {
     ///
     /// # Safety
     /// The caller holds `ch`'s lock and has no entry of this case queued.
-    unsafe fn poll_locked<T>(ch: &Hchan<T>, packet: &Packet<T>) -> Option<Option<Unparker>>;
+    unsafe fn poll_locked<T>(ch: &Hchan<T>, packet: &Packet<T>) -> Option<Option<Wakeup>>;
     /// Queues the entry on this direction's queue (`recvq` or `sendq`); the caller holds the
-    /// channel's lock.
-    fn enqueue<T>(st: &mut State<T>, sg: &Sudog, case: usize, packet: &Packet<T>);
+    /// channel's lock. Returns an async receiver to wake after unlocking.
+    fn enqueue<T>(st: &mut State<T>, sg: &Sudog, case: usize, packet: &Packet<T>)
+        -> Option<Wakeup>;
     /// [`Case::unselect`] for this direction.
     fn unselect<T>(ch: &Hchan<T>, packet: &Packet<T>);
 }
@@ -138,7 +141,7 @@ pub(crate) trait Dir {
 impl Dir for RecvDir {
     const NAME: &'static str = "RecvCase";
     const IS_RECV: bool = true;
-    unsafe fn poll_locked<T>(ch: &Hchan<T>, packet: &Packet<T>) -> Option<Option<Unparker>> {
+    unsafe fn poll_locked<T>(ch: &Hchan<T>, packet: &Packet<T>) -> Option<Option<Wakeup>> {
         // SAFETY: the caller holds the lock.
         let r = unsafe { ch.with_locked(|st| ch.try_recv_locked(st)) };
         match r {
@@ -152,8 +155,14 @@ impl Dir for RecvDir {
             Err(TryRecvError::Empty) => None,
         }
     }
-    fn enqueue<T>(st: &mut State<T>, sg: &Sudog, case: usize, packet: &Packet<T>) {
+    fn enqueue<T>(
+        st: &mut State<T>,
+        sg: &Sudog,
+        case: usize,
+        packet: &Packet<T>,
+    ) -> Option<Wakeup> {
         Hchan::enqueue_recv(st, sg, case, packet);
+        None
     }
     fn unselect<T>(ch: &Hchan<T>, packet: &Packet<T>) {
         // SAFETY: the select is over: no entry of ours is queued, the packet is ours alone.
@@ -166,7 +175,7 @@ impl Dir for RecvDir {
 impl Dir for SendDir {
     const NAME: &'static str = "SendCase";
     const IS_RECV: bool = false;
-    unsafe fn poll_locked<T>(ch: &Hchan<T>, packet: &Packet<T>) -> Option<Option<Unparker>> {
+    unsafe fn poll_locked<T>(ch: &Hchan<T>, packet: &Packet<T>) -> Option<Option<Wakeup>> {
         // SAFETY: no entry of ours is queued, so nobody else can reach the packet.
         let v = packet.with_mut(|p| unsafe { (*p).take() });
         let v = v.expect("gmp-chan: send case polled without its value");
@@ -187,8 +196,13 @@ impl Dir for SendDir {
             }
         }
     }
-    fn enqueue<T>(st: &mut State<T>, sg: &Sudog, case: usize, packet: &Packet<T>) {
-        Hchan::enqueue_send(st, sg, case, packet);
+    fn enqueue<T>(
+        st: &mut State<T>,
+        sg: &Sudog,
+        case: usize,
+        packet: &Packet<T>,
+    ) -> Option<Wakeup> {
+        Hchan::enqueue_send(st, sg, case, packet)
     }
     fn unselect<T>(_ch: &Hchan<T>, _packet: &Packet<T>) {
         // Delivered; or the channel was closed, and the value can only be dropped.
@@ -284,11 +298,16 @@ impl<T, D: Dir> Case for OpCase<'_, T, D> {
         // SAFETY: forwarded contract (the caller locked it).
         unsafe { self.hchan().raw_unlock() }
     }
-    unsafe fn poll_locked(&self) -> Option<Option<Unparker>> {
+    unsafe fn poll_locked(&self) -> Option<Option<Wakeup>> {
         // SAFETY: forwarded contract (lock held, no entry of ours queued).
         unsafe { D::poll_locked(self.hchan(), &self.packet) }
     }
-    unsafe fn enqueue_locked(&self, sg: &Sudog, case: usize, slot: NonNull<Slot>) {
+    unsafe fn enqueue_locked(
+        &self,
+        sg: &Sudog,
+        case: usize,
+        slot: NonNull<Slot>,
+    ) -> Option<Wakeup> {
         // SAFETY: no entry of this case is queued yet: the packet is ours alone.
         let v = self.packet.with_mut(|p| unsafe { (*p).take() });
         let rec: NonNull<Packet<T>> = if fits_slot::<Packet<T>>() {
@@ -305,11 +324,12 @@ impl<T, D: Dir> Case for OpCase<'_, T, D> {
         };
         // SAFETY: the caller holds the lock; the slot stays alive until `unregister`, after
         // every entry is gone.
-        unsafe {
+        let notify = unsafe {
             self.hchan()
                 .with_locked(|st| D::enqueue(st, sg, case, rec.as_ref()))
-        }
+        };
         self.parked.set(Some(slot));
+        notify
     }
     fn unregister(&self) {
         if let Some(slot) = self.parked.take() {
@@ -509,7 +529,7 @@ pub(crate) fn selectgo(cases: &[CaseRef<'_>], mode: Mode) -> Option<usize> {
             // SAFETY: locked above.
             unsafe { locks.unlock() };
             if let Some(w) = waker {
-                w.unpark();
+                w.wake();
             }
             cases[i].0.fire();
             return Some(i);
@@ -540,14 +560,20 @@ pub(crate) fn selectgo(cases: &[CaseRef<'_>], mode: Mode) -> Option<usize> {
         settled: false,
     };
     let first = frame.bytes.as_ptr().cast::<Slot>();
+    // Async receivers told of our send cases (no allocation unless there are some).
+    let mut notify = Vec::new();
     for (k, &i) in locks.order.iter().enumerate() {
         // SAFETY: locked; slot `k + 1` is this case's part of the record, which, like the
         // claim word and the cases, outlives the entries: `Frame` settles and unregisters
         // before it frees the record, unwinding too.
-        unsafe { cases[i].0.enqueue_locked(frame.sg(), i, first.add(k + 1)) };
+        let w = unsafe { cases[i].0.enqueue_locked(frame.sg(), i, first.add(k + 1)) };
+        notify.extend(w);
     }
     // SAFETY: locked above.
     unsafe { locks.unlock() };
+    for w in notify {
+        w.wake();
+    }
     let done = match mode {
         Mode::Deadline(d) => frame.sg().wait_until(WaitReason::Select, d),
         _ => Some(frame.sg().wait(WaitReason::Select)),

@@ -121,3 +121,82 @@ macro_rules! each_way {
 }
 #[allow(unused_imports)]
 pub(crate) use each_way;
+
+// ---- async: a minimal executor and wakers to watch ----
+
+use gmp_core::park::{self, Unparker, WaitReason};
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::task::{Context, Poll, Wake, Waker};
+use std::time::{Duration, Instant};
+
+/// A waker that unparks the goroutine or thread that made it, and counts its wake-ups.
+pub struct CountingWaker {
+    unparker: Unparker,
+    wakes: AtomicUsize,
+}
+
+impl CountingWaker {
+    /// A waker for the caller (a goroutine or a thread), and its counter.
+    pub fn new() -> (Waker, Arc<CountingWaker>) {
+        let w = Arc::new(CountingWaker {
+            unparker: park::current(),
+            wakes: AtomicUsize::new(0),
+        });
+        (Waker::from(w.clone()), w)
+    }
+
+    /// How many times it was woken.
+    pub fn wakes(&self) -> usize {
+        self.wakes.load(Ordering::SeqCst)
+    }
+}
+
+impl Wake for CountingWaker {
+    fn wake(self: Arc<Self>) {
+        self.wake_by_ref();
+    }
+    fn wake_by_ref(self: &Arc<Self>) {
+        self.wakes.fetch_add(1, Ordering::SeqCst);
+        self.unparker.unpark();
+    }
+}
+
+/// The smallest executor: polls `f`, and parks the caller (a goroutine parks, a thread
+/// blocks) until the waker unparks it. gmp-core's `park` has permit semantics, so a wake
+/// between the poll and the park is not lost. Fails the test if the future stays pending
+/// 20 s without a wake-up (a lost wake-up would otherwise hang it).
+pub fn block_on<F: Future>(f: F) -> F::Output {
+    let (waker, _) = CountingWaker::new();
+    let mut cx = Context::from_waker(&waker);
+    let mut f = std::pin::pin!(f);
+    loop {
+        match f.as_mut().poll(&mut cx) {
+            Poll::Ready(v) => return v,
+            Poll::Pending => {
+                let deadline = Instant::now() + Duration::from_secs(20);
+                assert!(
+                    park::park_deadline(WaitReason::Park, deadline),
+                    "block_on: a pending future was not woken within 20 s"
+                );
+            }
+        }
+    }
+}
+
+/// Spins (yielding) until `cond` holds; fails the test, naming `what`, after 20 s (the
+/// conditions are expected within ms).
+pub fn wait_until(what: &str, mut cond: impl FnMut() -> bool) {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while !cond() {
+        assert!(Instant::now() < deadline, "timed out waiting until {what}");
+        std::thread::yield_now();
+    }
+}
+
+/// Polls once with `waker`.
+pub fn poll_with<F: Future + Unpin>(f: &mut F, waker: &Waker) -> Poll<F::Output> {
+    Pin::new(f).poll(&mut Context::from_waker(waker))
+}

@@ -19,6 +19,7 @@ pub mod echo_server;
 pub mod fetch_all;
 pub mod goexit;
 pub mod hello;
+pub mod md5_bounded;
 pub mod newtask;
 pub mod pipeline;
 pub mod sieve;
@@ -112,6 +113,11 @@ pub const PROGRAMS: &[Program] = &[
         about: "concurrent HTTP fetches with a per-request timeout (select! + time::after)",
         main: fetch_all::main,
     },
+    Program {
+        name: "md5_bounded",
+        about: "MD5 of a directory tree by 20 digester goroutines; a Context cancels the rest",
+        main: md5_bounded::main,
+    },
 ];
 
 /// The programs the tour's arguments name, in the order given; every program when no name
@@ -173,7 +179,7 @@ mod tests {
     fn no_arguments_select_every_program_in_tour_order() {
         let all: Vec<_> = PROGRAMS.iter().map(|p| p.name).collect();
         assert_eq!(names(&[]).unwrap(), all);
-        assert_eq!(all.len(), 14);
+        assert_eq!(all.len(), 15);
     }
 
     #[test]
@@ -203,7 +209,10 @@ mod tests {
     fn program_names_are_unique_module_names() {
         for (i, p) in PROGRAMS.iter().enumerate() {
             assert!(PROGRAMS[..i].iter().all(|q| q.name != p.name), "{}", p.name);
-            assert!(p.name.chars().all(|c| c.is_ascii_lowercase() || c == '_'));
+            // A snake_case module name: `md5_bounded` has a digit, none starts with one.
+            let snake = |c: char| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_';
+            assert!(p.name.chars().all(snake), "{}", p.name);
+            assert!(p.name.starts_with(|c: char| c.is_ascii_lowercase()), "{}", p.name);
         }
     }
 }

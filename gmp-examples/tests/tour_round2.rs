@@ -5,6 +5,7 @@
 
 use gmp_chan::context::{Context, ContextError};
 use gmp_examples::tour::md5_bounded::{self, Md5Error, ReadFile, NUM_DIGESTERS};
+use gmp_examples::tour::fanout_deadline;
 use std::fs;
 use std::io;
 use std::path::{Path, PathBuf};
@@ -211,4 +212,59 @@ fn md5_bounded_a_cancelled_caller_gets_canceled_not_a_partial_map() {
         Err(Md5Error::Canceled(ContextError::Canceled)) => {}
         other => panic!("expected Canceled, got {other:?}"),
     }
+}
+
+// ---- fanout_deadline ----
+
+// Catches: a First that does not cancel its losing replica (web1 and image2 then run on to
+// the deadline: `context deadline exceeded`, not `context canceled`); a search without its
+// deadline (`with_cancel` for `with_timeout`: video answers after 500 ms); a replica that
+// ignores `ctx.done()` (it answers after 500 ms, and the search waits for it: the last line
+// says false); backends reported in the order they finish rather than in theirs.
+#[test]
+fn fanout_deadline_the_first_replica_wins_and_the_deadline_cuts_the_slow_ones() {
+    let start = Instant::now();
+    let lines = gmp_core::run(fanout_deadline::lines);
+    assert_eq!(
+        lines,
+        [
+            r#"search "golang": 3 backends, 2 replicas each, deadline 100 ms"#,
+            r#"web: web result for "golang" (from web2)"#,
+            r#"image: image result for "golang" (from image1)"#,
+            "video: context deadline exceeded",
+            "  web1 (500 ms): context canceled",
+            "  web2 (10 ms): answered",
+            "  image1 (10 ms): answered",
+            "  image2 (500 ms): context canceled",
+            "  video1 (500 ms): context deadline exceeded",
+            "  video2 (500 ms): context deadline exceeded",
+            "waited for the deadline, not for the slow replicas (500 ms): true",
+        ]
+    );
+    assert!(start.elapsed() < Duration::from_secs(2));
+}
+
+// Catches: a First that returns the last answer, or the first replica's, instead of the
+// first to come (web would say `from web1` after 500 ms); one whose cancel does not reach
+// the replicas (web1 stops only at the deadline).
+#[test]
+fn fanout_deadline_first_without_a_deadline_takes_the_fast_replica_and_cancels_the_slow() {
+    let backend = fanout_deadline::BACKENDS[0]; // web: web1 slow, web2 fast
+    let (r, elapsed) = gmp_core::run(move || {
+        let start = Instant::now();
+        let r = fanout_deadline::first(&Context::background(), "rust", &backend);
+        (r, start.elapsed())
+    });
+    assert_eq!(
+        r.first,
+        Ok(("web2", r#"web result for "rust""#.to_string()))
+    );
+    assert_eq!(
+        r.replicas,
+        [
+            Err(ContextError::Canceled),
+            Ok(r#"web result for "rust""#.to_string())
+        ]
+    );
+    assert!(elapsed < fanout_deadline::SLOW, "{elapsed:?}");
 }

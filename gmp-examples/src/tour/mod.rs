@@ -16,6 +16,7 @@ pub mod anon;
 pub mod counter;
 pub mod echo_client;
 pub mod echo_server;
+pub mod fanout_deadline;
 pub mod fetch_all;
 pub mod goexit;
 pub mod hello;
@@ -118,6 +119,11 @@ pub const PROGRAMS: &[Program] = &[
         about: "MD5 of a directory tree by 20 digester goroutines; a Context cancels the rest",
         main: md5_bounded::main,
     },
+    Program {
+        name: "fanout_deadline",
+        about: "Google Search 3.0 with a context: replicas race, a 100 ms deadline cuts the rest",
+        main: fanout_deadline::main,
+    },
 ];
 
 /// The programs the tour's arguments name, in the order given; every program when no name
@@ -179,7 +185,7 @@ mod tests {
     fn no_arguments_select_every_program_in_tour_order() {
         let all: Vec<_> = PROGRAMS.iter().map(|p| p.name).collect();
         assert_eq!(names(&[]).unwrap(), all);
-        assert_eq!(all.len(), 15);
+        assert_eq!(all.len(), 16);
     }
 
     #[test]

@@ -5,7 +5,7 @@
 
 use gmp_chan::context::{Context, ContextError};
 use gmp_examples::tour::md5_bounded::{self, Md5Error, ReadFile, NUM_DIGESTERS};
-use gmp_examples::tour::fanout_deadline;
+use gmp_examples::tour::{errgroup_limit, fanout_deadline};
 use std::fs;
 use std::io;
 use std::path::{Path, PathBuf};
@@ -267,4 +267,54 @@ fn fanout_deadline_first_without_a_deadline_takes_the_fast_replica_and_cancels_t
         ]
     );
     assert!(elapsed < fanout_deadline::SLOW, "{elapsed:?}");
+}
+
+// ---- errgroup_limit ----
+
+// Catches: no `set_limit` (10 run at once: the maximum is 10, and items 5-10 fail at item
+// 4's 50 ms mark, before 1-3 are done); a limit that is not honoured by `go` (the maximum
+// exceeds 3); an item that ignores `ctx.done()` (5 and 6 finish: `done: 1 2 3 5 6 ...`); a
+// group whose first error does not cancel its context (every item is done but 4, and the
+// context is cancelled only by `wait`, with no cause); a `wait` that returns the last error
+// (`item 10: context canceled`).
+#[test]
+fn errgroup_limit_runs_three_at_a_time_and_the_first_error_cancels_the_rest() {
+    let start = Instant::now();
+    let lines = gmp_core::run(errgroup_limit::lines);
+    assert_eq!(
+        lines,
+        [
+            "10 items, at most 3 at a time, 100 ms each; item 4 fails after 50 ms",
+            "most running at once: 3",
+            "done: 1 2 3",
+            "failed: 4",
+            "cancelled: 5 6 7 8 9 10",
+            "wait: item 4: checksum mismatch",
+            "the group's context: context canceled (cause: errgroup: a goroutine of the group failed)",
+        ]
+    );
+    assert!(start.elapsed() < Duration::from_secs(2));
+}
+
+// Catches: a `main` that prints something else than its `lines` (or panics), and a program
+// left out of the tour's list.
+#[test]
+fn fanout_deadline_and_errgroup_limit_print_their_lines_from_the_tour_binary() {
+    let out = tour(&["fanout_deadline", "errgroup_limit"]);
+    assert!(out.status.success(), "{out:?}");
+    let stdout = String::from_utf8(out.stdout).expect("UTF-8 output");
+    let headings: Vec<&str> = stdout
+        .lines()
+        .filter_map(|l| l.strip_prefix("=== "))
+        .map(|l| l.split(':').next().unwrap_or_default())
+        .collect();
+    assert_eq!(headings, ["fanout_deadline", "errgroup_limit"], "{stdout}");
+    assert!(
+        stdout.contains("\nvideo: context deadline exceeded\n"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("\nwait: item 4: checksum mismatch\n"),
+        "{stdout}"
+    );
 }

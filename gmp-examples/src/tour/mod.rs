@@ -11,14 +11,23 @@
 //!
 //! The seed programs are `hello`, `anon`, `newtask`, `goexit`, `sum`, `counter` and
 //! `fetch_all`; each prints what its Go program prints.
+//!
+//! The second round shows Go's `context` and `errgroup`: `md5_bounded` (bounded parallelism
+//! over a directory tree, cancelled at the first error), `fanout_deadline` (replicas racing
+//! under a deadline) and `errgroup_limit` (a limit of 3 at a time, the first error cancelling
+//! the rest). Each prints the same lines on every run (`md5_bounded`: for the same files),
+//! which `tests/tour_round2.rs` checks.
 
 pub mod anon;
 pub mod counter;
 pub mod echo_client;
 pub mod echo_server;
+pub mod errgroup_limit;
+pub mod fanout_deadline;
 pub mod fetch_all;
 pub mod goexit;
 pub mod hello;
+pub mod md5_bounded;
 pub mod newtask;
 pub mod pipeline;
 pub mod sieve;
@@ -112,6 +121,21 @@ pub const PROGRAMS: &[Program] = &[
         about: "concurrent HTTP fetches with a per-request timeout (select! + time::after)",
         main: fetch_all::main,
     },
+    Program {
+        name: "md5_bounded",
+        about: "MD5 of a directory tree by 20 digester goroutines; a Context cancels the rest",
+        main: md5_bounded::main,
+    },
+    Program {
+        name: "fanout_deadline",
+        about: "Google Search 3.0 with a context: replicas race, a 100 ms deadline cuts the rest",
+        main: fanout_deadline::main,
+    },
+    Program {
+        name: "errgroup_limit",
+        about: "errgroup with set_limit(3): the first error cancels the group's context",
+        main: errgroup_limit::main,
+    },
 ];
 
 /// The programs the tour's arguments name, in the order given; every program when no name
@@ -173,7 +197,7 @@ mod tests {
     fn no_arguments_select_every_program_in_tour_order() {
         let all: Vec<_> = PROGRAMS.iter().map(|p| p.name).collect();
         assert_eq!(names(&[]).unwrap(), all);
-        assert_eq!(all.len(), 14);
+        assert_eq!(all.len(), 17);
     }
 
     #[test]
@@ -203,7 +227,14 @@ mod tests {
     fn program_names_are_unique_module_names() {
         for (i, p) in PROGRAMS.iter().enumerate() {
             assert!(PROGRAMS[..i].iter().all(|q| q.name != p.name), "{}", p.name);
-            assert!(p.name.chars().all(|c| c.is_ascii_lowercase() || c == '_'));
+            // A snake_case module name: `md5_bounded` has a digit, none starts with one.
+            let snake = |c: char| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_';
+            assert!(p.name.chars().all(snake), "{}", p.name);
+            assert!(
+                p.name.starts_with(|c: char| c.is_ascii_lowercase()),
+                "{}",
+                p.name
+            );
         }
     }
 }

@@ -51,7 +51,7 @@ pub(crate) struct P {
     pub(crate) status: AtomicU8,
     /// When the M entered `syscall(f)`, in ns since the epoch (Go: `pd.syscallwhen`).
     pub(crate) syscall_when: AtomicU64,
-    /// The goroutine this P runs (or ran last): its id, for sysmon's hog warning.
+    /// The goroutine this P runs: its id, for sysmon's hog warning (0 between goroutines).
     pub(crate) curg: AtomicU64,
     /// Set by sysmon when the same goroutine has held this P for over 10 ms: the goroutine
     /// yields at its next preemption point (Go: `gp.preempt`, set by `preemptone`).

@@ -283,7 +283,14 @@ fn execute(c: &MCtx, g: Arc<G>, inherit: bool) {
         };
         match again {
             Some(back) => co = back,
-            None => return,
+            None => {
+                // No goroutine runs on the P now: sysmon must not name the last one if this
+                // M is slow to find the next (a thread the OS does not schedule).
+                if c.p.get() != NO_P {
+                    s.allp[c.p.get()].curg.store(0, Relaxed);
+                }
+                return;
+            }
         }
     }
 }

@@ -111,6 +111,11 @@ fn warn_hog(s: &Sched, pp: &super::P, now: u64) -> bool {
         return false;
     }
     let goid = pp.curg.load(Relaxed);
+    if goid == 0 {
+        // No goroutine holds the P: its M is between goroutines (descheduled by the OS on
+        // a loaded machine). Nothing to name.
+        return false;
+    }
     let site = s
         .allgs
         .lock()

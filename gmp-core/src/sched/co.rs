@@ -18,6 +18,9 @@ pub(crate) enum Resume {
     Run,
     /// The coroutine is being retired: return from the body so the stack can be reused.
     Exit,
+    /// A parked goroutine is asked for its stack by `dump` (which holds it claimed): it
+    /// walks its own frames and suspends again with [`Suspend::Traced`], still parked.
+    Trace,
 }
 
 /// What a goroutine hands its M when it suspends (Go: the `mcall` targets).
@@ -32,6 +35,9 @@ pub(crate) enum Suspend {
     /// The goroutine left `syscall(f)` and found no P: queue it, stop the M (Go:
     /// `exitsyscall0`).
     ExitSyscall,
+    /// The answer to [`Resume::Trace`]: the return addresses of the goroutine's frames,
+    /// innermost first (to the dumper, not to an M).
+    Traced(Vec<usize>),
 }
 
 pub(crate) type Yielder = corosensei::Yielder<Resume, Suspend>;
@@ -66,6 +72,8 @@ impl Co {
             match input {
                 Resume::Exit => return,
                 Resume::Run => super::schedule::run_current_task(y),
+                // Only parked goroutines are traced: never a coroutine between goroutines.
+                Resume::Trace => unreachable!("a coroutine between goroutines was traced"),
             }
             input = y.suspend(Suspend::Finished);
         });

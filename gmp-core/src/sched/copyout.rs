@@ -192,6 +192,46 @@ impl ParkedStack {
         self.pins.store(n - 1, Relaxed);
     }
 
+    /// A dump claims a parked goroutine (resident or copied out, pinned or not) to walk its
+    /// stack: `STACK_COPYING` on, as the sweep's claim, so the sweep leaves it alone and an
+    /// M that dequeues it waits in [`stack_in`](Self::stack_in); a copied-out stack is put
+    /// back first (and stays in place); a sweep in progress is waited for. `false` if it is
+    /// not parked.
+    pub(crate) fn claim_in_place(&self, state: &AtomicU64) -> bool {
+        let w = loop {
+            let w = state.load(Relaxed);
+            if w & STATUS_MASK != WAITING {
+                return false;
+            }
+            if w & STACK_COPYING != 0 {
+                // The sweep is copying it out (a batch takes microseconds): wait for it.
+                crate::loom::thread::yield_now();
+                continue;
+            }
+            if state
+                .compare_exchange(w, w | STACK_COPYING, Acquire, Relaxed)
+                .is_ok()
+            {
+                break w;
+            }
+        };
+        if w & STACK_OUT != 0 {
+            // SAFETY: we hold `STACK_COPYING` and `STACK_OUT` was published with Release
+            // after the copy was stored (our CAS read it with Acquire): the copy is ours.
+            let bytes = self.copy.with_mut(|c| unsafe { (*c).take() });
+            let bytes = bytes.expect("a copied-out stack has its copy");
+            restore_stack(self.top.load(Relaxed) - bytes.len(), &bytes);
+            state.fetch_and(!STACK_OUT, Relaxed);
+        }
+        true
+    }
+
+    /// The dump is done with the claim of [`claim_in_place`](Self::claim_in_place).
+    pub(crate) fn release_claim(&self, state: &AtomicU64) {
+        let w = state.fetch_and(!STACK_COPYING, Release);
+        debug_assert_ne!(w & STACK_COPYING, 0);
+    }
+
     /// The sweep, holding the claim: keeps the copy (the pages are not released yet).
     pub fn set_copy(&self, bytes: Box<[u8]>) {
         // SAFETY: we hold `STACK_COPYING`: nobody else touches `copy` (state table).

@@ -5,6 +5,14 @@
 //!
 //! - The dump reads each G's state word, wait reason and spawn site without stopping
 //!   anything: a snapshot, racy by design, that never blocks or wakes a goroutine.
+//! - A parked goroutine's stack is walked on its own stack, without running it: the dump
+//!   claims it as copy-out's sweep does (`STACK_COPYING`, which keeps the sweep off it and
+//!   makes an M that dequeues it meanwhile wait), puts a copied-out stack back, and resumes
+//!   its coroutine with `Resume::Trace`; the goroutine's park loop (`gopark.rs: suspend`)
+//!   records the return addresses of its frames (`own_frames`) and suspends again with
+//!   `Suspend::Traced`, still parked, its permit and state untouched. So a dump never wakes
+//!   a goroutine and never races its M. The addresses are symbolized afterwards, once per
+//!   address (10,000 goroutines parked in the same place cost one lookup per frame).
 //! - `checkdead` runs with `Sched::lock` held, whenever an M goes idle (`stopm`,
 //!   `stoplockedm`), and reports only when no M runs, none polls, nothing is queued, no timer
 //!   is pending, no goroutine waits on I/O, and every live goroutine is parked.
@@ -21,14 +29,38 @@ use std::fmt::Write;
 pub(crate) fn dump(s: &Sched) -> String {
     let gs: Vec<Arc<G>> = s.allgs.lock().clone();
     let now = s.nanotime(crate::loom::now());
-    let mut out = String::new();
     let mut live: Vec<&Arc<G>> = gs.iter().filter(|g| g.status() != g::DEAD).collect();
     live.sort_by_key(|g| g.goid());
+    // Headers and stacks first (a snapshot, goroutine by goroutine), symbols after.
+    let walked: Vec<(String, Option<Vec<usize>>)> = live
+        .iter()
+        .map(|g| {
+            let mut h = String::new();
+            header(&mut h, g, now);
+            (h, frames_of(g))
+        })
+        .collect();
+    // Symbolizing parses debug info, which takes far more stack than a goroutine has: on a
+    // thread of its own (inside `syscall`, so a goroutine's P serves others meanwhile).
+    let stacks = crate::syscall(|| {
+        std::thread::scope(|sc| {
+            std::thread::Builder::new()
+                .name("gmp-dump".into())
+                .stack_size(SYMBOLIZE_STACK)
+                .spawn_scoped(sc, || symbolize(&walked))
+                .map(|t| t.join().unwrap_or_default())
+                .unwrap_or_default()
+        })
+    });
+    let mut out = String::new();
     for (i, g) in live.into_iter().enumerate() {
         if i > 0 {
             out.push('\n');
         }
-        header(&mut out, g, now);
+        out.push_str(&walked[i].0);
+        if let Some(st) = stacks.get(i) {
+            out.push_str(st);
+        }
         match g.spawn_site() {
             Some(site) => {
                 let parent = g.parent.load(Relaxed);
@@ -42,6 +74,192 @@ pub(crate) fn dump(s: &Sched) -> String {
         }
     }
     out
+}
+
+/// Stack of the thread that symbolizes a dump (gimli's parsing is deep).
+const SYMBOLIZE_STACK: usize = 16 << 20;
+
+/// The traceback text of each walked goroutine (empty when it was not walked).
+fn symbolize(walked: &[(String, Option<Vec<usize>>)]) -> Vec<String> {
+    let mut cache = SymbolCache::default();
+    walked
+        .iter()
+        .map(|(_, ips)| {
+            let mut text = String::new();
+            if let Some(ips) = ips {
+                let mut frames = Vec::new();
+                for &ip in ips {
+                    frames.extend(cache.resolve(ip).iter().cloned());
+                }
+                write_stack(&mut text, &frames);
+            }
+            text
+        })
+        .collect()
+}
+
+/// The return addresses of the calling goroutine's frames, innermost first (at most
+/// [`MAX_FRAMES`]): what a parked goroutine answers to `Resume::Trace`.
+#[inline(never)]
+pub(super) fn own_frames() -> Vec<usize> {
+    // The goroutine's stack (its M, or the dump that resumed it, recorded it for the
+    // overflow handler): the walk stops where it leaves it, since corosensei links the
+    // coroutine's first frame to whoever resumed it.
+    let (lo, top) =
+        crate::stack::running().map_or((0, usize::MAX), |r| (r.guard_hi, r.guard_hi + r.size));
+    let mut ips = Vec::with_capacity(32);
+    backtrace::trace(|f| {
+        let sp = f.sp() as usize;
+        if sp != 0 && !(lo..=top).contains(&sp) {
+            return false;
+        }
+        ips.push(f.ip() as usize);
+        ips.len() < MAX_FRAMES
+    });
+    ips
+}
+
+/// Frames a goroutine's stack shows at most in a dump.
+const MAX_FRAMES: usize = 100;
+
+/// The frames of goroutine `g` for the dump: the caller's own, a parked goroutine's (walked
+/// on its stack, see the module docs), or `None` (running elsewhere, runnable, in a
+/// syscall, or a claim that lost a race with the sweep or a waker: a snapshot).
+fn frames_of(g: &Arc<G>) -> Option<Vec<usize>> {
+    if super::m::current_g().is_some_and(|me| std::ptr::eq(me, &**g)) {
+        return Some(own_frames());
+    }
+    if !g.pstack.claim_in_place(&g.state) {
+        return None;
+    }
+    // SAFETY: we hold the claim: no M runs the goroutine or takes its coroutine until we let
+    // it go (`execute` waits in `stack_in`), and the sweep leaves it alone.
+    let co = unsafe { g.co.with_mut(|c| (*c).take()) };
+    let ips = co.map(|mut co| {
+        // Should the walk overflow the goroutine's stack, the handler names it.
+        let prev = crate::stack::running();
+        crate::stack::set_running(Some(co.running_record(g.goid())));
+        let r = co.resume(super::co::Resume::Trace);
+        crate::stack::set_running(prev);
+        let ips = match r {
+            corosensei::CoroutineResult::Yield(super::co::Suspend::Traced(ips)) => ips,
+            _ => unreachable!("a parked goroutine answers a trace request with its frames"),
+        };
+        // SAFETY: still claimed, as above.
+        unsafe { g.co.with_mut(|c| *c = Some(co)) };
+        ips
+    });
+    g.pstack.release_claim(&g.state);
+    ips
+}
+
+/// One symbolized frame: a function name (demangled, without its hash) and where.
+#[derive(Clone)]
+struct Frame {
+    name: String,
+    at: Option<String>,
+    /// Its file is gmp's, a dependency's or the standard library's (see [`internal`]).
+    foreign_file: bool,
+    /// Its file is one of gmp's crates.
+    gmp_file: bool,
+}
+
+/// Symbolized return addresses, resolved once each per dump.
+#[derive(Default)]
+struct SymbolCache {
+    by_ip: std::collections::HashMap<usize, Vec<Frame>>,
+}
+
+impl SymbolCache {
+    /// The frames at `ip`, innermost first (inlined calls are frames too).
+    fn resolve(&mut self, ip: usize) -> &[Frame] {
+        self.by_ip.entry(ip).or_insert_with(|| {
+            let mut frames = Vec::new();
+            // An ip is a return address: look up the call before it (backtrace's own rule).
+            backtrace::resolve((ip as *mut std::ffi::c_void).wrapping_byte_sub(1), |sym| {
+                let name = sym
+                    .name()
+                    .map_or_else(|| format!("{ip:#x}"), |n| format!("{n:#}"));
+                let at = match (sym.filename(), sym.lineno()) {
+                    (Some(f), Some(l)) => Some(format!("{}:{l}", relative(f))),
+                    _ => None,
+                };
+                let file = sym.filename().map(|f| f.to_string_lossy().into_owned());
+                let gmp_file = file.as_deref().is_some_and(|f| {
+                    ["gmp-core/src/", "gmp-chan/src/", "gmp-sync/src/"]
+                        .iter()
+                        .any(|d| f.contains(d))
+                });
+                let foreign_file = gmp_file
+                    || file.as_deref().is_some_and(|f| {
+                        f.starts_with("/rustc/") || f.contains("/.cargo/registry/")
+                    });
+                frames.push(Frame {
+                    name,
+                    at,
+                    foreign_file,
+                    gmp_file,
+                });
+            });
+            frames
+        })
+    }
+}
+
+/// `path` relative to the current directory when it lies below it (as spawn sites print).
+fn relative(path: &std::path::Path) -> String {
+    std::env::current_dir()
+        .ok()
+        .and_then(|d| path.strip_prefix(d).ok().map(|p| p.display().to_string()))
+        .unwrap_or_else(|| path.display().to_string())
+}
+
+/// Whether a frame belongs to gmp, its coroutines, a dependency or the standard library:
+/// folded in a dump, except the gmp call the user's code made (which says what it waits in).
+/// By name, and by file for the frames an optimised build inlined (they carry a bare
+/// function name).
+fn internal(f: &Frame) -> bool {
+    let name = f.name.trim_start_matches('<');
+    let by_name = [
+        "gmp_core::",
+        "gmp_chan::",
+        "gmp_sync::",
+        "corosensei::",
+        "backtrace::",
+        "std::",
+        "core::",
+        "alloc::",
+        "__rust",
+        "rust_begin_unwind",
+        "stack_init_trampoline",
+    ]
+    .iter()
+    .any(|p| name.starts_with(p));
+    by_name || f.foreign_file
+}
+
+/// Go's traceback of one goroutine, innermost first: the gmp call it waits in (`name(...)`),
+/// then the user's frames, each with `file:line` indented below it; gmp's and std's own
+/// frames between and below them are folded.
+fn write_stack(out: &mut String, frames: &[Frame]) {
+    let first_user = frames.iter().position(|f| !internal(f));
+    // The gmp frame the user's code called: the operation it waits in. (Builds with only
+    // line tables, as gmp's release profile, name functions without their path.)
+    let entry = first_user.and_then(|u| {
+        frames[..u]
+            .iter()
+            .rev()
+            .find(|f| f.gmp_file || f.name.trim_start_matches('<').starts_with("gmp_"))
+    });
+    if let Some(entry) = entry {
+        let _ = writeln!(out, "{}(...)", entry.name);
+    }
+    for f in frames.iter().filter(|f| !internal(f)) {
+        let _ = writeln!(out, "{}", f.name);
+        if let Some(at) = &f.at {
+            let _ = writeln!(out, "    {at}");
+        }
+    }
 }
 
 /// Go: `goroutineheader`: `goroutine 7 [chan receive, 3 minutes, locked to thread]:`.

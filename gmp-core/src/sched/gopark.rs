@@ -15,7 +15,7 @@
 //! - The preemption points (`checkpoint`, `go`'s `preempt_check`, every park) are the only
 //!   places a goroutine yields: preemption is cooperative.
 
-use super::co::{Suspend, Yielder};
+use super::co::{Resume, Suspend, Yielder};
 use super::g::{self, G};
 use super::lockosthread::{lock_os_thread, unlock_os_thread};
 use super::m::{ctx, current_g, ncpu, MCtx};
@@ -45,7 +45,12 @@ pub(super) fn suspend(g: &G, s: Suspend) {
     if unwinding {
         lock_os_thread();
     }
-    super::co::switch_out(yielder_of(g), s, g.pstack.sp());
+    let mut s = s;
+    // A dump may resume a parked goroutine to walk its stack (`Resume::Trace`): it answers
+    // and suspends again, still parked, until its M resumes it for real.
+    while let Resume::Trace = super::co::switch_out(yielder_of(g), s, g.pstack.sp()) {
+        s = Suspend::Traced(super::dump::own_frames());
+    }
     if unwinding {
         unlock_os_thread();
     }

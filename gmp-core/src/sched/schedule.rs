@@ -227,14 +227,14 @@ fn execute(c: &MCtx, g: Arc<G>, inherit: bool) {
     pp.curg.store(g.goid(), Relaxed);
     let w = g.state.fetch_add(g::RUNNING - g::RUNNABLE, AcqRel);
     debug_assert_eq!(w & g::STATUS_MASK, g::RUNNABLE);
-    // SAFETY: we moved the G to RUNNING, so this M owns its cells.
+    // A parked goroutine's stack may have been copied out: put it back. First: until the
+    // claim of a sweep or a dump (`STACK_COPYING`) is let go, the claimer may be using the
+    // coroutine (a dump resumes it to walk its stack).
+    g.pstack.stack_in(&g.state, w, restore_stack);
+    // SAFETY: we moved the G to RUNNING and no claim is held, so this M owns its cells.
     let co = unsafe { g.co.with_mut(|x| (*x).take()) };
     let mut co = match co {
-        Some(co) => {
-            // A parked goroutine's stack may have been copied out: put it back.
-            g.pstack.stack_in(&g.state, w, restore_stack);
-            co
-        }
+        Some(co) => co,
         None => match s.coget(pp) {
             Ok(co) => {
                 let (lo, top) = co.stack_bounds();
@@ -279,6 +279,9 @@ fn execute(c: &MCtx, g: Arc<G>, inherit: bool) {
             CoroutineResult::Yield(Suspend::Yield) => gosched_m(c, pp, g, co),
             CoroutineResult::Yield(Suspend::Finished) => goexit0(c, pp, g, co),
             CoroutineResult::Yield(Suspend::ExitSyscall) => exitsyscall0(c, pp, g, co),
+            CoroutineResult::Yield(Suspend::Traced(_)) => {
+                unreachable!("a goroutine answered a trace request its M did not make")
+            }
             CoroutineResult::Return(()) => unreachable!("goroutine coroutines return only on Exit"),
         };
         match again {

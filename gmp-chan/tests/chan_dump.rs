@@ -91,7 +91,10 @@ fn a_goroutine_in_a_channel_receive_shows_the_call_and_its_caller() {
         let block = &d[start..d[start..].find("\n\n").map_or(d.len(), |e| start + e)];
         // `gmp_chan::...::recv(...)`; `recv<u32>(...)` with line tables only (release).
         let entry = block.lines().nth(1).unwrap_or_default();
-        assert!(entry.contains("recv") && entry.ends_with("(...)"), "{block}");
+        assert!(
+            entry.contains("recv") && entry.ends_with("(...)"),
+            "{block}"
+        );
         assert!(block.contains("waits_for_a_value"), "{block}");
         assert!(block.contains("chan_dump.rs:"), "{block}");
         c.send(5).unwrap();

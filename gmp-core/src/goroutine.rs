@@ -665,8 +665,25 @@ pub fn current_id() -> Option<GoId> {
     sched::current_goid().map(GoId)
 }
 
-/// Go's SIGQUIT dump of the current runtime (or the default runtime outside any): one block
-/// per goroutine, `goroutine 7 [chan receive]:` and where it was spawned.
+/// Go's SIGQUIT traceback of the current runtime (or the default runtime outside any): one
+/// block per goroutine, its state, its stack innermost first, and where it was spawned:
+///
+/// ```text
+/// goroutine 7 [chan receive]:
+/// gmp_chan::handles::Chan<T>::recv(...)
+/// myapp::worker
+///     src/main.rs:31
+/// myapp::main::{{closure}}
+///     src/main.rs:12
+/// created by src/main.rs:12:5 in goroutine 1
+/// ```
+///
+/// The first line of a stack is the gmp call the goroutine waits in; gmp's and std's own
+/// frames are folded. A parked goroutine is walked without being woken (see `sched/dump.rs`);
+/// a runnable one, or one running on another thread, shows no stack (a snapshot). Function
+/// names carry their module path with full debug info; gmp's release profile keeps line
+/// tables only, which name functions without it. [`Builder::dump_on_sigquit`](crate::Builder::dump_on_sigquit)
+/// prints this on SIGQUIT.
 pub fn dump() -> String {
     match sched::current_sched() {
         Some(s) => sched::dump(&s),

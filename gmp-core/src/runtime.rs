@@ -42,6 +42,7 @@ pub struct Builder {
     exit_grace: Duration,
     unhandled_panic: UnhandledPanic,
     hog_warning: Option<Duration>,
+    dump_on_sigquit: bool,
 }
 
 impl Builder {
@@ -139,6 +140,18 @@ impl Builder {
         self
     }
 
+    /// Prints [`dump`](crate::dump) (every goroutine's stack) to stderr when the process gets
+    /// SIGQUIT (Ctrl-\\ in a terminal), and lets the program go on: the JVM's thread dump.
+    /// Default off. Go prints the same and exits with status 2, which a library must not do.
+    ///
+    /// The handler is process-wide and installed once (replacing SIGQUIT's disposition, whose
+    /// default is to dump core); it writes a byte to a pipe, and a thread of its own prints the
+    /// dump of every runtime built with this option that is still alive.
+    pub fn dump_on_sigquit(mut self, on: bool) -> Self {
+        self.dump_on_sigquit = on;
+        self
+    }
+
     /// Builds the runtime. Its Ms (threads) start on demand.
     ///
     /// # Errors
@@ -165,17 +178,19 @@ impl Builder {
                 ),
             ));
         }
-        Ok(Runtime {
-            sched: Sched::new(Config {
-                procs,
-                stack_size,
-                deadlock_detection: self.deadlock_detection,
-                max_threads: self.max_threads,
-                exit_grace: self.exit_grace,
-                unhandled_panic: self.unhandled_panic,
-                hog_warning: self.hog_warning,
-            }),
-        })
+        let sched = Sched::new(Config {
+            procs,
+            stack_size,
+            deadlock_detection: self.deadlock_detection,
+            max_threads: self.max_threads,
+            exit_grace: self.exit_grace,
+            unhandled_panic: self.unhandled_panic,
+            hog_warning: self.hog_warning,
+        });
+        if self.dump_on_sigquit {
+            crate::sched::sigquit::dump_on_sigquit(&sched);
+        }
+        Ok(Runtime { sched })
     }
 }
 
@@ -214,6 +229,7 @@ impl Runtime {
             exit_grace: crate::sched::DEFAULT_EXIT_GRACE,
             unhandled_panic: UnhandledPanic::Ignore,
             hog_warning: Some(crate::sched::DEFAULT_HOG_WARNING),
+            dump_on_sigquit: false,
         }
     }
 

@@ -38,7 +38,8 @@
 //! | `netpoll.rs`     | the network poller and the M that sleeps in it              | netpoll.go |
 //! | `timers.rs`      | timer records, per-P heaps, the timer thread                | time.go |
 //! | `shutdown.rs`    | cancelling every goroutine and stopping the Ms              | (main returning) |
-//! | `dump.rs`        | the goroutine dump, the deadlock detector, the panic hook   | `tracebackothers`, `checkdead` |
+//! | `dump.rs`        | the goroutine dump (with stacks), the deadlock detector, the panic hook | `tracebackothers`, `checkdead` |
+//! | `sigquit.rs`     | the dump on SIGQUIT (`Builder::dump_on_sigquit`)            | `sighandler`'s SIGQUIT traceback |
 //!
 //! # Finding work
 //!
@@ -74,6 +75,7 @@ mod p;
 pub(crate) mod runq;
 mod schedule;
 mod shutdown;
+pub(crate) mod sigquit;
 pub(crate) mod sudog;
 mod syscall;
 mod sysmon;

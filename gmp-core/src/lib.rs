@@ -175,6 +175,7 @@ pub use goroutine::{
 };
 pub use reason::WaitReason;
 pub use runtime::{run, Builder, Runtime, UnhandledPanic};
+pub use sched::{metrics, Metrics};
 pub use scope::{scope, Scope, ScopedJoinHandle};
 
 /// Scheduler internals for gmp's own integration tests and loom models. Not a public API:

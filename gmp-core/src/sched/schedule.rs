@@ -207,6 +207,7 @@ fn stealwork(c: &MCtx, pp: &P) -> Option<Arc<G>> {
                 p2.runq
                     .runqsteal(&pp.runq, last, p2.status.load(Relaxed) == P_RUNNING)
             } {
+                pp.stats.steals.incr();
                 return Some(g);
             }
         }
@@ -232,6 +233,7 @@ fn execute(c: &MCtx, g: Arc<G>, inherit: bool) {
     let mut co = match co {
         Some(co) => {
             // A parked goroutine's stack may have been copied out: put it back.
+            pp.stats.count_restore(w);
             g.pstack.stack_in(&g.state, w, restore_stack);
             co
         }
@@ -313,6 +315,7 @@ fn park_m(c: &MCtx, pp: Option<&P>, g: Arc<G>, co: Co) -> Option<Co> {
     if g::commit_park(&g.state) {
         c.g.set(std::ptr::null());
         if let Some(pp) = pp {
+            pp.stats.parks.incr();
             if pp.preempt.load(Relaxed) {
                 end_time_slice(&c.sched, pp);
             }

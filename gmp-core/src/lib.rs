@@ -153,6 +153,58 @@
 //! [`go`](fn@go) called outside any runtime uses a default runtime that has no deadlock detector
 //! (plain threads may wake its goroutines, and it cannot see them); wrap the program in
 //! [`run`] to get Go's `all goroutines are asleep - deadlock!`.
+//!
+//! ## Metrics
+//!
+//! [`metrics`] is Go's `runtime/metrics` for the scheduler: the `/sched/*` metrics of Go 1.26
+//! as the fields of one [`Metrics`] struct, plus the scheduler's event counters (steals,
+//! parks, syscalls, hand-offs) and the goroutine stacks' memory. It costs a few loads per P,
+//! takes no scheduler lock and allocates nothing, so a monitoring goroutine may poll it.
+//!
+//! ```text
+//! // Go                                            // gmp
+//! s := []metrics.Sample{                           let m = gmp_core::metrics();
+//!     {Name: "/sched/goroutines:goroutines"},      m.goroutines
+//!     {Name: "/sched/goroutines/waiting:goroutines"},  m.goroutines_waiting
+//!     {Name: "/sched/goroutines-created:goroutines"},  m.goroutines_created
+//!     {Name: "/sched/threads/total:threads"},      m.threads
+//!     {Name: "/sched/gomaxprocs:threads"},         m.procs
+//! }
+//! metrics.Read(s)
+//! n := s[1].Value.Uint64()
+//! ```
+//!
+//! ```
+//! use gmp_core::park::{self, WaitReason};
+//! use std::sync::atomic::{AtomicBool, Ordering::SeqCst};
+//! use std::sync::{Arc, Mutex};
+//!
+//! let rt = gmp_core::Runtime::builder().procs(1).build().unwrap();
+//! rt.run(|| {
+//!     let open = Arc::new(AtomicBool::new(false));
+//!     let waiters = Arc::new(Mutex::new(Vec::new()));
+//!     let hs: Vec<_> = (0..10)
+//!         .map(|_| {
+//!             let (open, waiters) = (open.clone(), waiters.clone());
+//!             gmp_core::go(move || {
+//!                 waiters.lock().unwrap().push(park::current());
+//!                 while !open.load(SeqCst) {
+//!                     park::park(WaitReason::ChanReceive);
+//!                 }
+//!             })
+//!         })
+//!         .collect();
+//!     while waiters.lock().unwrap().len() < 10 {
+//!         gmp_core::sleep(std::time::Duration::from_millis(1)); // the ten run and park
+//!     }
+//!     let m = gmp_core::metrics();
+//!     assert_eq!((m.goroutines, m.goroutines_waiting, m.procs), (11, 10, 1));
+//!     open.store(true, SeqCst);
+//!     waiters.lock().unwrap().iter().for_each(|u| u.unpark());
+//!     hs.into_iter().for_each(|h| h.join().unwrap());
+//!     assert!(gmp_core::metrics().parks >= 10);
+//! });
+//! ```
 
 #![cfg_attr(loom, allow(dead_code, unreachable_pub))]
 
@@ -175,6 +227,7 @@ pub use goroutine::{
 };
 pub use reason::WaitReason;
 pub use runtime::{run, Builder, Runtime, UnhandledPanic};
+pub use sched::{metrics, Metrics};
 pub use scope::{scope, Scope, ScopedJoinHandle};
 
 /// Scheduler internals for gmp's own integration tests and loom models. Not a public API:

@@ -197,7 +197,11 @@ impl ParkedStack {
     /// M that dequeues it waits in [`stack_in`](Self::stack_in); a copied-out stack is put
     /// back first (and stays in place); a sweep in progress is waited for. `false` if it is
     /// not parked.
-    pub(crate) fn claim_in_place(&self, state: &AtomicU64) -> bool {
+    pub(crate) fn claim_in_place(
+        &self,
+        state: &AtomicU64,
+        restore: impl FnOnce(usize, &[u8]),
+    ) -> bool {
         let w = loop {
             let w = state.load(Relaxed);
             if w & STATUS_MASK != WAITING {
@@ -220,7 +224,7 @@ impl ParkedStack {
             // after the copy was stored (our CAS read it with Acquire): the copy is ours.
             let bytes = self.copy.with_mut(|c| unsafe { (*c).take() });
             let bytes = bytes.expect("a copied-out stack has its copy");
-            restore_stack(self.top.load(Relaxed) - bytes.len(), &bytes);
+            restore(self.top.load(Relaxed) - bytes.len(), &bytes);
             state.fetch_and(!STACK_OUT, Relaxed);
         }
         true
@@ -529,6 +533,13 @@ impl Batch {
         // SAFETY: each range is the usable part of a claimed goroutine's stack: mapped,
         // page-aligned, its live bytes saved just above, and nobody touches it until `OUT`.
         unsafe { crate::stack::release_pages_batch(&self.ranges) };
+        if let Some((g, _, _)) = self.stacks.first() {
+            // Before any is published: a put-back (which subtracts) never precedes its add.
+            g.sched
+                .stats
+                .stacks_out
+                .fetch_add(self.stacks.len(), Relaxed);
+        }
         for (g, _, _) in self.stacks.drain(..) {
             g.pstack.publish_out(&g.state);
         }

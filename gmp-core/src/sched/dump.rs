@@ -129,7 +129,11 @@ fn frames_of(g: &Arc<G>) -> Option<Vec<usize>> {
     if super::m::current_g().is_some_and(|me| std::ptr::eq(me, &**g)) {
         return Some(own_frames());
     }
-    if !g.pstack.claim_in_place(&g.state) {
+    let put_back = |at: usize, bytes: &[u8]| {
+        super::copyout::restore_stack(at, bytes);
+        g.sched.stats.stacks_out.fetch_sub(1, Relaxed);
+    };
+    if !g.pstack.claim_in_place(&g.state, put_back) {
         return None;
     }
     // SAFETY: we hold the claim: no M runs the goroutine or takes its coroutine until we let

@@ -123,10 +123,10 @@ impl Sched {
         l.allm.push(mm.clone());
         mm.spinning.store(spinning, SeqCst);
         mm.nextp.store(pp, SeqCst);
-        let sched = self.clone();
+        let (sched, counted) = (self.clone(), super::metrics::ThreadCounted::new(self));
         let spawned = crate::loom::thread::Builder::new()
             .name(format!("gmp-m{id}"))
-            .spawn(move || super::m::mstart(sched, mm));
+            .spawn(move || counted.run(|| super::m::mstart(sched, mm)));
         match spawned {
             Ok(h) => l.threads.push(h),
             Err(e) => {
@@ -146,6 +146,7 @@ impl Sched {
     /// Go: `handoffp`: the M holding `pp` is going away from it (locked goroutine, syscall):
     /// give the P to an M if there is anything it should do, else make it idle.
     pub(crate) fn handoffp(self: &Arc<Self>, pp: usize) {
+        self.stats.handoffs.fetch_add(1, Relaxed);
         let p = &self.allp[pp];
         if !p.runq.is_empty() || self.runqsize.load(SeqCst) > 0 {
             self.startm(Some(pp), false);

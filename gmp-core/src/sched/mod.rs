@@ -40,6 +40,7 @@
 //! | `shutdown.rs`    | cancelling every goroutine and stopping the Ms              | (main returning) |
 //! | `dump.rs`        | the goroutine dump (with stacks), the deadlock detector, the panic hook | `tracebackothers`, `checkdead` |
 //! | `sigquit.rs`     | the dump on SIGQUIT (`Builder::dump_on_sigquit`)            | `sighandler`'s SIGQUIT traceback |
+//! | `metrics.rs`     | `metrics()`: per-P event counters, gauges derived from the queues | runtime/metrics.go |
 //!
 //! # Finding work
 //!
@@ -69,6 +70,7 @@ mod gopark;
 mod idle;
 mod lockosthread;
 mod m;
+mod metrics;
 pub(crate) mod netpoll;
 mod newproc;
 mod p;
@@ -90,6 +92,7 @@ pub(crate) use gopark::{
 };
 pub(crate) use lockosthread::{lock_os_thread, unlock_os_thread};
 pub(crate) use m::{current_goid, current_sched, current_unparker, ncpu};
+pub use metrics::{metrics, Metrics};
 pub(crate) use p::{P, P_IDLE, P_RUNNING, P_SYSCALL};
 pub(crate) use syscall::{entersyscall, exitsyscall};
 pub(crate) use timers::add_timer;
@@ -198,6 +201,8 @@ pub(crate) struct Sched {
     pub(crate) ngoroutines: AtomicUsize,
     /// Every G ever made and not released (Go: `allgs`).
     pub(crate) allgs: Mutex<Vec<Arc<G>>>,
+    /// The runtime-wide counters of `metrics()` (the per-P ones are in `P::stats`).
+    pub(crate) stats: metrics::SchedStats,
     pub(crate) stacks: StackPool,
     /// Free waiter records beyond the Ps' caches (Go: `sched.sudogcache`).
     pub(crate) sudogcentral: sudog::SudogCentral,
@@ -301,6 +306,7 @@ impl Sched {
             goidgen: AtomicU64::new(0),
             ngoroutines: AtomicUsize::new(0),
             allgs: Mutex::new(Vec::new()),
+            stats: metrics::SchedStats::default(),
             stacks: StackPool::new(stack_size),
             sudogcentral: sudog::SudogCentral::default(),
             copyout_queue: Mutex::new(VecDeque::new()),
@@ -334,10 +340,10 @@ impl Sched {
             .unwrap_or_else(|e| e.into_inner())
             .push((s.id, Arc::downgrade(&s)));
         if crate::loom::SYSMON {
-            let s2 = s.clone();
+            let (s2, counted) = (s.clone(), metrics::ThreadCounted::new(&s));
             let h = crate::loom::thread::Builder::new()
                 .name("gmp-sysmon".into())
-                .spawn(move || sysmon::sysmon(s2));
+                .spawn(move || counted.run(|| sysmon::sysmon(s2)));
             match h {
                 Ok(h) => s.lock.lock().threads.push(h),
                 // Goroutines still run; only the syscall hand-off and preemption are lost.

@@ -75,6 +75,7 @@ impl Sched {
         g.cancel.store(false, Relaxed);
         g.is_main.store(is_main, Relaxed);
         self.ngoroutines.fetch_add(1, Relaxed);
+        self.stats.count_created(pp);
         g.state.store(g::runnable_word(goid), Release);
         match pp {
             Some(pp) => self.runqput(pp, g, true),

@@ -12,6 +12,7 @@
 //! - Any M may steal from `runq` (the consumer end), read `timer0`, `schedtick` and `status`,
 //!   and lock `timers`.
 //! - sysmon reads `schedtick`, sets `preempt`, and takes a P out of `P_SYSCALL` by CAS.
+//! - `stats` (for `metrics()`) is written by the M holding the P and read by anyone.
 
 use super::co::Co;
 use super::g::G;
@@ -71,6 +72,9 @@ pub(crate) struct P {
     pub(crate) sudogcache: CachePadded<UnsafeCell<SudogCache>>,
     /// Goroutines that parked here, for sysmon's copy-out sweep (owner only; `copyout.rs`).
     pub(crate) copyout_list: UnsafeCell<Vec<Arc<G>>>,
+    /// Event counters for `metrics()`: written by the owner only, summed by readers; on a
+    /// cache line of their own so that counting does not disturb the thieves' reads above.
+    pub(crate) stats: CachePadded<super::metrics::PStats>,
 }
 
 // SAFETY: the `UnsafeCell` fields are touched only by the M that holds the P (acquirep/releasep
@@ -105,6 +109,7 @@ impl P {
             goidcache: UnsafeCell::new((0, 0)),
             sudogcache: CachePadded::new(UnsafeCell::new(SudogCache::default())),
             copyout_list: UnsafeCell::new(Vec::new()),
+            stats: CachePadded::new(Default::default()),
         }
     }
 }

@@ -207,6 +207,7 @@ fn stealwork(c: &MCtx, pp: &P) -> Option<Arc<G>> {
                 p2.runq
                     .runqsteal(&pp.runq, last, p2.status.load(Relaxed) == P_RUNNING)
             } {
+                pp.stats.steals.incr();
                 return Some(g);
             }
         }
@@ -230,7 +231,10 @@ fn execute(c: &MCtx, g: Arc<G>, inherit: bool) {
     // A parked goroutine's stack may have been copied out: put it back. First: until the
     // claim of a sweep or a dump (`STACK_COPYING`) is let go, the claimer may be using the
     // coroutine (a dump resumes it to walk its stack).
-    g.pstack.stack_in(&g.state, w, restore_stack);
+    g.pstack.stack_in(&g.state, w, |at, bytes| {
+        restore_stack(at, bytes);
+        s.stats.stacks_out.fetch_sub(1, Relaxed);
+    });
     // SAFETY: we moved the G to RUNNING and no claim is held, so this M owns its cells.
     let co = unsafe { g.co.with_mut(|x| (*x).take()) };
     let mut co = match co {
@@ -316,6 +320,7 @@ fn park_m(c: &MCtx, pp: Option<&P>, g: Arc<G>, co: Co) -> Option<Co> {
     if g::commit_park(&g.state) {
         c.g.set(std::ptr::null());
         if let Some(pp) = pp {
+            pp.stats.parks.incr();
             if pp.preempt.load(Relaxed) {
                 end_time_slice(&c.sched, pp);
             }

@@ -121,8 +121,10 @@ impl Sched {
         for g in rest {
             // Retiring a coroutine resumes it: its stack must be in place.
             let w = g.state.load(Acquire);
-            g.pstack
-                .stack_in(&g.state, w, super::copyout::restore_stack);
+            g.pstack.stack_in(&g.state, w, |at, bytes| {
+                super::copyout::restore_stack(at, bytes);
+                self.stats.stacks_out.fetch_sub(1, Relaxed);
+            });
             // SAFETY: all Ms are gone; nothing runs these Gs any more.
             if let Some(co) = unsafe { g.co.with_mut(|c| (*c).take()) } {
                 self.stacks.free(co.into_stack());

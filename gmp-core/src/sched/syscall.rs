@@ -46,6 +46,7 @@ pub(crate) fn entersyscall() -> bool {
     c.oldp.set(p);
     pp.syscall_when
         .store(s.nanotime(crate::loom::now()), Relaxed);
+    pp.stats.syscalls.incr();
     // Publishes the P (and the M's writes to its owner-side state) to sysmon's CAS.
     pp.status.store(P_SYSCALL, SeqCst);
     true
@@ -72,6 +73,7 @@ pub(crate) fn exitsyscall(entered: bool) {
         return;
     }
     // sysmon retook it. Go: `exitsyscallfast_pidle`.
+    s.stats.ngsyscall_nop.fetch_sub(1, Relaxed);
     let idle = s.pidleget(&mut s.lock.lock());
     if let Some(p) = idle {
         acquirep(c, p);

@@ -172,6 +172,7 @@ fn retake(s: &Arc<Sched>, now: u64, ticks: &mut [Tick]) -> usize {
                     .is_ok()
                 {
                     n += 1;
+                    s.stats.ngsyscall_nop.fetch_add(1, Relaxed);
                     s.handoffp(i);
                 }
             }

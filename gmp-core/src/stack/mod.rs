@@ -318,6 +318,19 @@ struct PoolState {
     live: usize,
     /// Slots carved so far (each was a fresh stack, paid for in page faults when used).
     carved: usize,
+    /// Bytes of all `slabs`.
+    mapped: usize,
+}
+
+/// What a [`StackPool`] holds, for `metrics()` ([`StackPool::usage`]).
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct StackUsage {
+    /// Stacks handed out and not freed (with a goroutine, or in a P's coroutine cache).
+    pub(crate) in_use: usize,
+    /// Freed stacks whose pages were not released (`warm` and `dirty`): each was used.
+    pub(crate) pooled_resident: usize,
+    /// Bytes of address space mapped for stacks (every slab, guard pages included).
+    pub(crate) reserved: usize,
 }
 
 /// The per-runtime source of goroutine stacks (see the module docs for the design).
@@ -402,6 +415,7 @@ impl StackPool {
                 next_slab_bytes: FIRST_SLAB_BYTES,
                 live: 0,
                 carved: 0,
+                mapped: 0,
             }),
         }
     }
@@ -409,6 +423,16 @@ impl StackPool {
     /// How many distinct stacks this pool has carved so far.
     pub(crate) fn carved(&self) -> usize {
         self.state.lock().carved
+    }
+
+    /// What the pool holds now: one uncontended lock held for three loads.
+    pub(crate) fn usage(&self) -> StackUsage {
+        let st = self.state.lock();
+        StackUsage {
+            in_use: st.live,
+            pooled_resident: st.warm.len() + st.dirty.len(),
+            reserved: st.mapped,
+        }
     }
 
     /// Usable bytes of every stack of this pool.
@@ -504,6 +528,7 @@ impl StackPool {
             let len = slots * self.slot_size;
             let base = sys::map_slab(len, self.guard_kind)?;
             st.slabs.push(Slab { base, len });
+            st.mapped += len;
             st.bump = base;
             st.bump_end = base + len;
             st.next_slab_bytes = (st.next_slab_bytes * 2).min(MAX_SLAB_BYTES);

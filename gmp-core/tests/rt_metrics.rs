@@ -337,7 +337,8 @@ fn page_size() -> usize {
 }
 
 /// Kills: `stack_bytes_committed` not counting the stacks in use, not subtracting the
-/// stacks copied out, or not adding back those copied in (`stack_restores` not counted);
+/// stacks copied out, or not adding back those copied in (by their M, or by a dump that
+/// walks them: `stacks_out` not decremented there);
 /// `stack_bytes_reserved` not counting the slabs.
 #[test]
 fn stack_bytes_follow_the_stacks_in_use_and_copied_out() {
@@ -361,6 +362,19 @@ fn stack_bytes_follow_the_stacks_in_use_and_copied_out() {
         let carved = stacks_carved();
         let m = metrics();
         assert_eq!(m.stack_bytes_committed, (carved - 100) * page, "{m:?}");
+        // A dump walks each parked goroutine on its stack: it puts the copies back (and
+        // they stay until the next sweep copies them out again).
+        let _ = gmp_core::dump();
+        // (A sweep may copy some out again meanwhile: read until no sweep came between.)
+        loop {
+            let out = stacks_copied_out();
+            let m = metrics();
+            if stacks_copied_out() == out {
+                assert!(out < 100, "the dump put nothing back");
+                assert_eq!(m.stack_bytes_committed, (carved - out) * page, "{m:?}");
+                break;
+            }
+        }
         gate.release();
         // Copied back in, then ended: in the Ps' caches or warm in the pool, resident.
         let m = metrics();

@@ -167,6 +167,7 @@ mod sched;
 mod scope;
 mod stack;
 pub mod time;
+pub mod trace;
 
 pub use block_on::block_on;
 pub use goroutine::{

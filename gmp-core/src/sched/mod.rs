@@ -250,6 +250,8 @@ pub(crate) struct Sched {
     /// waiting for a P to become busy (Go: `sched.sysmonwait`).
     pub(crate) sysmon_note: crate::park::thread::ThreadParker,
     pub(crate) sysmon_wait: AtomicBool,
+    /// Its execution tracing (`crate::trace`): buffers made at the first `trace::start`.
+    pub(crate) trace: crate::trace::RuntimeTrace,
 }
 
 impl std::fmt::Debug for Sched {
@@ -326,6 +328,7 @@ impl Sched {
             exit_note: crate::park::thread::ThreadParker::new(),
             sysmon_note: crate::park::thread::ThreadParker::new(),
             sysmon_wait: AtomicBool::new(false),
+            trace: crate::trace::RuntimeTrace::default(),
         });
         RUNTIMES
             .lock()
@@ -344,6 +347,7 @@ impl Sched {
                 }
             }
         }
+        crate::trace::start_from_env(&s);
         s
     }
 

@@ -39,6 +39,7 @@
 //! | `timers.rs`      | timer records, per-P heaps, the timer thread                | time.go |
 //! | `shutdown.rs`    | cancelling every goroutine and stopping the Ms              | (main returning) |
 //! | `dump.rs`        | the goroutine dump, the deadlock detector, the panic hook   | `tracebackothers`, `checkdead` |
+//! | `trace.rs`       | the hooks that record trace events (`crate::trace`)        | `traceGoStart`, ... |
 //!
 //! # Finding work
 //!
@@ -78,6 +79,7 @@ pub(crate) mod sudog;
 mod syscall;
 mod sysmon;
 pub(crate) mod timers;
+mod trace;
 
 pub(crate) use copyout::pin_stack;
 pub(crate) use dump::dump;

@@ -76,6 +76,7 @@ impl Sched {
         g.is_main.store(is_main, Relaxed);
         self.ngoroutines.fetch_add(1, Relaxed);
         g.state.store(g::runnable_word(goid), Release);
+        super::trace::go_create(self, pp, goid, site);
         match pp {
             Some(pp) => self.runqput(pp, g, true),
             None => self.globrunqput(g),

@@ -207,6 +207,7 @@ fn stealwork(c: &MCtx, pp: &P) -> Option<Arc<G>> {
                 p2.runq
                     .runqsteal(&pp.runq, last, p2.status.load(Relaxed) == P_RUNNING)
             } {
+                super::trace::steal(c, pp, p2.id, &g);
                 return Some(g);
             }
         }
@@ -266,6 +267,7 @@ fn execute(c: &MCtx, g: Arc<G>, inherit: bool) {
     c.g_arc.set(Some(g));
     loop {
         crate::stack::set_running(Some(info));
+        super::trace::go_start(c);
         let r = co.resume(Resume::Run);
         crate::stack::set_running(None);
         let g = c.g_arc.take().expect("running G");
@@ -274,6 +276,7 @@ fn execute(c: &MCtx, g: Arc<G>, inherit: bool) {
             NO_P => None,
             p => Some(&s.allp[p]),
         };
+        super::trace::go_stop(c, &g, &r);
         let again = match r {
             CoroutineResult::Yield(Suspend::Park) => park_m(c, pp, g, co),
             CoroutineResult::Yield(Suspend::Yield) => gosched_m(c, pp, g, co),

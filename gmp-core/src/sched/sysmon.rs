@@ -172,6 +172,7 @@ fn retake(s: &Arc<Sched>, now: u64, ticks: &mut [Tick]) -> usize {
                     .is_ok()
                 {
                     n += 1;
+                    super::trace::retake(s, i);
                     s.handoffp(i);
                 }
             }

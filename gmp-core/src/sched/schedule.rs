@@ -276,7 +276,6 @@ fn execute(c: &MCtx, g: Arc<G>, inherit: bool) {
             NO_P => None,
             p => Some(&s.allp[p]),
         };
-        super::trace::go_stop(c, &g, &r);
         let again = match r {
             CoroutineResult::Yield(Suspend::Park) => park_m(c, pp, g, co),
             CoroutineResult::Yield(Suspend::Yield) => gosched_m(c, pp, g, co),
@@ -306,6 +305,7 @@ fn execute(c: &MCtx, g: Arc<G>, inherit: bool) {
 /// "resume it" (with `g` back in `c.g_arc`), `None` that the M is done with it.
 #[inline]
 fn park_m(c: &MCtx, pp: Option<&P>, g: Arc<G>, co: Co) -> Option<Co> {
+    super::trace::go_park(c, &g);
     // Before WAITING is published: from here the sweep may copy the stack out.
     if let Some(pp) = pp {
         super::copyout::list_parked(&c.sched, pp, &g);
@@ -340,6 +340,7 @@ fn park_m(c: &MCtx, pp: Option<&P>, g: Arc<G>, co: Co) -> Option<Co> {
 /// it goes to the tail of the local queue (Go's `goyield`).
 #[inline]
 fn gosched_m(c: &MCtx, pp: Option<&P>, g: Arc<G>, co: Co) -> Option<Co> {
+    super::trace::go_sched(c, &g);
     let s = &*c.sched;
     let pp = pp.expect("a goroutine yields only while holding a P");
     if pp.runq.is_empty() && s.runqsize.load(Relaxed) == 0 && pp.timer0.load(Relaxed) == 0 {
@@ -361,6 +362,7 @@ fn gosched_m(c: &MCtx, pp: Option<&P>, g: Arc<G>, co: Co) -> Option<Co> {
 /// its M releases the M (Go exits the thread instead); then [`gdestroy`].
 #[inline]
 fn goexit0(c: &MCtx, pp: Option<&P>, g: Arc<G>, co: Co) -> Option<Co> {
+    super::trace::go_end(c, &g);
     c.g.set(std::ptr::null());
     // SAFETY: still RUNNING: ours.
     unsafe {

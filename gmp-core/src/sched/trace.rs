@@ -16,13 +16,11 @@
 //! (`trace/buf.rs`): every `push_p` below is on a P the caller holds. Off a P (sysmon, a plain
 //! thread, an M inside `syscall(f)`) it goes to the runtime's shared buffer under its lock.
 
-use super::co::Suspend;
 use super::g::G;
 use super::m::{ctx, MCtx};
 use super::p::P;
 use super::{Sched, NO_P};
 use crate::trace::{self, pack_str, Kind, Track};
-use corosensei::CoroutineResult;
 use std::panic::Location;
 
 fn site_of(g: &G) -> u64 {
@@ -54,27 +52,42 @@ fn go_start_slow(c: &MCtx) {
     }
 }
 
-/// The goroutine `g` suspended with `r` and is back on its M: its run slice ends (a park,
-/// with its wait reason; a yield; its end). Leaving `syscall(f)` without a P
-/// (`ExitSyscall`) ended nothing here: `go_sysexit` did.
+/// `park_m`: the goroutine `g` suspended to park and is back on its M: its run slice ends,
+/// with a park instant naming its wait reason. Recorded before the park commits, as Go's
+/// `park_m` does: if a permit raced in, the goroutine continues at once, in a new slice.
 #[inline(always)]
-pub(super) fn go_stop(c: &MCtx, g: &G, r: &CoroutineResult<Suspend, ()>) {
+pub(super) fn go_park(c: &MCtx, g: &G) {
     if trace::on() {
-        go_stop_slow(c, g, r);
+        go_stop_slow(c, g, Kind::GoPark);
+    }
+}
+
+/// `gosched_m`: the goroutine yielded: its run slice ends (it may continue at once, in a new
+/// one).
+#[inline(always)]
+pub(super) fn go_sched(c: &MCtx, g: &G) {
+    if trace::on() {
+        go_stop_slow(c, g, Kind::GoSched);
+    }
+}
+
+/// `goexit0`: the goroutine ended: its last run slice ends.
+#[inline(always)]
+pub(super) fn go_end(c: &MCtx, g: &G) {
+    if trace::on() {
+        go_stop_slow(c, g, Kind::GoEnd);
     }
 }
 
 #[cold]
 #[inline(never)]
-fn go_stop_slow(c: &MCtx, g: &G, r: &CoroutineResult<Suspend, ()>) {
+fn go_stop_slow(c: &MCtx, g: &G, kind: Kind) {
     let Some(t) = c.sched.trace.active() else {
         return;
     };
-    let (kind, arg) = match r {
-        CoroutineResult::Yield(Suspend::Park) => (Kind::GoPark, pack_str(g.wait_reason().as_str())),
-        CoroutineResult::Yield(Suspend::Yield) => (Kind::GoSched, 0),
-        CoroutineResult::Yield(Suspend::Finished) => (Kind::GoEnd, 0),
-        _ => return,
+    let arg = match kind {
+        Kind::GoPark => pack_str(g.wait_reason().as_str()),
+        _ => 0,
     };
     let p = c.p.get();
     if p != NO_P {

@@ -86,9 +86,12 @@
 //! about 100 bytes of JSON each. A busy pingpong records six events per round trip.
 //!
 //! **When no trace runs anywhere in the process**, each of the scheduler's hooks is one
-//! relaxed load of a process-wide counter (on a cache line of its own) compared with zero and
-//! a not-taken branch: `cmp dword ptr [rip+SESSIONS], 0; jne` on x86_64. The recording code is
-//! out of line (`#[cold]`).
+//! relaxed load of a process-wide counter (on a cache line of its own), a test and a
+//! not-taken branch: on x86_64 `mov eax, [rip+SESSIONS]; test eax, eax; jne` (the test and
+//! the branch fuse into one µop), with no argument set up and nothing spilled: the recording
+//! code is out of line (`#[cold]`). Each run of a goroutine passes two hooks (its start, and
+//! its park, yield or exit); a spawn, a wake-up, a syscall's entry and exit and a steal pass
+//! one each.
 //!
 //! # The flight recorder
 //!

@@ -222,6 +222,46 @@ fn timestamps_are_microseconds_since_the_start() {
         .any(|p| p.arg_str("reason") == Some("sleep") && p.arg_u64("g") == Some(1)));
 }
 
+/// A goroutine that runs through the whole trace, with no event of its own, still shows: a
+/// run slice from the trace's start to its end (Go's `GoStatus` events). Kills: no initial
+/// slices for the goroutines running when the trace starts.
+#[test]
+fn a_goroutine_running_through_the_whole_trace_shows() {
+    let sink = Sink::default();
+    let w = sink.clone();
+    let rt = Runtime::builder().procs(2).build().unwrap();
+    let (id, site) = rt.run(move || {
+        let (started, release) = (
+            Arc::new(AtomicBool::new(false)),
+            Arc::new(AtomicBool::new(false)),
+        );
+        let (s, r) = (started.clone(), release.clone());
+        let (h, site) = go_here(move || {
+            s.store(true, SeqCst);
+            while !r.load(SeqCst) {
+                std::hint::spin_loop(); // no scheduling point
+            }
+        });
+        while !started.load(SeqCst) {
+            gmp_core::sleep(Duration::from_millis(1));
+        }
+        trace::start(w).unwrap();
+        gmp_core::sleep(Duration::from_millis(5));
+        trace::stop().unwrap();
+        release.store(true, SeqCst);
+        let id = h.id().as_u64();
+        h.join().unwrap();
+        (id, site)
+    });
+    let t = validate(&sink.text());
+    let runs = t.runs_of(id);
+    assert_eq!(runs.len(), 1, "{runs:?}");
+    assert_eq!(runs[0].name, format!("G{id} {site}"));
+    assert_eq!(runs[0].ts, 0.0);
+    assert_eq!(runs[0].arg_str("end"), Some("running"));
+    assert!(runs[0].dur >= 4_500.0, "{}", runs[0].dur);
+}
+
 /// Every P has a named track, even an idle one; `pid` is one runtime's. Kills: naming only
 /// the tracks that have events; tids of Ps and Ms colliding.
 #[test]

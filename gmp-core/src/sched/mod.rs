@@ -93,6 +93,7 @@ pub(crate) use m::{current_goid, current_sched, current_unparker, ncpu};
 pub(crate) use p::{P, P_IDLE, P_RUNNING, P_SYSCALL};
 pub(crate) use syscall::{entersyscall, exitsyscall};
 pub(crate) use timers::add_timer;
+pub(crate) use trace::running_goroutines;
 
 use crate::loom::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering::*};
 use crate::loom::{Arc, Mutex};

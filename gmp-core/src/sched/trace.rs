@@ -20,11 +20,12 @@ use super::g::G;
 use super::m::{ctx, MCtx};
 use super::p::P;
 use super::{Sched, NO_P};
+use crate::loom::atomic::Ordering::Relaxed;
 use crate::trace::{self, pack_str, Kind, Track};
 use std::panic::Location;
 
 fn site_of(g: &G) -> u64 {
-    g.spawn_site.load(crate::loom::atomic::Ordering::Relaxed) as u64
+    g.spawn_site.load(Relaxed) as u64
 }
 
 /// `execute` is about to resume the goroutine `c.g` on its P: its run slice begins.
@@ -233,4 +234,27 @@ fn retake_slow(s: &Sched, p: usize) {
     if let Some(t) = s.trace.active() {
         t.push_shared(Kind::Retake, Track::p(p), 0, 0, 0);
     }
+}
+
+/// The goroutines running on `s`'s Ps right now, as `(P, goid, spawn site)`: a trace
+/// starting opens their run slices (Go: the `GoStatus` events). One scan of `allgs` for
+/// their sites.
+pub(crate) fn running_goroutines(s: &Sched) -> Vec<(usize, u64, u64)> {
+    let mut running: Vec<(usize, u64, u64)> = s
+        .allp
+        .iter()
+        .filter(|pp| pp.status.load(Relaxed) == super::P_RUNNING)
+        .map(|pp| (pp.id, pp.curg.load(Relaxed), 0))
+        .filter(|r| r.1 != 0)
+        .collect();
+    if running.is_empty() {
+        return running;
+    }
+    for g in s.allgs.lock().iter() {
+        let goid = g.goid();
+        if let Some(r) = running.iter_mut().find(|r| r.1 == goid) {
+            r.2 = site_of(g);
+        }
+    }
+    running
 }

@@ -245,6 +245,10 @@ pub(crate) struct Session {
     pub(crate) mode: Mode,
     /// When it started, in ticks.
     pub(crate) origin: u64,
+    /// A `GoStart` at `origin` for each goroutine running when it started (Go: the
+    /// `GoStatus` events a trace begins with), so one that runs through the whole trace
+    /// shows too.
+    initial: Vec<Event>,
 }
 
 /// What `stop` is asked to stop.
@@ -261,7 +265,8 @@ pub(crate) enum Which {
 /// Events taken from a runtime, for the encoder.
 #[derive(Debug)]
 pub(crate) struct Collected {
-    /// Per buffer (the Ps', then the shared one), in the order recorded.
+    /// Per buffer (the Ps', the shared one, then the session's initial events), in the order
+    /// recorded.
     pub(crate) bufs: Vec<Vec<Event>>,
     /// The session's start, in ticks.
     pub(crate) origin: u64,
@@ -555,8 +560,15 @@ impl RuntimeTrace {
         (gen & 1 == 1).then_some(Active { st, gen: gen as _ })
     }
 
-    /// Starts a session on a runtime with `procs` Ps and id `pid`. Returns its `gen`.
-    pub(crate) fn start(&self, procs: usize, pid: u64, mode: Mode) -> io::Result<u64> {
+    /// Starts a session on a runtime with `procs` Ps and id `pid`, where `running` lists the
+    /// goroutines running as it starts: `(P, goid, spawn site)`. Returns its `gen`.
+    pub(crate) fn start(
+        &self,
+        procs: usize,
+        pid: u64,
+        mode: Mode,
+        running: &[(usize, u64, u64)],
+    ) -> io::Result<u64> {
         let st = self
             .state
             .get_or_init(|| Box::new(TraceState::new(procs, pid)));
@@ -572,10 +584,23 @@ impl RuntimeTrace {
         l.dropped_until.iter_mut().for_each(|d| *d = 0);
         let gen = st.gen.load(Relaxed) + 1;
         debug_assert!(gen & 1 == 1);
+        let origin = clock::ticks();
+        let initial = running
+            .iter()
+            .map(|&(p, goid, site)| Event {
+                ts: origin,
+                goid,
+                arg: 0,
+                site,
+                track: Track::p(p),
+                kind: Kind::GoStart,
+            })
+            .collect();
         l.session = Some(Session {
             gen,
             mode,
-            origin: clock::ticks(),
+            origin,
+            initial,
         });
         super::SESSIONS
             .0
@@ -607,8 +632,9 @@ impl RuntimeTrace {
             .0
             .fetch_sub(1, std::sync::atomic::Ordering::SeqCst);
         let end = clock::ticks();
-        let bufs = st.collect(&mut l, s.gen, true);
+        let mut bufs = st.collect(&mut l, s.gen, true);
         drop(l);
+        bufs.push(s.initial.clone());
         let c = Collected {
             bufs,
             origin: s.origin,
@@ -628,13 +654,14 @@ impl RuntimeTrace {
             return Err(not_running(which, None));
         };
         let mut l = st.inner.lock();
-        let origin = match &l.session {
-            Some(s) if s.gen == gen => s.origin,
+        let (origin, initial) = match &l.session {
+            Some(s) if s.gen == gen => (s.origin, s.initial.clone()),
             other => return Err(not_running(which, other.as_ref())),
         };
         let window = l.dropped_until.iter().copied().max().unwrap_or(0);
-        let bufs = st.collect(&mut l, gen, false);
+        let mut bufs = st.collect(&mut l, gen, false);
         drop(l);
+        bufs.push(initial);
         Ok(Collected {
             bufs,
             origin,
@@ -684,7 +711,9 @@ mod tests {
         let rt = RuntimeTrace::default();
         let n = CHUNK_EVENTS * 2 + 5;
         for round in 0..2u64 {
-            let gen = rt.start(1, 9, Mode::Flight { max_bytes: 1 << 30 }).unwrap();
+            let gen = rt
+                .start(1, 9, Mode::Flight { max_bytes: 1 << 30 }, &[])
+                .unwrap();
             let a = rt.active().unwrap();
             for i in 0..n as u64 {
                 // SAFETY: this thread stands for the M holding P 0 (no other thread pushes).
@@ -708,7 +737,7 @@ mod tests {
     fn flight_ring_keeps_the_newest_chunks() {
         let rt = RuntimeTrace::default();
         let max_bytes = CHUNK_EVENTS * EST_JSON_BYTES; // one chunk's worth
-        let gen = rt.start(1, 1, Mode::Flight { max_bytes }).unwrap();
+        let gen = rt.start(1, 1, Mode::Flight { max_bytes }, &[]).unwrap();
         let a = rt.active().unwrap();
         let n = CHUNK_EVENTS as u64 * 10;
         for i in 0..n {

@@ -153,8 +153,9 @@ fn runtime_for_stop() -> Option<Arc<Sched>> {
 /// records this runtime.
 pub fn start(w: impl Write + Send + 'static) -> io::Result<()> {
     let s = runtime_for_start();
+    let running = sched::running_goroutines(&s);
     s.trace
-        .start(s.gomaxprocs, s.id, Mode::Trace(Box::new(w)))?;
+        .start(s.gomaxprocs, s.id, Mode::Trace(Box::new(w)), &running)?;
     Ok(())
 }
 
@@ -200,7 +201,8 @@ pub(crate) fn start_from_env(s: &Arc<Sched>) {
     }
     let started = std::fs::File::create(&path).and_then(|f| {
         let w = io::BufWriter::new(f);
-        s.trace.start(s.gomaxprocs, s.id, Mode::Trace(Box::new(w)))
+        s.trace
+            .start(s.gomaxprocs, s.id, Mode::Trace(Box::new(w)), &[])
     });
     if let Err(e) = started {
         eprintln!("gmp: GMP_TRACE: cannot trace into {}: {e}", path.display());
@@ -296,7 +298,8 @@ impl FlightRecorder {
         let mode = Mode::Flight {
             max_bytes: self.max_bytes,
         };
-        let gen = s.trace.start(s.gomaxprocs, s.id, mode)?;
+        let running = sched::running_goroutines(&s);
+        let gen = s.trace.start(s.gomaxprocs, s.id, mode, &running)?;
         *self.session.lock() = Some((Arc::downgrade(&s), gen));
         Ok(())
     }

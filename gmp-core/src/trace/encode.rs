@@ -9,9 +9,10 @@
 //!    time (a stable sort, so equal times keep their buffer's order).
 //! 2. One pass pairs them: a `GoStart` opens a run slice on its P's track and the next end
 //!    event of that track (`GoPark`, `GoSched`, `GoEnd`, `GoSyscall`) closes it into one
-//!    complete (`"X"`) event, so no `"B"` can lose its `"E"`. An end whose start fell before
-//!    the window (the goroutine ran when the trace started, or the flight recorder dropped it)
-//!    becomes a slice from the window's start; a slice still open at the end closes there.
+//!    complete (`"X"`) event, so no `"B"` can lose its `"E"`. (A trace's first events are a
+//!    `GoStart` for each goroutine running as it started.) An end whose start fell before the
+//!    window (the flight recorder dropped it) becomes a slice from the window's start; a slice
+//!    still open at the end closes there.
 //!    `GoSyscall`/`GoSysExit` do the same for `syscall` slices on M tracks. A `GoUnpark` is a
 //!    flow start (`"s"`) on the waker's track, paired with the wakee's next `GoStart` (the
 //!    `"f"`, never dated before the `"s"`); one left unpaired becomes an `unpark` instant.
@@ -116,7 +117,7 @@ fn prepare(c: &Collected, cal: &Calibration) -> Vec<Timed> {
         for e in buf {
             let t = e.ts.max(last);
             last = t;
-            if t > c.window {
+            if c.window == 0 || t > c.window {
                 all.push(Timed {
                     ns: cal.ns(t),
                     e: *e,

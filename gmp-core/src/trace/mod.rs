@@ -63,7 +63,7 @@
 //! | a wake-up | flow `"s"`/`"f"` `unpark`, same `id`: `s` on the waker's track when it wakes, `f` on the wakee's when it next runs (`bp` `"e"`, never earlier than `s`); an `unpark` instant if the wakee did not run again before the trace ended | waker's, wakee's P | `GoUnblock` |
 //! | a spawn | `"i"` `spawn G8`, `args.site` | the spawner's P | `GoCreate` |
 //! | `syscall(f)` | `"X"` `syscall` | its M | `GoSysCall`/`GoSysExit` |
-//! | a steal | `"i"` `steal`, `args.from` (`P1`), `args.g` | the thief's P | — |
+//! | a steal | `"i"` `steal`, `args.from` (`P1`), `args.g` (the first of the half of `from`'s queue it took) | the thief's P | — |
 //! | sysmon's retake | `"i"` `retake` | the retaken P | `ProcSteal` |
 //!
 //! A goroutine that was running when the trace started shows from the trace's start; one

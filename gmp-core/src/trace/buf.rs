@@ -174,8 +174,6 @@ pub(crate) struct Chunk {
 // SAFETY: the slots are written only by the chunk's owner, at `len`, before a Release store of
 // `len`; others read only slots below a `len` they loaded with Acquire (the module's protocol).
 unsafe impl Sync for Chunk {}
-// SAFETY: as above; an `Event` is plain data.
-unsafe impl Send for Chunk {}
 
 impl Chunk {
     fn new_boxed() -> Box<Chunk> {
@@ -344,12 +342,6 @@ pub(crate) struct TraceState {
     inner: Mutex<Inner>,
     pid: u64,
 }
-
-// SAFETY: the chunk pointers follow the module's protocol (owner-only replacement under
-// `inner`, readers under `inner`); everything else is atomic or locked.
-unsafe impl Sync for TraceState {}
-// SAFETY: as above.
-unsafe impl Send for TraceState {}
 
 impl TraceState {
     fn new(procs: usize, pid: u64) -> TraceState {

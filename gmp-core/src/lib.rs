@@ -92,6 +92,37 @@
 //! assert_eq!(gmp_core::block_on(async { h.await.unwrap() + 0 }), 42);
 //! ```
 //!
+//! ## Seeing what the scheduler did: traces
+//!
+//! [`trace`] is Go's `runtime/trace`: it records what every goroutine, P and M did (when each
+//! goroutine ran and where, why it parked, who woke it, spawns, `syscall`s, steals) as
+//! Chrome trace-event JSON. Open the file at <https://ui.perfetto.dev> (or `chrome://tracing`):
+//! a track per P with a slice per goroutine run, named by id and spawn site, arrows from
+//! each waker to the goroutine it woke.
+//!
+//! ```text
+//! // Go                                   // gmp
+//! f, _ := os.Create("trace.out")          let f = std::fs::File::create("trace.json")?;
+//! trace.Start(f)                          gmp_core::trace::start(f)?;
+//! defer trace.Stop()                      work();
+//! work()                                  gmp_core::trace::stop()?;
+//! // go tool trace trace.out              // ui.perfetto.dev: Open trace file
+//!
+//! fr := trace.NewFlightRecorder(          let fr = gmp_core::trace::FlightRecorder::new(
+//!     trace.FlightRecorderConfig{             1 << 20);
+//!         MaxBytes: 1 << 20})
+//! fr.Start()                              fr.start()?;
+//! // ... something went wrong:            // ... something went wrong:
+//! fr.WriteTo(f)                           fr.write_to(f)?;
+//! ```
+//!
+//! Differences from Go: a trace covers one runtime (the caller's, or the default runtime on a
+//! plain thread), not the process; it is JSON made when the trace stops, not Go's binary
+//! format streamed as it goes (it stays in memory until then: about 40 bytes an event);
+//! `GMP_TRACE=trace.json` traces a whole program with no code change (`go test -trace`'s
+//! role), and `cargo xtask trace PROGRAM` does so for a tour program. When no trace runs,
+//! tracing costs each scheduling hook one load and a branch.
+//!
 //! ## Rules for code running in goroutines
 //!
 //! A goroutine may move to another OS thread at any gmp call that can block (a channel
@@ -219,6 +250,7 @@ mod sched;
 mod scope;
 mod stack;
 pub mod time;
+pub mod trace;
 
 pub use block_on::block_on;
 pub use goroutine::{

@@ -6,6 +6,7 @@
 //! - `cargo xtask bench [ROW...]`: gmp's workloads beside their Go twins (see `bench/mod.rs`);
 //!   Go is installed only with `--install-go`.
 //! - `cargo xtask stress`: the long tests kept out of CI (`--ignored`).
+//! - `cargo xtask trace PROGRAM [--out FILE]`: a tour program run with a trace (`trace.rs`).
 //!
 //! This file only dispatches: each task is its own module, and `cmd` holds what they share.
 
@@ -16,6 +17,7 @@ mod bench;
 mod ci;
 mod cmd;
 mod stress;
+mod trace;
 mod verify;
 
 type DynError = Box<dyn std::error::Error>;
@@ -29,8 +31,10 @@ fn usage() -> String {
          verify [--crate C] [--preemptions N] [--quick]   loom models per crate\n  \
          bench [ROW...]                      gmp vs Go, median of 3, with peak RSS\n    \
            {}\n  \
-         stress                              long-running tests (--ignored)",
-        bench::FLAGS
+         stress                              long-running tests (--ignored)\n  \
+         {}",
+        bench::FLAGS,
+        trace::USAGE
     )
 }
 
@@ -55,6 +59,7 @@ fn try_main() -> Result<(), DynError> {
         "verify" => verify::run(rest),
         "bench" => bench::run(rest),
         "stress" => stress::run(),
+        "trace" => trace::run(rest),
         _ => {
             eprintln!("{}", usage());
             if task == "help" || task == "--help" || task == "-h" {

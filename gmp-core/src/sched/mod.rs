@@ -41,6 +41,7 @@
 //! | `dump.rs`        | the goroutine dump (with stacks), the deadlock detector, the panic hook | `tracebackothers`, `checkdead` |
 //! | `sigquit.rs`     | the dump on SIGQUIT (`Builder::dump_on_sigquit`)            | `sighandler`'s SIGQUIT traceback |
 //! | `metrics.rs`     | `metrics()`: per-P event counters, gauges derived from the queues | runtime/metrics.go |
+//! | `trace.rs`       | the hooks that record trace events (`crate::trace`)        | `traceGoStart`, ... |
 //!
 //! # Finding work
 //!
@@ -82,6 +83,7 @@ pub(crate) mod sudog;
 mod syscall;
 mod sysmon;
 pub(crate) mod timers;
+mod trace;
 
 pub(crate) use copyout::pin_stack;
 pub(crate) use dump::dump;
@@ -96,6 +98,7 @@ pub use metrics::{metrics, Metrics};
 pub(crate) use p::{P, P_IDLE, P_RUNNING, P_SYSCALL};
 pub(crate) use syscall::{entersyscall, exitsyscall};
 pub(crate) use timers::add_timer;
+pub(crate) use trace::running_goroutines;
 
 use crate::loom::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering::*};
 use crate::loom::{Arc, Mutex};
@@ -257,6 +260,8 @@ pub(crate) struct Sched {
     /// waiting for a P to become busy (Go: `sched.sysmonwait`).
     pub(crate) sysmon_note: crate::park::thread::ThreadParker,
     pub(crate) sysmon_wait: AtomicBool,
+    /// Its execution tracing (`crate::trace`): buffers made at the first `trace::start`.
+    pub(crate) trace: crate::trace::RuntimeTrace,
 }
 
 impl std::fmt::Debug for Sched {
@@ -334,6 +339,7 @@ impl Sched {
             exit_note: crate::park::thread::ThreadParker::new(),
             sysmon_note: crate::park::thread::ThreadParker::new(),
             sysmon_wait: AtomicBool::new(false),
+            trace: crate::trace::RuntimeTrace::default(),
         });
         RUNTIMES
             .lock()
@@ -352,6 +358,7 @@ impl Sched {
                 }
             }
         }
+        crate::trace::start_from_env(&s);
         s
     }
 

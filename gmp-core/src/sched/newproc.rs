@@ -77,6 +77,7 @@ impl Sched {
         self.ngoroutines.fetch_add(1, Relaxed);
         self.stats.count_created(pp);
         g.state.store(g::runnable_word(goid), Release);
+        super::trace::go_create(self, pp, goid, site);
         match pp {
             Some(pp) => self.runqput(pp, g, true),
             None => self.globrunqput(g),

@@ -208,6 +208,7 @@ fn stealwork(c: &MCtx, pp: &P) -> Option<Arc<G>> {
                     .runqsteal(&pp.runq, last, p2.status.load(Relaxed) == P_RUNNING)
             } {
                 pp.stats.steals.incr();
+                super::trace::steal(c, pp, p2.id, &g);
                 return Some(g);
             }
         }
@@ -270,6 +271,7 @@ fn execute(c: &MCtx, g: Arc<G>, inherit: bool) {
     c.g_arc.set(Some(g));
     loop {
         crate::stack::set_running(Some(info));
+        super::trace::go_start(c);
         let r = co.resume(Resume::Run);
         crate::stack::set_running(None);
         let g = c.g_arc.take().expect("running G");
@@ -310,6 +312,7 @@ fn execute(c: &MCtx, g: Arc<G>, inherit: bool) {
 /// "resume it" (with `g` back in `c.g_arc`), `None` that the M is done with it.
 #[inline]
 fn park_m(c: &MCtx, pp: Option<&P>, g: Arc<G>, co: Co) -> Option<Co> {
+    super::trace::go_park(c, &g);
     // Before WAITING is published: from here the sweep may copy the stack out.
     if let Some(pp) = pp {
         super::copyout::list_parked(&c.sched, pp, &g);
@@ -345,6 +348,7 @@ fn park_m(c: &MCtx, pp: Option<&P>, g: Arc<G>, co: Co) -> Option<Co> {
 /// it goes to the tail of the local queue (Go's `goyield`).
 #[inline]
 fn gosched_m(c: &MCtx, pp: Option<&P>, g: Arc<G>, co: Co) -> Option<Co> {
+    super::trace::go_sched(c, &g);
     let s = &*c.sched;
     let pp = pp.expect("a goroutine yields only while holding a P");
     if pp.runq.is_empty() && s.runqsize.load(Relaxed) == 0 && pp.timer0.load(Relaxed) == 0 {
@@ -366,6 +370,7 @@ fn gosched_m(c: &MCtx, pp: Option<&P>, g: Arc<G>, co: Co) -> Option<Co> {
 /// its M releases the M (Go exits the thread instead); then [`gdestroy`].
 #[inline]
 fn goexit0(c: &MCtx, pp: Option<&P>, g: Arc<G>, co: Co) -> Option<Co> {
+    super::trace::go_end(c, &g);
     c.g.set(std::ptr::null());
     // SAFETY: still RUNNING: ours.
     unsafe {

@@ -77,7 +77,9 @@ impl Sched {
     /// The second half of shutdown: waits up to the exit grace for the goroutines to end, then
     /// joins the Ms and frees what is left; or abandons the goroutines still there.
     fn finish_shutdown(self: &Arc<Self>) {
-        if !self.wait_for_goroutines() {
+        let ended = self.wait_for_goroutines();
+        crate::trace::at_shutdown(self);
+        if !ended {
             self.abandon();
             return;
         }

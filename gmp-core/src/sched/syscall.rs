@@ -40,6 +40,7 @@ pub(crate) fn entersyscall() -> bool {
     check_cancel(gp);
     let s = &*c.sched;
     let pp = &s.allp[p];
+    super::trace::go_syscall(c, p, gp);
     // RUNNING → SYSCALL in the status bits; a racing unpark's CAS retries (permit bits kept).
     gp.state.fetch_add(g::SYSCALL - g::RUNNING, SeqCst);
     c.p.set(NO_P);
@@ -70,6 +71,7 @@ pub(crate) fn exitsyscall(entered: bool) {
     {
         c.p.set(p);
         gp.state.fetch_sub(g::SYSCALL - g::RUNNING, SeqCst);
+        super::trace::go_sysexit(c, gp);
         return;
     }
     // sysmon retook it. Go: `exitsyscallfast_pidle`.
@@ -78,11 +80,13 @@ pub(crate) fn exitsyscall(entered: bool) {
     if let Some(p) = idle {
         acquirep(c, p);
         gp.state.fetch_sub(g::SYSCALL - g::RUNNING, SeqCst);
+        super::trace::go_sysexit(c, gp);
         return;
     }
     // No P: suspend; our M queues us (Go: `exitsyscall0`) and we resume on some M with a P,
     // or on this one if a panic escaped `f` and the goroutine is unwinding (see `suspend`).
     gp.state.fetch_sub(g::SYSCALL - g::RUNNING, SeqCst);
+    super::trace::go_sysexit(c, gp);
     suspend(gp, Suspend::ExitSyscall);
     check_cancel(gp);
 }

@@ -173,6 +173,7 @@ fn retake(s: &Arc<Sched>, now: u64, ticks: &mut [Tick]) -> usize {
                 {
                     n += 1;
                     s.stats.ngsyscall_nop.fetch_add(1, Relaxed);
+                    super::trace::retake(s, i);
                     s.handoffp(i);
                 }
             }

@@ -1,0 +1,260 @@
+//! The scheduler's trace hooks (Go: `traceGoStart`, `traceGoPark`, `traceGoUnpark`,
+//! `traceGoCreate`, `traceGoSysCall`, `traceGoSysExit`, `traceProcSteal` in
+//! runtime/traceruntime.go): one call at each place where something worth a trace event
+//! happens, each telling `crate::trace` what and on whose track.
+//!
+//! # Cost
+//!
+//! Each hook is `#[inline(always)]` and, when no trace runs in the process, only loads
+//! `trace::SESSIONS` (relaxed) and branches on it; its body is a `#[cold]` out-of-line
+//! function. With a trace running on another runtime, the body returns after looking at its
+//! own runtime's session.
+//!
+//! # Which buffer
+//!
+//! An event goes to the buffer of the P the calling M holds, which only that M appends to
+//! (`trace/buf.rs`): every `push_p` below is on a P the caller holds. Off a P (sysmon, a plain
+//! thread, an M inside `syscall(f)`) it goes to the runtime's shared buffer under its lock.
+
+use super::g::G;
+use super::m::{ctx, MCtx};
+use super::p::P;
+use super::{Sched, NO_P};
+use crate::loom::atomic::Ordering::Relaxed;
+use crate::trace::{self, pack_str, Kind, Track};
+use std::panic::Location;
+
+fn site_of(g: &G) -> u64 {
+    g.spawn_site.load(Relaxed) as u64
+}
+
+/// `execute` is about to resume the goroutine `c.g` on its P: its run slice begins.
+#[inline(always)]
+pub(super) fn go_start(c: &MCtx) {
+    if trace::on() {
+        go_start_slow(c);
+    }
+}
+
+#[cold]
+#[inline(never)]
+fn go_start_slow(c: &MCtx) {
+    let Some(t) = c.sched.trace.active() else {
+        return;
+    };
+    // SAFETY: `execute` set `c.g` to the G it runs, kept alive by the `Arc` it holds.
+    let Some(g) = (unsafe { c.g.get().as_ref() }) else {
+        return;
+    };
+    let p = c.p.get();
+    if p != NO_P {
+        // SAFETY: this M holds P `p`.
+        unsafe { t.push_p(p, Kind::GoStart, Track::p(p), g.goid(), 0, site_of(g)) };
+    }
+}
+
+/// `park_m`: the goroutine `g` suspended to park and is back on its M: its run slice ends,
+/// with a park instant naming its wait reason. Recorded before the park commits, as Go's
+/// `park_m` does: if a permit raced in, the goroutine continues at once, in a new slice.
+#[inline(always)]
+pub(super) fn go_park(c: &MCtx, g: &G) {
+    if trace::on() {
+        go_stop_slow(c, g, Kind::GoPark);
+    }
+}
+
+/// `gosched_m`: the goroutine yielded: its run slice ends (it may continue at once, in a new
+/// one).
+#[inline(always)]
+pub(super) fn go_sched(c: &MCtx, g: &G) {
+    if trace::on() {
+        go_stop_slow(c, g, Kind::GoSched);
+    }
+}
+
+/// `goexit0`: the goroutine ended: its last run slice ends.
+#[inline(always)]
+pub(super) fn go_end(c: &MCtx, g: &G) {
+    if trace::on() {
+        go_stop_slow(c, g, Kind::GoEnd);
+    }
+}
+
+#[cold]
+#[inline(never)]
+fn go_stop_slow(c: &MCtx, g: &G, kind: Kind) {
+    let Some(t) = c.sched.trace.active() else {
+        return;
+    };
+    let arg = match kind {
+        Kind::GoPark => pack_str(g.wait_reason().as_str()),
+        _ => 0,
+    };
+    let p = c.p.get();
+    if p != NO_P {
+        // SAFETY: this M holds P `p`.
+        unsafe { t.push_p(p, kind, Track::p(p), g.goid(), arg, site_of(g)) };
+    }
+    // Without a P (never expected: a goroutine parks, yields and ends holding one) there is
+    // no run slice to end.
+}
+
+/// `g` enters `syscall(f)` on this M, which still holds P `p`: its run slice on the P ends,
+/// a `syscall` slice on the M begins.
+#[inline(always)]
+pub(super) fn go_syscall(c: &MCtx, p: usize, g: &G) {
+    if trace::on() {
+        go_syscall_slow(c, p, g);
+    }
+}
+
+#[cold]
+#[inline(never)]
+fn go_syscall_slow(c: &MCtx, p: usize, g: &G) {
+    if let Some(t) = c.sched.trace.active() {
+        let m = c.m.id as u64;
+        // SAFETY: the caller (`entersyscall`) still holds P `p`.
+        unsafe { t.push_p(p, Kind::GoSyscall, Track::p(p), g.goid(), m, site_of(g)) };
+    }
+}
+
+/// `g` left `syscall(f)`: its `syscall` slice ends; if this M holds a P again, the goroutine
+/// runs on: a run slice begins there.
+#[inline(always)]
+pub(super) fn go_sysexit(c: &MCtx, g: &G) {
+    if trace::on() {
+        go_sysexit_slow(c, g);
+    }
+}
+
+#[cold]
+#[inline(never)]
+fn go_sysexit_slow(c: &MCtx, g: &G) {
+    let Some(t) = c.sched.trace.active() else {
+        return;
+    };
+    let (m, goid, site) = (Track::m(c.m.id), g.goid(), site_of(g));
+    match c.p.get() {
+        NO_P => t.push_shared(Kind::GoSysExit, m, goid, 0, site),
+        // SAFETY: this M holds P `p` (it took it back).
+        p => unsafe {
+            t.push_p(p, Kind::GoSysExit, m, goid, 0, site);
+            t.push_p(p, Kind::GoStart, Track::p(p), goid, 0, site);
+        },
+    }
+}
+
+/// Goroutine `goid` of `s` was parked and is made runnable by the caller (before it is
+/// queued, so its next run cannot be dated before this).
+#[inline(always)]
+pub(super) fn go_unpark(s: &Sched, goid: u64) {
+    if trace::on() {
+        go_unpark_slow(s, goid);
+    }
+}
+
+#[cold]
+#[inline(never)]
+fn go_unpark_slow(s: &Sched, goid: u64) {
+    let Some(t) = s.trace.active() else {
+        return;
+    };
+    match ctx() {
+        Some(c) if std::ptr::eq(&*c.sched, s) => {
+            // SAFETY: `c.g` is null or the goroutine running on this M (kept alive by it).
+            let waker = unsafe { c.g.get().as_ref() }.map_or(0, G::goid);
+            match c.p.get() {
+                NO_P => t.push_shared(Kind::GoUnpark, Track::m(c.m.id), goid, waker, 0),
+                // SAFETY: this M holds P `p`.
+                p => unsafe { t.push_p(p, Kind::GoUnpark, Track::p(p), goid, waker, 0) },
+            }
+        }
+        _ => t.push_shared(Kind::GoUnpark, Track::OUTSIDE, goid, 0, 0),
+    }
+}
+
+/// `newproc` made goroutine `goid` (spawned at `site`); `pp` is the P the caller's M holds
+/// (`None`: no P of `s`).
+#[inline(always)]
+pub(super) fn go_create(s: &Sched, pp: Option<&P>, goid: u64, site: &'static Location<'static>) {
+    if trace::on() {
+        go_create_slow(s, pp, goid, site);
+    }
+}
+
+#[cold]
+#[inline(never)]
+fn go_create_slow(s: &Sched, pp: Option<&P>, goid: u64, site: &'static Location<'static>) {
+    let Some(t) = s.trace.active() else {
+        return;
+    };
+    let site = site as *const Location<'static> as u64;
+    match pp {
+        // SAFETY: `newproc`'s `pp` is the P the calling M holds (`current_p_of`).
+        Some(pp) => unsafe { t.push_p(pp.id, Kind::GoCreate, Track::p(pp.id), goid, 0, site) },
+        None => {
+            let track = match ctx() {
+                Some(c) if std::ptr::eq(&*c.sched, s) => Track::m(c.m.id),
+                _ => Track::OUTSIDE,
+            };
+            t.push_shared(Kind::GoCreate, track, goid, 0, site);
+        }
+    }
+}
+
+/// P `pp` (held by this M) stole `g` from P `victim`.
+#[inline(always)]
+pub(super) fn steal(c: &MCtx, pp: &P, victim: usize, g: &G) {
+    if trace::on() {
+        steal_slow(c, pp, victim, g);
+    }
+}
+
+#[cold]
+#[inline(never)]
+fn steal_slow(c: &MCtx, pp: &P, victim: usize, g: &G) {
+    if let Some(t) = c.sched.trace.active() {
+        let v = victim as u64;
+        // SAFETY: this M holds `pp` (the thief).
+        unsafe { t.push_p(pp.id, Kind::Steal, Track::p(pp.id), g.goid(), v, 0) };
+    }
+}
+
+/// sysmon took P `p` from an M in `syscall(f)`.
+#[inline(always)]
+pub(super) fn retake(s: &Sched, p: usize) {
+    if trace::on() {
+        retake_slow(s, p);
+    }
+}
+
+#[cold]
+#[inline(never)]
+fn retake_slow(s: &Sched, p: usize) {
+    if let Some(t) = s.trace.active() {
+        t.push_shared(Kind::Retake, Track::p(p), 0, 0, 0);
+    }
+}
+
+/// The goroutines running on `s`'s Ps right now, as `(P, goid, spawn site)`: a trace
+/// starting opens their run slices (Go: the `GoStatus` events). One scan of `allgs` for
+/// their sites.
+pub(crate) fn running_goroutines(s: &Sched) -> Vec<(usize, u64, u64)> {
+    let mut running: Vec<(usize, u64, u64)> = s
+        .allp
+        .iter()
+        .filter(|pp| pp.status.load(Relaxed) == super::P_RUNNING)
+        .map(|pp| (pp.id, pp.curg.load(Relaxed), 0))
+        .filter(|r| r.1 != 0)
+        .collect();
+    if running.is_empty() {
+        return running;
+    }
+    for g in s.allgs.lock().iter() {
+        let goid = g.goid();
+        if let Some(r) = running.iter_mut().find(|r| r.1 == goid) {
+            r.2 = site_of(g);
+        }
+    }
+    running
+}

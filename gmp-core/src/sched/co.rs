@@ -35,9 +35,11 @@ pub(crate) enum Suspend {
     /// The goroutine left `syscall(f)` and found no P: queue it, stop the M (Go:
     /// `exitsyscall0`).
     ExitSyscall,
-    /// The answer to [`Resume::Trace`]: the return addresses of the goroutine's frames,
-    /// innermost first (to the dumper, not to an M).
-    Traced(Vec<usize>),
+    /// The answer to [`Resume::Trace`] (to the dumper, not to an M): the return addresses of
+    /// the goroutine's frames are in the dumper's thread-local slot (`dump.rs`:
+    /// `take_traced`). No payload here: these enums travel through every switch, and a
+    /// larger one grows every parked goroutine's stack copy.
+    Traced,
 }
 
 pub(crate) type Yielder = corosensei::Yielder<Resume, Suspend>;

@@ -119,6 +119,24 @@ pub(super) fn own_frames() -> Vec<usize> {
     ips
 }
 
+crate::loom::thread_local! {
+    /// Where a goroutine resumed by a dump leaves its frames: the dump resumes it on its own
+    /// thread, so the answer goes through the thread, not through the switch.
+    static TRACED: std::cell::RefCell<Vec<usize>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
+/// The traced goroutine's side: leaves its frames for the dump that resumed it.
+#[inline(never)]
+pub(super) fn put_traced(ips: Vec<usize>) {
+    TRACED.with(|t| *t.borrow_mut() = ips);
+}
+
+/// The dump's side: the frames the goroutine it resumed left.
+#[inline(never)]
+fn take_traced() -> Vec<usize> {
+    TRACED.with(|t| std::mem::take(&mut *t.borrow_mut()))
+}
+
 /// Frames a goroutine's stack shows at most in a dump.
 const MAX_FRAMES: usize = 100;
 
@@ -146,7 +164,7 @@ fn frames_of(g: &Arc<G>) -> Option<Vec<usize>> {
         let r = co.resume(super::co::Resume::Trace);
         crate::stack::set_running(prev);
         let ips = match r {
-            corosensei::CoroutineResult::Yield(super::co::Suspend::Traced(ips)) => ips,
+            corosensei::CoroutineResult::Yield(super::co::Suspend::Traced) => take_traced(),
             _ => unreachable!("a parked goroutine answers a trace request with its frames"),
         };
         // SAFETY: still claimed, as above.

@@ -49,11 +49,20 @@ pub(super) fn suspend(g: &G, s: Suspend) {
     // A dump may resume a parked goroutine to walk its stack (`Resume::Trace`): it answers
     // and suspends again, still parked, until its M resumes it for real.
     while let Resume::Trace = super::co::switch_out(yielder_of(g), s, g.pstack.sp()) {
-        s = Suspend::Traced(super::dump::own_frames());
+        s = answer_trace();
     }
     if unwinding {
         unlock_os_thread();
     }
+}
+
+/// A parked goroutine's answer to a dump's `Resume::Trace`: its frames, left for the dump.
+/// Out of line, so that `suspend`'s frame (part of every parked stack's copy) stays small.
+#[cold]
+#[inline(never)]
+fn answer_trace() -> Suspend {
+    super::dump::put_traced(super::dump::own_frames());
+    Suspend::Traced
 }
 
 /// Every scheduling point's check: a goroutine the shutdown sweep flagged unwinds here.

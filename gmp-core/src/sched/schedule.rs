@@ -285,7 +285,7 @@ fn execute(c: &MCtx, g: Arc<G>, inherit: bool) {
             CoroutineResult::Yield(Suspend::Yield) => gosched_m(c, pp, g, co),
             CoroutineResult::Yield(Suspend::Finished) => goexit0(c, pp, g, co),
             CoroutineResult::Yield(Suspend::ExitSyscall) => exitsyscall0(c, pp, g, co),
-            CoroutineResult::Yield(Suspend::Traced(_)) => {
+            CoroutineResult::Yield(Suspend::Traced) => {
                 unreachable!("a goroutine answered a trace request its M did not make")
             }
             CoroutineResult::Return(()) => unreachable!("goroutine coroutines return only on Exit"),

@@ -121,8 +121,10 @@ pub(super) fn own_frames() -> Vec<usize> {
 
 crate::loom::thread_local! {
     /// Where a goroutine resumed by a dump leaves its frames: the dump resumes it on its own
-    /// thread, so the answer goes through the thread, not through the switch.
-    static TRACED: std::cell::RefCell<Vec<usize>> = const { std::cell::RefCell::new(Vec::new()) };
+    /// thread, so the answer goes through the thread, not through the switch. (Not a `const`
+    /// initialiser: loom's `thread_local!` does not take one.)
+    #[allow(clippy::missing_const_for_thread_local)]
+    static TRACED: std::cell::RefCell<Vec<usize>> = std::cell::RefCell::new(Vec::new());
 }
 
 /// The traced goroutine's side: leaves its frames for the dump that resumed it.

@@ -202,7 +202,7 @@ where
 
 impl<'scope, 'env> Scope<'scope, 'env> {
     /// Spawns a goroutine in the scope: `f` may borrow anything that outlives the scope. As
-    /// [`go`](crate::go) otherwise: on the caller's runtime (the default one on a plain
+    /// [`go`](fn@crate::go) otherwise: on the caller's runtime (the default one on a plain
     /// thread); returns a handle to join it.
     #[track_caller]
     pub fn go<F, T>(&'scope self, f: F) -> ScopedJoinHandle<'scope, T>

@@ -7,25 +7,13 @@
 
 mod common;
 
-use common::panic_message;
+use common::{everywhere, panic_message};
 use gmp_chan::context::{Context, ContextError};
 use gmp_chan::{chan, TryRecvError};
 use gmp_sync::errgroup::Group;
 use std::sync::atomic::{AtomicI32, Ordering::SeqCst};
 use std::sync::Arc;
 use std::time::Duration;
-
-/// Runs `test` on this thread and as the main goroutine of runtimes with 1 and 2 Ps.
-fn everywhere(test: fn()) {
-    test();
-    for procs in [1, 2] {
-        gmp_core::Runtime::builder()
-            .procs(procs)
-            .build()
-            .unwrap()
-            .run(test);
-    }
-}
 
 #[derive(Debug, Clone, PartialEq)]
 struct Doom(&'static str);
@@ -93,18 +81,23 @@ fn test_zero_group() {
     });
 }
 
+/// The cases of TestWithContext and TestCancelCause: what the goroutines return, and the
+/// error `wait` must give.
+fn doom_cases() -> Vec<(Vec<Option<Doom>>, Option<Doom>)> {
+    let doom = Doom("group_test: doomed");
+    vec![
+        (vec![], None),
+        (vec![None], None),
+        (vec![Some(doom.clone())], Some(doom.clone())),
+        (vec![Some(doom.clone()), None], Some(doom)),
+    ]
+}
+
 /// TestWithContext. Kills: the derived context not cancelled when `wait` returns.
 #[test]
 fn test_with_context() {
     everywhere(|| {
-        let doom = Doom("group_test: doomed");
-        let cases: Vec<(Vec<Option<Doom>>, Option<Doom>)> = vec![
-            (vec![], None),
-            (vec![None], None),
-            (vec![Some(doom.clone())], Some(doom.clone())),
-            (vec![Some(doom.clone()), None], Some(doom.clone())),
-        ];
-        for (errs, want) in cases {
+        for (errs, want) in doom_cases() {
             let (g, ctx) = Group::<Doom>::with_context(&Context::background());
             for err in errs.iter().cloned() {
                 g.go(move || err.map_or(Ok(()), Err));
@@ -207,14 +200,7 @@ fn test_go_limit() {
 #[test]
 fn test_cancel_cause() {
     everywhere(|| {
-        let doom = Doom("group_test: doomed");
-        let cases: Vec<(Vec<Option<Doom>>, Option<Doom>)> = vec![
-            (vec![], None),
-            (vec![None], None),
-            (vec![Some(doom.clone())], Some(doom.clone())),
-            (vec![Some(doom.clone()), None], Some(doom.clone())),
-        ];
-        for (errs, want) in cases {
+        for (errs, want) in doom_cases() {
             let (g, ctx) = Group::<Doom>::with_context(&Context::background());
             for err in errs.iter().cloned() {
                 g.try_go(move || err.map_or(Ok(()), Err));

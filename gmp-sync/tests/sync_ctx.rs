@@ -4,23 +4,16 @@
 //! test names the mutant it kills.
 #![cfg(feature = "context")]
 
+mod common;
+
+use common::everywhere;
+
 use gmp_chan::context::{Context, ContextError};
 use gmp_sync::{Semaphore, WaitGroup};
 use proptest::prelude::*;
 use std::sync::atomic::{AtomicUsize, Ordering::SeqCst};
 use std::sync::Arc;
 use std::time::Duration;
-
-fn everywhere(test: fn()) {
-    test();
-    for procs in [1, 2] {
-        gmp_core::Runtime::builder()
-            .procs(procs)
-            .build()
-            .unwrap()
-            .run(test);
-    }
-}
 
 /// Starts `f` in a goroutine when called from one, else on a thread; returns a joiner.
 fn spawn<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> Box<dyn FnOnce() -> T> {

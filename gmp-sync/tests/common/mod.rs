@@ -71,6 +71,19 @@ pub fn value(m: &Mutex<loom::cell::UnsafeCell<usize>>) -> usize {
     g.with(|p| unsafe { *p })
 }
 
+/// Runs `test` on this plain thread, then as the main goroutine of runtimes with 1 and 2 Ps
+/// (deadlock detection on): the tests of the context-aware waits and errgroup.
+pub fn everywhere(test: fn()) {
+    test();
+    for procs in [1, 2] {
+        Runtime::builder()
+            .procs(procs)
+            .build()
+            .expect("runtime")
+            .run(test);
+    }
+}
+
 /// Runs a port's test body on this plain thread: its `go` statements start threads.
 pub fn on_threads(test: fn()) {
     assert!(gmp_core::current_id().is_none(), "not on a plain thread");

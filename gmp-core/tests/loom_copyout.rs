@@ -55,6 +55,22 @@ fn execute(m: &Model) -> [u8; 4] {
     m.stack.with(|s| unsafe { *s })
 }
 
+/// A goroutine that has run and written its stack, its M about to switch it out at sp = 100.
+/// Before any other thread exists.
+fn running_goroutine() -> Arc<Model> {
+    let m = Arc::new(Model {
+        state: AtomicU64::new(runnable_word(GOID)),
+        ps: ParkedStack::default(),
+        stack: UnsafeCell::new([0; 4]),
+    });
+    m.ps.set_bounds(LO, TOP);
+    assert_eq!(execute(&m), [0; 4]);
+    // SAFETY: no other thread exists yet.
+    m.stack.with_mut(|s| unsafe { *s = LIVE });
+    m.ps.sp().store(100, Relaxed);
+    m
+}
+
 /// The goroutine runs, then its M parks it (`park_m`).
 fn park(m: &Model) {
     assert!(commit_park(&m.state));
@@ -63,17 +79,8 @@ fn park(m: &Model) {
 #[test]
 fn the_sweep_against_a_wake_up() {
     loom::model(|| {
-        let m = Arc::new(Model {
-            state: AtomicU64::new(runnable_word(GOID)),
-            ps: ParkedStack::default(),
-            stack: UnsafeCell::new([0; 4]),
-        });
-        m.ps.set_bounds(LO, TOP);
         // The goroutine runs, writes its stack, switches out at sp = 100 and parks.
-        assert_eq!(execute(&m), [0; 4]);
-        // SAFETY: no other thread exists yet.
-        m.stack.with_mut(|s| unsafe { *s = LIVE });
-        m.ps.sp().store(100, Relaxed);
+        let m = running_goroutine();
         park(&m);
         let sweeper = {
             let m = m.clone();
@@ -99,16 +106,7 @@ fn the_sweep_against_a_wake_up() {
 #[test]
 fn a_pinned_stack_is_never_claimed() {
     loom::model(|| {
-        let m = Arc::new(Model {
-            state: AtomicU64::new(runnable_word(GOID)),
-            ps: ParkedStack::default(),
-            stack: UnsafeCell::new([0; 4]),
-        });
-        m.ps.set_bounds(LO, TOP);
-        assert_eq!(execute(&m), [0; 4]);
-        // SAFETY: no other thread exists yet.
-        m.stack.with_mut(|s| unsafe { *s = LIVE });
-        m.ps.sp().store(100, Relaxed);
+        let m = running_goroutine();
         m.ps.pin();
         park(&m);
         let sweeper = {

@@ -220,12 +220,8 @@ impl ParkedStack {
             }
         };
         if w & STACK_OUT != 0 {
-            // SAFETY: we hold `STACK_COPYING` and `STACK_OUT` was published with Release
-            // after the copy was stored (our CAS read it with Acquire): the copy is ours.
-            let bytes = self.copy.with_mut(|c| unsafe { (*c).take() });
-            let bytes = bytes.expect("a copied-out stack has its copy");
-            restore(self.top.load(Relaxed) - bytes.len(), &bytes);
-            state.fetch_and(!STACK_OUT, Relaxed);
+            // SAFETY: we hold `STACK_COPYING`, and our CAS read `STACK_OUT` with Acquire.
+            unsafe { self.put_back(state, restore) };
         }
         true
     }
@@ -259,6 +255,20 @@ impl ParkedStack {
         }
     }
 
+    /// Writes the copy back to the stack's top and clears `STACK_OUT`.
+    ///
+    /// # Safety
+    /// `STACK_OUT` is set and the caller saw it with Acquire (it was published with Release
+    /// after the copy was stored), and no one else can clear it meanwhile: the G's owner in
+    /// `stack_in`, or a dump holding the claim.
+    unsafe fn put_back(&self, state: &AtomicU64, restore: impl FnOnce(usize, &[u8])) {
+        // SAFETY: the caller's contract: the copy is ours alone.
+        let bytes = self.copy.with_mut(|c| unsafe { (*c).take() });
+        let bytes = bytes.expect("a copied-out stack has its copy");
+        restore(self.top.load(Relaxed) - bytes.len(), &bytes);
+        state.fetch_and(!STACK_OUT, Relaxed);
+    }
+
     #[cold]
     fn stack_in_slow(&self, state: &AtomicU64, restore: impl FnOnce(usize, &[u8])) {
         loop {
@@ -268,12 +278,9 @@ impl ParkedStack {
                 continue;
             }
             if w & STACK_OUT != 0 {
-                // SAFETY: `STACK_OUT` was published with Release after the copy was stored,
-                // and only the G's owner (us) clears it.
-                let bytes = self.copy.with_mut(|c| unsafe { (*c).take() });
-                let bytes = bytes.expect("a copied-out stack has its copy");
-                restore(self.top.load(Relaxed) - bytes.len(), &bytes);
-                state.fetch_and(!STACK_OUT, Relaxed);
+                // SAFETY: we read `STACK_OUT` with Acquire, and only the G's owner (us)
+                // clears it.
+                unsafe { self.put_back(state, restore) };
             }
             return;
         }

@@ -61,12 +61,13 @@
 //! async one.
 
 use crate::error::{TryRecvError, TrySendError};
+use crate::handles::Chan;
 use crate::lock::{Lock, LockGuard};
 use crate::loom::atomic::{AtomicBool, Ordering};
 use crate::sudog::{Sudog, Waiting};
 use crate::task::{TaskQueue, TaskWaiter};
 use crate::waitq::{Packet, WaitQueue, Waiter, Wakeup};
-use gmp_core::park::WaitReason;
+use gmp_core::park::{self, WaitReason, WaitsOn};
 use std::collections::VecDeque;
 use std::time::Instant;
 
@@ -287,8 +288,14 @@ impl<T> Hchan<T> {
 
     /// Go: `chansend(c, ep, block=true)`, or with a deadline. On failure the value comes back
     /// in `Err((v, timed_out))`: `timed_out` is `false` if the channel is (or gets) closed,
-    /// `true` if the deadline passed first.
-    pub(crate) fn chansend(&self, v: T, deadline: Option<Instant>) -> Result<(), (T, bool)> {
+    /// `true` if the deadline passed first. `via` is the handle the caller sends through (of
+    /// this channel), for the leak check.
+    pub(crate) fn chansend(
+        &self,
+        v: T,
+        deadline: Option<Instant>,
+        via: &Chan<T>,
+    ) -> Result<(), (T, bool)> {
         gmp_core::park::checkpoint();
         let mut st = self.lock.lock();
         let v = match self.try_send_locked(&mut st, v) {
@@ -316,7 +323,7 @@ impl<T> Hchan<T> {
             chan: self,
             sg: &rec.sg,
         };
-        let timed = guard.wait(WaitReason::ChanSend, deadline);
+        let timed = guard.wait(WaitReason::ChanSend, deadline, via);
         // The record is settled either way: completed (delivered, or closed when the value is
         // still in the packet) or aborted with the entry removed (timeout).
         let left = rec.into_inner().packet.into_inner();
@@ -329,7 +336,8 @@ impl<T> Hchan<T> {
     }
 
     /// Go: `chanrecv(c, ep, block=true)`, or with a deadline. `Done(None)`: closed and drained.
-    pub(crate) fn chanrecv(&self, deadline: Option<Instant>) -> Timed<Option<T>> {
+    /// `via` is the handle the caller receives through (of this channel), for the leak check.
+    pub(crate) fn chanrecv(&self, deadline: Option<Instant>, via: &Chan<T>) -> Timed<Option<T>> {
         gmp_core::park::checkpoint();
         let mut st = self.lock.lock();
         match self.try_recv_locked(&mut st) {
@@ -353,7 +361,7 @@ impl<T> Hchan<T> {
             chan: self,
             sg: &rec.sg,
         };
-        match guard.wait(WaitReason::ChanReceive, deadline) {
+        match guard.wait(WaitReason::ChanReceive, deadline, via) {
             // `None` in the packet: woken by close.
             Timed::Done(_) => Timed::Done(rec.into_inner().packet.into_inner()),
             Timed::TimedOut => Timed::TimedOut,
@@ -437,9 +445,14 @@ struct Blocked<'a, T> {
 }
 
 impl<T> Blocked<'_, T> {
-    fn wait(self, reason: WaitReason, deadline: Option<Instant>) -> Timed<usize> {
+    /// Waits for completion, or `deadline`. A wait without one may last forever: it tells the
+    /// leak check (`gmp_core::leaked`) that only `via`'s channel can end it.
+    fn wait(self, reason: WaitReason, deadline: Option<Instant>, via: &Chan<T>) -> Timed<usize> {
         let r = match deadline {
-            None => Timed::Done(self.sg.wait(reason)),
+            None => {
+                let on = [WaitsOn::handle(&via.inner, via)];
+                Timed::Done(park::waiting_on(&on, || self.sg.wait(reason)))
+            }
             Some(d) => match self.sg.wait_until(reason, d) {
                 Some(case) => Timed::Done(case),
                 None => self.settle(),

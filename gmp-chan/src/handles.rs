@@ -108,7 +108,9 @@ impl<T> Chan<T> {
     /// assert_eq!(ch.send(2), Err(gmp_chan::SendError(2)));
     /// ```
     pub fn send(&self, v: T) -> Result<(), SendError<T>> {
-        self.inner.chansend(v, None).map_err(|(v, _)| SendError(v))
+        self.inner
+            .chansend(v, None, self)
+            .map_err(|(v, _)| SendError(v))
     }
 
     /// Go's `v, ok := <-ch`: blocks until a value arrives; `None` once the channel is closed
@@ -122,7 +124,7 @@ impl<T> Chan<T> {
     /// assert_eq!(ch.recv(), None);
     /// ```
     pub fn recv(&self) -> Option<T> {
-        match self.inner.chanrecv(None) {
+        match self.inner.chanrecv(None, self) {
             Timed::Done(v) => v,
             Timed::TimedOut => unreachable!("gmp-chan: recv without a deadline timed out"),
         }
@@ -274,7 +276,7 @@ impl<T> Chan<T> {
     /// ```
     pub fn send_timeout(&self, v: T, d: Duration) -> Result<(), SendTimeoutError<T>> {
         self.inner
-            .chansend(v, deadline(d))
+            .chansend(v, deadline(d), self)
             .map_err(|(v, timed_out)| {
                 if timed_out {
                     SendTimeoutError::Timeout(v)
@@ -293,7 +295,7 @@ impl<T> Chan<T> {
     /// assert_eq!(ch.recv_timeout(Duration::from_millis(5)), Err(RecvTimeoutError::Timeout));
     /// ```
     pub fn recv_timeout(&self, d: Duration) -> Result<T, RecvTimeoutError> {
-        match self.inner.chanrecv(deadline(d)) {
+        match self.inner.chanrecv(deadline(d), self) {
             Timed::Done(Some(v)) => Ok(v),
             Timed::Done(None) => Err(RecvTimeoutError::Closed),
             Timed::TimedOut => Err(RecvTimeoutError::Timeout),

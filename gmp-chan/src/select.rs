@@ -12,7 +12,7 @@ use crate::loom::rand_below;
 use crate::operand::{RecvOperand, SendOperand};
 use crate::sudog::Sudog;
 use crate::waitq::{Packet, Wakeup};
-use gmp_core::park::{self, SudogBytes, WaitReason};
+use gmp_core::park::{self, SudogBytes, WaitReason, WaitsOn};
 use std::alloc::Layout;
 use std::cell::Cell;
 use std::fmt;
@@ -78,6 +78,9 @@ pub(crate) trait Case {
     /// # Safety
     /// The caller holds the lock.
     unsafe fn dequeue_locked(&self, sg: &Sudog);
+    /// What a select parked on this case waits on, for the leak check: the channel, through
+    /// the case's handle (`None` for a nil channel).
+    fn waits_on(&self) -> Option<WaitsOn>;
     /// Marks this case as the one that fired.
     fn fire(&self);
     /// The case fired but its result will never be read (a dropped or misused
@@ -352,6 +355,9 @@ impl<T, D: Dir> Case for OpCase<'_, T, D> {
         // SAFETY: the caller holds the lock.
         unsafe { self.hchan().with_locked(|st| Hchan::dequeue(st, sg)) }
     }
+    fn waits_on(&self) -> Option<WaitsOn> {
+        self.chan.map(|c| WaitsOn::handle(&c.inner, c))
+    }
     fn fire(&self) {
         self.fired.set(true);
     }
@@ -511,9 +517,10 @@ pub(crate) fn selectgo(cases: &[CaseRef<'_>], mode: Mode) -> Option<usize> {
                 }
                 None
             }
-            Mode::Block => loop {
+            // Nothing can wake it: the leak check reports it (an empty registration).
+            Mode::Block => park::waiting_on(&[], || loop {
                 park::park(WaitReason::Select);
-            },
+            }),
         };
     }
     // Go: lockorder, the same cases sorted by channel address (duplicates adjacent).
@@ -576,7 +583,18 @@ pub(crate) fn selectgo(cases: &[CaseRef<'_>], mode: Mode) -> Option<usize> {
     }
     let done = match mode {
         Mode::Deadline(d) => frame.sg().wait_until(WaitReason::Select, d),
-        _ => Some(frame.sg().wait(WaitReason::Select)),
+        _ => {
+            // Only the cases' channels can end this wait: tell the leak check which, through
+            // which handles.
+            let on: Vec<WaitsOn> = locks
+                .order
+                .iter()
+                .filter_map(|&i| cases[i].0.waits_on())
+                .collect();
+            Some(park::waiting_on(&on, || {
+                frame.sg().wait(WaitReason::Select)
+            }))
+        }
     };
     // Pass 3 (or the timeout's abort): remove the losing entries under all locks.
     let chosen = match done {
@@ -602,9 +620,10 @@ pub(crate) fn selectgo(cases: &[CaseRef<'_>], mode: Mode) -> Option<usize> {
 /// Go's `select {}`: blocks forever (WaitReason `SelectNoCases`).
 #[doc(hidden)]
 pub fn block_forever() -> ! {
-    loop {
+    // Nothing can wake it: the leak check reports it (an empty registration).
+    park::waiting_on(&[], || loop {
         park::park(WaitReason::SelectNoCases);
-    }
+    })
 }
 
 /// A select built at run time, Go's `reflect.Select`: add receive and send cases, then

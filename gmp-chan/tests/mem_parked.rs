@@ -54,12 +54,12 @@ fn a_parked_goroutine_costs_what_its_parts_cost() {
          {total} B with the allocator's headers"
     );
     // Pinned: grow one of these only on purpose, and say what for in its docs.
-    assert!(g <= 280, "G: {g} B");
+    assert!(g <= 288, "G: {g} B");
     assert!(slot <= 88, "join slot: {slot} B");
     assert_eq!(record, 64, "waiter record");
     // Debug builds keep every local in its own stack slot: their frames are larger.
-    let copy_budget = if cfg!(debug_assertions) { 3328 } else { 704 };
+    let copy_budget = if cfg!(debug_assertions) { 3584 } else { 704 };
     assert!(copy <= copy_budget, "stack copy: {copy} B");
-    let total_budget = if cfg!(debug_assertions) { 3840 } else { 1152 };
+    let total_budget = if cfg!(debug_assertions) { 4096 } else { 1152 };
     assert!(total <= total_budget, "{total} B per parked goroutine");
 }

@@ -339,7 +339,10 @@ impl<T> JoinHandle<T> {
                 );
             }
             if self.slot.wait_with(OwnerWake::Unpark(park::current())) {
-                park::park(WaitReason::Join);
+                // Only the goroutine's end wakes this park: a join of a leaked goroutine is
+                // leaked too (`sched/leak.rs`).
+                let end = park::WaitsOn::end(self.runtime, self.id.0);
+                park::waiting_on(&[end], || park::park(WaitReason::Join));
             }
         }
     }
@@ -688,6 +691,49 @@ pub fn dump() -> String {
     match sched::current_sched() {
         Some(s) => sched::dump(&s),
         None => Runtime::default_if_built().map_or_else(String::new, |s| sched::dump(s)),
+    }
+}
+
+/// Go 1.27's goroutine-leak profile (`/debug/pprof/goroutineleak`): the goroutines of the
+/// caller's runtime (or of the default runtime, from a plain thread) that are parked on a gmp
+/// channel, `WaitGroup` or `JoinHandle` and that nothing can ever wake, in [`dump`]'s format
+/// with `(leaked)` after the wait reason; empty if there are none.
+///
+/// ```text
+/// goroutine 9 [chan send (leaked)]:
+/// gmp_chan::handles::Chan<T>::send(...)
+/// tour::leaky::first::{{closure}}
+///     gmp-examples/src/tour/leaky.rs:24
+/// created by gmp-examples/src/tour/leaky.rs:22:9 in goroutine 1
+/// ```
+///
+/// A goroutine is leaked when every handle of what it waits on (every `Chan`, `Sender` or
+/// `Receiver` of its channel, or of each channel of its `select`; every clone of its
+/// `WaitGroup`) is one that a leaked goroutine waits through, from its own stack; or when it
+/// joins a leaked goroutine. Then no handle exists anywhere else and none can be made, so
+/// nothing can ever send, receive, close or call `done`. This is the ownership version of Go's
+/// GC-based check, and it is **never wrong**: a goroutine that could still be woken is never
+/// reported. Goroutines blocked on a `Mutex`, `RwLock`, `Cond` or `Semaphore` are never
+/// reported: those have no handles (they live in an `Arc` or a static anybody may reach); nor
+/// are timed waits, `sleep`, I/O or `block_on`.
+///
+/// It can miss leaks (the limits, in `sched/leak.rs`):
+/// - handles that are merely held, not waited through, are not seen: a leaked goroutine that
+///   keeps the only other handle of a channel keeps that channel's waiters from being reported
+///   (the check is transitive only through handles goroutines wait through, and through joins);
+/// - handles kept on the heap (in a `Vec`, a `Box`, an `Arc`), in a static or in a
+///   thread-local count as reachable;
+/// - a goroutine inside a [`scope`](crate::scope) may have lent its handles to the scope's
+///   goroutines, so it is not reported, nor is one that waits through a borrowed handle.
+///
+/// The check freezes the goroutines it looks at (the way [`dump`] does, without waking or
+/// running them) and reads one count per object: no stop-the-world. [`run`](crate::run) prints
+/// the report on stderr when it returns, and a [`Runtime`] when it is dropped, if not empty
+/// ([`Builder::leak_report`](crate::Builder::leak_report)).
+pub fn leaked() -> String {
+    match sched::current_sched() {
+        Some(s) => sched::leaked(&s).1,
+        None => Runtime::default_if_built().map_or_else(String::new, |s| sched::leaked(s).1),
     }
 }
 

@@ -254,8 +254,8 @@ pub mod trace;
 
 pub use block_on::block_on;
 pub use goroutine::{
-    current_id, dump, go, goexit, gomaxprocs, gosched, lock_os_thread, num_goroutine, sleep,
-    syscall, unlock_os_thread, GoId, JoinError, JoinHandle,
+    current_id, dump, go, goexit, gomaxprocs, gosched, leaked, lock_os_thread, num_goroutine,
+    sleep, syscall, unlock_os_thread, GoId, JoinError, JoinHandle,
 };
 pub use reason::WaitReason;
 pub use runtime::{run, Builder, Runtime, UnhandledPanic};

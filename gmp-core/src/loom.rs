@@ -258,6 +258,24 @@ mod imp {
     pub(crate) fn usleep(_us: u64) {
         loom::thread::yield_now();
     }
+
+    // The other crates' handles are loom's `Arc`s in their models: they register what they
+    // wait on with them (`park::WaitsOn::handle`), and the leak model counts them.
+    impl<T> crate::sched::leak::sealed::Sealed for loom::sync::Arc<T> {}
+
+    impl<T> crate::park::SharedHandles for loom::sync::Arc<T> {
+        fn shared_ptr(&self) -> *const () {
+            loom::sync::Arc::as_ptr(self).cast()
+        }
+        unsafe fn count_at(shared: *const ()) -> usize {
+            // SAFETY: the caller's contract: `shared` is the pointee of a live loom `Arc<T>`;
+            // the rebuilt one is never dropped.
+            let a = std::mem::ManuallyDrop::new(unsafe {
+                loom::sync::Arc::from_raw(shared.cast::<T>())
+            });
+            loom::sync::Arc::strong_count(&a)
+        }
+    }
 }
 
 #[allow(unused_imports)]

@@ -43,6 +43,7 @@ pub struct Builder {
     unhandled_panic: UnhandledPanic,
     hog_warning: Option<Duration>,
     dump_on_sigquit: bool,
+    leak_report: bool,
 }
 
 impl Builder {
@@ -152,6 +153,24 @@ impl Builder {
         self
     }
 
+    /// Whether dropping the runtime (and so [`run`](crate::run) returning) prints the
+    /// [leak report](crate::leaked) on stderr when some goroutines are leaked: parked on a
+    /// channel, `WaitGroup` or `JoinHandle` that nothing can ever wake. Default on:
+    ///
+    /// ```text
+    /// gmp: 2 goroutines leaked (parked where nothing can ever wake them):
+    ///
+    /// goroutine 9 [chan send (leaked)]:
+    /// ...
+    /// ```
+    ///
+    /// The check runs as the runtime is dropped, before its goroutines are cancelled, so a
+    /// goroutine still running then is not in it.
+    pub fn leak_report(mut self, on: bool) -> Self {
+        self.leak_report = on;
+        self
+    }
+
     /// Builds the runtime. Its Ms (threads) start on demand.
     ///
     /// # Errors
@@ -190,7 +209,10 @@ impl Builder {
         if self.dump_on_sigquit {
             crate::sched::sigquit::dump_on_sigquit(&sched);
         }
-        Ok(Runtime { sched })
+        Ok(Runtime {
+            sched,
+            leak_report: self.leak_report,
+        })
     }
 }
 
@@ -203,6 +225,8 @@ impl Builder {
 /// at once; the goroutine is cancelled at its next scheduling point.
 pub struct Runtime {
     sched: Arc<Sched>,
+    /// `Builder::leak_report`.
+    leak_report: bool,
 }
 
 impl fmt::Debug for Runtime {
@@ -230,6 +254,7 @@ impl Runtime {
             unhandled_panic: UnhandledPanic::Ignore,
             hog_warning: Some(crate::sched::DEFAULT_HOG_WARNING),
             dump_on_sigquit: false,
+            leak_report: true,
         }
     }
 
@@ -326,6 +351,9 @@ static DEFAULT: OnceLock<Arc<Sched>> = OnceLock::new();
 
 impl Drop for Runtime {
     fn drop(&mut self) {
+        if self.leak_report {
+            report_leaks(&self.sched);
+        }
         let inside = crate::sched::current_sched().is_some_and(|s| Arc::ptr_eq(&s, &self.sched));
         if inside {
             // Waiting here would wait for this very goroutine: shut down in the background.
@@ -334,6 +362,16 @@ impl Drop for Runtime {
             self.sched.shutdown();
         }
     }
+}
+
+/// The leak report of a runtime being dropped, on stderr, if any goroutine is leaked.
+fn report_leaks(s: &Sched) {
+    let (n, report) = crate::sched::leaked(s);
+    if n == 0 {
+        return;
+    }
+    let what = if n == 1 { "goroutine" } else { "goroutines" };
+    eprint!("gmp: {n} {what} leaked (parked where nothing can ever wake them):\n\n{report}");
 }
 
 /// Go's program entry: builds a runtime with default settings, runs `f` as its main goroutine

@@ -3,7 +3,7 @@
 use crate::loom::atomic::{AtomicU64, Ordering::SeqCst};
 use crate::loom::Arc;
 use crate::sema::{Left, Sema};
-use gmp_core::park::WaitReason;
+use gmp_core::park::{self, WaitReason, WaitsOn};
 use std::fmt;
 
 /// Waits for a collection of goroutines (or threads) to finish (Go: `sync.WaitGroup`).
@@ -182,7 +182,10 @@ impl WaitGroup {
     /// ```
     #[track_caller]
     pub fn wait(&self) {
-        let done = self.wait_until(&|| false);
+        // Only `done` through a handle of this group can end the wait: the leak check
+        // (`gmp_core::leaked`) reports it once every other handle is gone.
+        let on = [WaitsOn::handle(&self.inner, self)];
+        let done = park::waiting_on(&on, || self.wait_until(&|| false));
         debug_assert!(done);
     }
 

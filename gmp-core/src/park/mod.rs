@@ -31,6 +31,7 @@
 use crate::loom::{thread_local, Arc};
 pub use crate::reason::WaitReason;
 use crate::sched;
+pub use crate::sched::leak::{waiting_on, SharedHandles, WaitsOn};
 pub use crate::sched::sudog::{SudogBox, SudogBytes};
 
 pub(crate) mod thread;

@@ -36,7 +36,7 @@
 //! | bits            | meaning                                  | set by / cleared by                    |
 //! |-----------------|------------------------------------------|----------------------------------------|
 //! | neither         | the stack is in place                    |                                        |
-//! | `STACK_COPYING` | the sweep is copying and releasing it    | set by the sweep's claim: a CAS from `WAITING` with neither bit; cleared by the sweep's `publish_out` |
+//! | `STACK_COPYING` | the sweep is copying and releasing it, or a dump or a leak check holds the goroutine where it is | set by the sweep's claim: a CAS from `WAITING` with neither bit; cleared by the sweep's `publish_out`. Or set by `freeze`: a CAS from `WAITING` with `STACK_OUT` either way; cleared by `release_claim` |
 //! | `STACK_OUT`     | bytes in `copy`, pages released          | set by `publish_out` (the same `fetch_xor`, Release); cleared by the M that resumes the goroutine, after restoring it |
 //!
 //! The claim can only succeed while the goroutine is `WAITING`, that is, after its M's
@@ -193,22 +193,39 @@ impl ParkedStack {
     }
 
     /// A dump claims a parked goroutine (resident or copied out, pinned or not) to walk its
-    /// stack: `STACK_COPYING` on, as the sweep's claim, so the sweep leaves it alone and an
-    /// M that dequeues it waits in [`stack_in`](Self::stack_in); a copied-out stack is put
-    /// back first (and stays in place); a sweep in progress is waited for. `false` if it is
-    /// not parked.
+    /// stack: [`freeze`](Self::freeze) it, and put a copied-out stack back first (it stays in
+    /// place). `false` if it is not parked.
     pub(crate) fn claim_in_place(
         &self,
         state: &AtomicU64,
         restore: impl FnOnce(usize, &[u8]),
     ) -> bool {
-        let w = loop {
+        let Some(w) = self.freeze(state) else {
+            return false;
+        };
+        if w & STACK_OUT != 0 {
+            // SAFETY: we hold `STACK_COPYING`, and our CAS read `STACK_OUT` with Acquire.
+            unsafe { self.put_back(state, restore) };
+        }
+        true
+    }
+
+    /// Holds a parked goroutine where it is, resident or copied out: `STACK_COPYING` on, as
+    /// the sweep's claim, so the sweep leaves it alone and an M that dequeues it (a waker
+    /// may still ready it) waits in [`stack_in`](Self::stack_in) until
+    /// [`release_claim`](Self::release_claim). A sweep in progress is waited for. Returns the
+    /// state word the claim was taken on (its `STACK_OUT` says where the bytes are), `None`
+    /// if the goroutine is not parked. The dump's claim, and the leak check's (`leak.rs`),
+    /// which reads the frozen stack with [`read_frozen`](Self::read_frozen).
+    pub(crate) fn freeze(&self, state: &AtomicU64) -> Option<u64> {
+        loop {
             let w = state.load(Relaxed);
             if w & STATUS_MASK != WAITING {
-                return false;
+                return None;
             }
             if w & STACK_COPYING != 0 {
-                // The sweep is copying it out (a batch takes microseconds): wait for it.
+                // The sweep is copying it out (a batch takes microseconds), or a dump or a
+                // leak check holds it: wait.
                 crate::loom::thread::yield_now();
                 continue;
             }
@@ -216,14 +233,51 @@ impl ParkedStack {
                 .compare_exchange(w, w | STACK_COPYING, Acquire, Relaxed)
                 .is_ok()
             {
-                break w;
+                return Some(w);
             }
-        };
-        if w & STACK_OUT != 0 {
-            // SAFETY: we hold `STACK_COPYING`, and our CAS read `STACK_OUT` with Acquire.
-            unsafe { self.put_back(state, restore) };
         }
-        true
+    }
+
+    /// Reads a `T` at `addr` of a goroutine held by [`freeze`](Self::freeze), `w` being the
+    /// word it returned: from the stack if `addr` is in it and the stack is in place, from its
+    /// copy if the stack is copied out, from memory elsewhere (the heap). `None` for an
+    /// address of a copied-out stack below what was copied (no live frame is there).
+    ///
+    /// # Safety
+    /// The caller holds the freeze, and `addr` holds a `T` the goroutine wrote before it
+    /// parked and that stays valid while it is parked (in one of its live frames, or in memory
+    /// its frames keep alive).
+    pub(crate) unsafe fn read_frozen<T: Copy>(&self, w: u64, addr: usize) -> Option<T> {
+        let (lo, top) = self.bounds();
+        let size = std::mem::size_of::<T>();
+        if (lo..top).contains(&addr) && w & STACK_OUT != 0 {
+            // SAFETY: we hold `STACK_COPYING`, and the freeze's CAS read `STACK_OUT` with
+            // Acquire: the copy is complete and nobody else touches it (state table).
+            return self.copy.with(|c| unsafe {
+                let bytes = (*c).as_deref()?;
+                let base = top - bytes.len();
+                if addr < base || addr + size > top {
+                    return None;
+                }
+                Some(std::ptr::read_unaligned(
+                    bytes.as_ptr().add(addr - base).cast::<T>(),
+                ))
+            });
+        }
+        // SAFETY: the caller's contract: a `T` lives at `addr` while the goroutine is parked,
+        // and the freeze keeps it parked (no M resumes it until we let go).
+        Some(unsafe { std::ptr::read_unaligned(addr as *const T) })
+    }
+
+    /// The goroutine's usable stack range `[lo, top)` (`(0, 0)` before its first run).
+    pub(crate) fn bounds(&self) -> (usize, usize) {
+        (self.lo.load(Relaxed), self.top.load(Relaxed))
+    }
+
+    /// Whether the goroutine is inside a scope whose goroutines may borrow its locals. Read
+    /// by a holder of a claim (the sweep, a freeze), which sees the count of the park.
+    pub(crate) fn pinned(&self) -> bool {
+        self.pins.load(Relaxed) != 0
     }
 
     /// The dump is done with the claim of [`claim_in_place`](Self::claim_in_place).

@@ -28,15 +28,28 @@ use std::fmt::Write;
 /// where it was spawned, blank lines between them.
 pub(crate) fn dump(s: &Sched) -> String {
     let gs: Vec<Arc<G>> = s.allgs.lock().clone();
-    let now = s.nanotime(crate::loom::now());
     let mut live: Vec<&Arc<G>> = gs.iter().filter(|g| g.status() != g::DEAD).collect();
     live.sort_by_key(|g| g.goid());
+    dump_of(s, &live, false)
+}
+
+/// Go 1.27's goroutine-leak profile: the goroutines of `s` that nothing can ever wake
+/// (`leak.rs`), in [`dump`]'s format with `(leaked)` after the wait reason, and how many.
+pub(crate) fn leaked(s: &Sched) -> (usize, String) {
+    let gs = super::leak::leaked_gs(s);
+    let gs: Vec<&Arc<G>> = gs.iter().collect();
+    (gs.len(), dump_of(s, &gs, true))
+}
+
+/// The dump of goroutines `live`, in this order; `leaked` marks each header so.
+fn dump_of(s: &Sched, live: &[&Arc<G>], leaked: bool) -> String {
+    let now = s.nanotime(crate::loom::now());
     // Headers and stacks first (a snapshot, goroutine by goroutine), symbols after.
     let walked: Vec<(String, Option<Vec<usize>>)> = live
         .iter()
         .map(|g| {
             let mut h = String::new();
-            header(&mut h, g, now);
+            header(&mut h, g, now, leaked);
             (h, frames_of(g))
         })
         .collect();
@@ -53,7 +66,7 @@ pub(crate) fn dump(s: &Sched) -> String {
         })
     });
     let mut out = String::new();
-    for (i, g) in live.into_iter().enumerate() {
+    for (i, g) in live.iter().enumerate() {
         if i > 0 {
             out.push('\n');
         }
@@ -287,10 +300,13 @@ fn write_stack(out: &mut String, frames: &[Frame]) {
 }
 
 /// Go: `goroutineheader`: `goroutine 7 [chan receive, 3 minutes, locked to thread]:`.
-fn header(out: &mut String, g: &G, now: u64) {
+fn header(out: &mut String, g: &G, now: u64, leaked: bool) {
     let w = g.state.load(Acquire);
     let status = state_text(g, w);
     let _ = write!(out, "goroutine {} [{status}", g::goid_of(w));
+    if leaked {
+        out.push_str(" (leaked)");
+    }
     if w & g::STATUS_MASK == g::WAITING {
         let since = g.wait_since.load(Relaxed);
         let mins = now.saturating_sub(since) / 60_000_000_000;

@@ -62,8 +62,9 @@ pub fn goid_of(w: u64) -> u64 {
 
 /// A goroutine. Reused after it dies (Go's `gfput`/`gfget`), keeping its coroutine and stack.
 ///
-/// 264 bytes on x86_64 (280 with its `Arc` counts), the largest part of a parked goroutine's
+/// 272 bytes on x86_64 (288 with its `Arc` counts), the largest part of a parked goroutine's
 /// heap cost after its stack copy (see the table in `stack/mod.rs`): grow it on purpose only.
+/// (The leak check's `waits_on` took it from 264.)
 pub(crate) struct G {
     /// The state word: `goid << 8 | STACK_OUT | STACK_COPYING | BLOCKING | NOTIFIED | status`
     /// (the two stack bits are the copy-out protocol's, see `copyout.rs`; every transition
@@ -95,6 +96,10 @@ pub(crate) struct G {
     pub(crate) wait_other: AtomicU64,
     /// Nanoseconds since the runtime's epoch when it last parked (Go: `waitsince`).
     pub(crate) wait_since: AtomicU64,
+    /// What its blocking operation waits on, for the leak check (`leak.rs`): the address of
+    /// the list that `park::waiting_on` keeps in its frame, 0 outside one. Written by the
+    /// goroutine only, while it runs; read by a check that froze it.
+    pub(crate) waits_on: crate::loom::atomic::AtomicUsize,
     /// Where `go` was called, and by which goroutine (0: not from a goroutine).
     pub(crate) spawn_site: crate::loom::atomic::AtomicPtr<Location<'static>>,
     pub(crate) parent: AtomicU64,
@@ -157,6 +162,7 @@ impl G {
             wait_code: AtomicU8::new(0),
             wait_other: AtomicU64::new(0),
             wait_since: AtomicU64::new(0),
+            waits_on: crate::loom::atomic::AtomicUsize::new(0),
             spawn_site: crate::loom::atomic::AtomicPtr::new(std::ptr::null_mut()),
             parent: AtomicU64::new(0),
             cancel: AtomicBool::new(false),

@@ -69,6 +69,7 @@ pub(crate) mod g;
 mod globrunq;
 mod gopark;
 mod idle;
+pub(crate) mod leak;
 mod lockosthread;
 mod m;
 mod metrics;
@@ -86,7 +87,7 @@ pub(crate) mod timers;
 mod trace;
 
 pub(crate) use copyout::pin_stack;
-pub(crate) use dump::dump;
+pub(crate) use dump::{dump, leaked};
 pub(crate) use g::GoUnparker;
 pub(crate) use gopark::{
     can_spin, checkpoint, external_wait, gopark, gopark_deadline, gopark_uncancellable, gosched,

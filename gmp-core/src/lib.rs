@@ -283,6 +283,7 @@ pub mod __private {
         sweep_cancel, take_permit, unpark_state, UnparkAction, BLOCKING, DEAD, NOTIFIED, RUNNABLE,
         RUNNING, STACK_COPYING, STACK_OUT, STATUS_MASK, SYSCALL, WAITING,
     };
+    pub use crate::sched::leak::{counts_read, still_parked};
     pub use crate::sched::netpoll::PollWait;
     pub use crate::sched::runq::{Ptr, RunQueue, LOCAL_QUEUE_CAPACITY};
     pub use crate::sched::sudog::{SudogCache, SudogCentral};

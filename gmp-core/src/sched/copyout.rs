@@ -217,7 +217,7 @@ impl ParkedStack {
     /// state word the claim was taken on (its `STACK_OUT` says where the bytes are), `None`
     /// if the goroutine is not parked. The dump's claim, and the leak check's (`leak.rs`),
     /// which reads the frozen stack with [`read_frozen`](Self::read_frozen).
-    pub(crate) fn freeze(&self, state: &AtomicU64) -> Option<u64> {
+    pub fn freeze(&self, state: &AtomicU64) -> Option<u64> {
         loop {
             let w = state.load(Relaxed);
             if w & STATUS_MASK != WAITING {
@@ -280,8 +280,9 @@ impl ParkedStack {
         self.pins.load(Relaxed) != 0
     }
 
-    /// The dump is done with the claim of [`claim_in_place`](Self::claim_in_place).
-    pub(crate) fn release_claim(&self, state: &AtomicU64) {
+    /// The dump or the leak check is done with the claim of [`claim_in_place`](Self::claim_in_place)
+    /// or [`freeze`](Self::freeze).
+    pub fn release_claim(&self, state: &AtomicU64) {
         let w = state.fetch_and(!STACK_COPYING, Release);
         debug_assert_ne!(w & STACK_COPYING, 0);
     }

@@ -278,12 +278,12 @@ pub(crate) fn leaked_gs(s: &Sched) -> Vec<Arc<G>> {
             }
         }
     }
-    fence(Acquire);
+    counts_read();
     let mut alive = stuck(&cands, &counts, s.id);
     loop {
         let mut dropped = false;
         for (i, c) in cands.iter().enumerate() {
-            if alive[i] && c.g.status() != g::WAITING {
+            if alive[i] && !still_parked(&c.g.state) {
                 alive[i] = false;
                 dropped = true;
             }
@@ -304,6 +304,20 @@ pub(crate) fn leaked_gs(s: &Sched) -> Vec<Arc<G>> {
         .collect();
     out.sort_by_key(|g| g.goid());
     out
+}
+
+/// Step 2's end, once every count is read: an Acquire fence, so that whatever a party did
+/// before a decrement the check read (a wake-up, then dropping its handle) is visible to the
+/// confirmation ([`still_parked`]).
+pub fn counts_read() {
+    fence(Acquire);
+}
+
+/// Step 4: whether a frozen goroutine whose state word is `state` is still parked, that is,
+/// was never woken since its freeze (it cannot run while frozen, so a woken one stays
+/// `RUNNABLE`).
+pub fn still_parked(state: &crate::loom::atomic::AtomicU64) -> bool {
+    state.load(Acquire) & g::STATUS_MASK == g::WAITING
 }
 
 /// The registration of frozen goroutine `g` (`w`: the word it was frozen on).

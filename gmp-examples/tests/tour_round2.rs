@@ -318,3 +318,50 @@ fn fanout_deadline_and_errgroup_limit_print_their_lines_from_the_tour_binary() {
         "{stdout}"
     );
 }
+
+/// `leaky`: the two slower replicas of the first-response search and the closer of the
+/// forgotten `done` are reported by `leaked()` and again at exit; the buffered fix leaks
+/// nothing. Mutants caught: a report that misses a leak kind, a `leak_report` default of
+/// off, a fix that still leaks.
+#[test]
+fn leaky_reports_its_three_leaks_in_the_program_and_at_exit() {
+    let out = tour(&["leaky"]);
+    assert!(out.status.success(), "{out:?}");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stdout.contains("golang: result from replica 0"), "{stdout}");
+    assert!(stdout.contains("sum of the good jobs: 8"), "{stdout}");
+    assert!(
+        stdout.contains("leaked() reports 3 goroutines:"),
+        "{stdout}"
+    );
+    for text in [&*stdout, &*stderr] {
+        assert_eq!(text.matches("[chan send (leaked)]:").count(), 2, "{text}");
+        assert_eq!(
+            text.matches("[sync.WaitGroup.Wait (leaked)]:").count(),
+            1,
+            "{text}"
+        );
+        assert!(text.contains("search_replica"), "{text}");
+        assert!(text.contains("close_when_done"), "{text}");
+    }
+    assert!(
+        stderr.contains("gmp: 3 goroutines leaked (parked where nothing can ever wake them):"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn leaky_fixed_search_leaks_nothing() {
+    gmp_core::Runtime::builder()
+        .leak_report(false)
+        .build()
+        .unwrap()
+        .run(|| {
+            let baseline = gmp_core::num_goroutine();
+            let answer = gmp_examples::tour::leaky::first_buffered("q");
+            assert_eq!(answer, "q: result from replica 0");
+            assert_eq!(goroutines_left(baseline), 0);
+            assert_eq!(gmp_core::leaked(), "");
+        });
+}

@@ -16,7 +16,8 @@
 //! over a directory tree, cancelled at the first error), `fanout_deadline` (replicas racing
 //! under a deadline) and `errgroup_limit` (a limit of 3 at a time, the first error cancelling
 //! the rest). Each prints the same lines on every run (`md5_bounded`: for the same files),
-//! which `tests/tour_round2.rs` checks.
+//! which `tests/tour_round2.rs` checks. `leaky` leaks goroutines on purpose (the first-response
+//! search, a forgotten `done`) and shows `gmp_core::leaked()` and the report at exit.
 
 pub mod anon;
 pub mod counter;
@@ -27,6 +28,7 @@ pub mod fanout_deadline;
 pub mod fetch_all;
 pub mod goexit;
 pub mod hello;
+pub mod leaky;
 pub mod md5_bounded;
 pub mod newtask;
 pub mod pipeline;
@@ -135,6 +137,11 @@ pub const PROGRAMS: &[Program] = &[
         name: "errgroup_limit",
         about: "errgroup with set_limit(3): the first error cancels the group's context",
         main: errgroup_limit::main,
+    },
+    Program {
+        name: "leaky",
+        about: "two classic goroutine leaks, found by gmp_core::leaked() and reported at exit",
+        main: leaky::main,
     },
 ];
 

@@ -236,6 +236,35 @@
 //!     assert!(gmp_core::metrics().parks >= 10);
 //! });
 //! ```
+//!
+//! ## Leaked goroutines
+//!
+//! [`leaked`] is Go 1.27's goroutine-leak profile (`pprof.Lookup("goroutineleak")`): the
+//! goroutines parked on a channel, `WaitGroup` or [`JoinHandle`] that nothing can ever wake, in
+//! [`dump`]'s format with `(leaked)` after the wait reason. Go finds them with a GC cycle; gmp
+//! with ownership: once every handle of what a goroutine waits on is a handle that a leaked
+//! goroutine waits through from its own stack, no handle is left elsewhere and none can be
+//! made. It never reports a goroutine that could still be woken; it can miss leaks (see its
+//! docs). A [`Runtime`] prints the report on stderr when it is dropped (so [`run`] does when it
+//! returns) unless [`Builder::leak_report`] turns it off. Primitives of your own register what
+//! they wait on with [`park::waiting_on`].
+//!
+//! ```
+//! let rt = gmp_core::Runtime::builder().leak_report(false).build().unwrap();
+//! rt.run(|| {
+//!     let stuck = gmp_core::go(|| -> () {
+//!         // Waits on nothing (Go: `select {}`): nothing can ever wake it.
+//!         gmp_core::park::waiting_on(&[], || loop {
+//!             gmp_core::park::park(gmp_core::WaitReason::SelectNoCases);
+//!         })
+//!     });
+//!     while gmp_core::metrics().goroutines_waiting < 1 {
+//!         gmp_core::sleep(std::time::Duration::from_millis(1));
+//!     }
+//!     let report = gmp_core::leaked();
+//!     assert!(report.starts_with(&format!("goroutine {} [select (no cases) (leaked)]:", stuck.id())));
+//! });
+//! ```
 
 #![cfg_attr(loom, allow(dead_code, unreachable_pub))]
 

@@ -3,6 +3,7 @@
 //! `(leaked)`; one that anything could still wake never is. On 1 and 2 Ps.
 
 use gmp_chan::{chan, select, Chan};
+use gmp_core::__private::settle;
 use gmp_core::{go, leaked, metrics, scope, sleep, Runtime};
 use std::time::{Duration, Instant};
 
@@ -20,18 +21,6 @@ fn on<T: Send + 'static>(procs: usize, f: impl FnOnce() -> T + Send + 'static) -
 fn everywhere(test: fn()) {
     for procs in [1, 2] {
         on(procs, test);
-    }
-}
-
-/// Waits until `n` goroutines besides the caller are parked.
-fn parked(n: usize) {
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while metrics().goroutines_waiting < n {
-        assert!(
-            Instant::now() < deadline,
-            "timed out waiting for {n} parked"
-        );
-        sleep(Duration::from_millis(1));
     }
 }
 
@@ -56,7 +45,7 @@ fn a_sender_whose_receivers_are_gone_is_leaked() {
         let tx = ch.clone();
         let h = go(move || send_forever(tx));
         let id = h.id().as_u64();
-        parked(1);
+        settle(1, 1 + 1);
         // Main still holds a handle: it could receive.
         assert_eq!(leaked(), "");
         drop(ch);
@@ -79,7 +68,7 @@ fn a_receiver_that_main_can_still_reach_is_not_leaked_and_finishes() {
         let ch = chan::<u32>(0);
         let rx = ch.clone();
         let h = go(move || rx.recv());
-        parked(1);
+        settle(1, 1 + 1);
         assert_eq!(leaked(), "");
         ch.send(5).unwrap();
         assert_eq!(h.join().unwrap(), Some(5));
@@ -97,15 +86,11 @@ fn the_first_result_pattern_leaks_the_slower_senders() {
             let tx = ch.clone();
             ids_spawned.push(go(move || tx.send(i).is_ok()).id().as_u64());
         }
-        parked(3);
+        settle(3, 3 + 1);
         assert!(ch.recv().is_some());
         drop(ch);
         // The sender that delivered has ended (and dropped its handle).
-        let deadline = Instant::now() + Duration::from_secs(20);
-        while metrics().goroutines > 3 {
-            assert!(Instant::now() < deadline, "the sender never ended");
-            sleep(Duration::from_millis(1));
-        }
+        settle(2, 3);
         let report = leaked();
         let got = ids(&report);
         assert_eq!(got.len(), 2, "{report}");
@@ -124,7 +109,7 @@ fn several_receivers_of_one_dead_channel_are_all_leaked() {
                 go(move || rx.recv()).id().as_u64()
             })
             .collect();
-        parked(3);
+        settle(3, 3 + 1);
         assert_eq!(leaked(), "");
         drop(ch);
         assert_eq!(ids(&leaked()), hs);
@@ -145,7 +130,7 @@ fn a_select_leaks_only_once_every_case_is_dead() {
             }
         });
         let id = h.id().as_u64();
-        parked(1);
+        settle(1, 1 + 1);
         drop(a);
         // `b` can still be sent on.
         assert_eq!(leaked(), "");
@@ -168,7 +153,7 @@ fn a_select_whose_live_case_fires_is_not_leaked() {
                 send(b2, 3) -> r => r.ok().map(|_| 0),
             }
         });
-        parked(1);
+        settle(1, 1 + 1);
         drop(a);
         assert_eq!(leaked(), "");
         assert_eq!(b.recv(), Some(3));
@@ -182,7 +167,7 @@ fn an_empty_select_is_leaked() {
         let h = go(|| -> () {
             select! {}
         });
-        parked(1);
+        settle(1, 1 + 1);
         let report = leaked();
         assert_eq!(ids(&report), [h.id().as_u64()], "{report}");
         assert!(report.contains("[select (no cases) (leaked)]"), "{report}");
@@ -203,7 +188,7 @@ fn a_wait_with_a_deadline_is_never_leaked() {
                 default(Duration::from_secs(3600)) => None,
             }
         });
-        parked(2);
+        settle(2, 2 + 1);
         drop((ch, c2));
         assert_eq!(leaked(), "");
     });
@@ -217,7 +202,7 @@ fn handles_on_the_heap_count_as_reachable() {
         let ch = chan::<u32>(0);
         let v = Box::new(ch.clone());
         let _h = go(move || v.recv());
-        parked(1);
+        settle(1, 1 + 1);
         drop(ch);
         assert_eq!(leaked(), "");
     });
@@ -237,7 +222,7 @@ fn a_handle_merely_held_keeps_its_channel_reachable() {
             let _keep = &keep_a;
             rb.recv()
         });
-        parked(2);
+        settle(2, 2 + 1);
         drop((a, b));
         // The second is leaked (nobody else has `b`); the first is not seen.
         let report = leaked();
@@ -254,7 +239,7 @@ fn a_join_of_a_leaked_goroutine_is_leaked() {
         let inner_id = inner.id().as_u64();
         let outer = go(move || inner.join().ok().flatten());
         let outer_id = outer.id().as_u64();
-        parked(2);
+        settle(2, 2 + 1);
         assert_eq!(leaked(), "");
         drop(ch);
         let report = leaked();
@@ -298,7 +283,7 @@ fn a_leaked_goroutine_whose_stack_was_copied_out_is_read_from_the_copy() {
         let tx = ch.clone();
         let h = go(move || send_forever(tx));
         drop(ch);
-        parked(1);
+        settle(1, 1 + 1);
         let deadline = Instant::now() + Duration::from_secs(20);
         while gmp_core::__private::stacks_copied_out() == 0 {
             assert!(Instant::now() < deadline, "never copied out");

@@ -16,10 +16,10 @@
 //! a goroutine that could still be woken is never reported.
 
 use gmp_chan::{chan, Chan, Select};
-use gmp_core::{go, leaked, metrics, sleep, JoinHandle, Runtime};
+use gmp_core::__private::settle;
+use gmp_core::{go, leaked, JoinHandle, Runtime};
 use proptest::prelude::*;
 use std::collections::BTreeSet;
-use std::time::{Duration, Instant};
 
 const CHANS: usize = 4;
 
@@ -218,16 +218,7 @@ fn reported(specs: &[Spec], main_keeps: &[bool; CHANS], procs: usize) -> BTreeSe
             .filter(|&(c, _)| main_keeps[c])
             .map(|(_, ch)| ch)
             .collect();
-        let n = specs.len();
-        let deadline = Instant::now() + Duration::from_secs(20);
-        loop {
-            let m = metrics();
-            if m.goroutines_waiting >= n && m.goroutines == n + 1 {
-                break;
-            }
-            assert!(Instant::now() < deadline, "never settled: {m:?}");
-            sleep(Duration::from_millis(1));
-        }
+        settle(specs.len(), specs.len() + 1);
         let report = leaked();
         let got: BTreeSet<usize> = report
             .lines()

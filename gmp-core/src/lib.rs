@@ -313,6 +313,21 @@ pub mod __private {
         RUNNING, STACK_COPYING, STACK_OUT, STATUS_MASK, SYSCALL, WAITING,
     };
     pub use crate::sched::leak::{counts_read, still_parked};
+
+    /// The leak tests' settle: waits (sleeping 1 ms at a time) until at least `parked`
+    /// goroutines of the caller's runtime are parked and exactly `live` exist (the caller
+    /// included); panics after 20 s.
+    pub fn settle(parked: usize, live: usize) {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+        loop {
+            let m = crate::metrics();
+            if m.goroutines_waiting >= parked && m.goroutines == live {
+                return;
+            }
+            assert!(std::time::Instant::now() < deadline, "never settled: {m:?}");
+            crate::sleep(std::time::Duration::from_millis(1));
+        }
+    }
     pub use crate::sched::netpoll::PollWait;
     pub use crate::sched::runq::{Ptr, RunQueue, LOCAL_QUEUE_CAPACITY};
     pub use crate::sched::sudog::{SudogCache, SudogCentral};

@@ -5,11 +5,12 @@
 mod common;
 
 use common::{child_scenario, run_child};
+use gmp_core::__private::settle;
 use gmp_core::park::{self, WaitReason, WaitsOn};
-use gmp_core::{go, leaked, metrics, sleep, Runtime};
+use gmp_core::{go, leaked, sleep, Runtime};
 use std::sync::atomic::{AtomicBool, Ordering::SeqCst};
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 /// A one-shot event with handles: any clone can `set` it, `wait` parks until it is set.
 #[derive(Clone)]
@@ -57,19 +58,6 @@ fn rt(procs: usize) -> Runtime {
 fn everywhere(test: fn()) {
     for procs in [1, 2] {
         rt(procs).run(test);
-    }
-}
-
-/// Waits until `parked` goroutines are parked and `live` exist (the caller included).
-fn settle(parked: usize, live: usize) {
-    let deadline = Instant::now() + Duration::from_secs(20);
-    loop {
-        let m = metrics();
-        if m.goroutines_waiting >= parked && m.goroutines == live {
-            return;
-        }
-        assert!(Instant::now() < deadline, "timed out: {m:?}");
-        sleep(Duration::from_millis(1));
     }
 }
 

@@ -2,10 +2,10 @@
 //! group's every other handle is gone is reported (the classic forgotten `done`); one that a
 //! handle elsewhere could still finish never is; locks are never reported. On 1 and 2 Ps.
 
-use gmp_core::{go, leaked, metrics, sleep, Runtime};
+use gmp_core::__private::settle;
+use gmp_core::{go, leaked, Runtime};
 use gmp_sync::{Mutex, WaitGroup};
 use std::sync::Arc;
-use std::time::{Duration, Instant};
 
 fn everywhere(test: fn()) {
     for procs in [1, 2] {
@@ -15,19 +15,6 @@ fn everywhere(test: fn()) {
             .build()
             .unwrap()
             .run(test);
-    }
-}
-
-/// Waits until `n` goroutines besides the caller are parked, and only `live` exist.
-fn settle(parked: usize, live: usize) {
-    let deadline = Instant::now() + Duration::from_secs(20);
-    loop {
-        let m = metrics();
-        if m.goroutines_waiting >= parked && m.goroutines == live {
-            return;
-        }
-        assert!(Instant::now() < deadline, "timed out: {m:?}");
-        sleep(Duration::from_millis(1));
     }
 }
 

@@ -86,7 +86,7 @@ struct State {
 }
 
 fn deadline_after(d: Duration) -> Instant {
-    let now = Instant::now();
+    let now = gmp_core::time::now();
     // Same bound gmp-core uses for durations that overflow `Instant` (a century).
     now.checked_add(d)
         .unwrap_or_else(|| now + Duration::from_secs(100 * 365 * 24 * 3600))
@@ -117,7 +117,7 @@ impl Shared {
             st.armed = false;
             return;
         }
-        let now = Instant::now();
+        let now = gmp_core::time::now();
         if !st.armed || now < st.deadline {
             return; // stopped, or a firing of an earlier arming
         }

@@ -278,6 +278,7 @@ mod runtime;
 mod sched;
 mod scope;
 mod stack;
+pub mod synctest;
 pub mod time;
 pub mod trace;
 

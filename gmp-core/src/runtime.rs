@@ -44,6 +44,8 @@ pub struct Builder {
     hog_warning: Option<Duration>,
     dump_on_sigquit: bool,
     leak_report: bool,
+    /// A synctest bubble (`synctest::test` only).
+    bubble: bool,
 }
 
 impl Builder {
@@ -171,6 +173,15 @@ impl Builder {
         self
     }
 
+    /// A synctest bubble: virtual time, deadlock detection on, no leak report (the bubble
+    /// reports its own).
+    pub(crate) fn bubble(mut self) -> Self {
+        self.bubble = true;
+        self.deadlock_detection = true;
+        self.leak_report = false;
+        self
+    }
+
     /// Builds the runtime. Its Ms (threads) start on demand.
     ///
     /// # Errors
@@ -205,6 +216,7 @@ impl Builder {
             exit_grace: self.exit_grace,
             unhandled_panic: self.unhandled_panic,
             hog_warning: self.hog_warning,
+            bubble: self.bubble,
         });
         if self.dump_on_sigquit {
             crate::sched::sigquit::dump_on_sigquit(&sched);
@@ -243,6 +255,11 @@ impl Runtime {
         Runtime::builder().build()
     }
 
+    /// Its scheduler.
+    pub(crate) fn sched(&self) -> &Arc<Sched> {
+        &self.sched
+    }
+
     /// A [`Builder`] with default settings.
     pub fn builder() -> Builder {
         Builder {
@@ -255,6 +272,7 @@ impl Runtime {
             hog_warning: Some(crate::sched::DEFAULT_HOG_WARNING),
             dump_on_sigquit: false,
             leak_report: true,
+            bubble: false,
         }
     }
 

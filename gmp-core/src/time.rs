@@ -26,8 +26,11 @@ use std::time::{Duration, Instant};
 
 /// The runtime's clock (Go: `nanotime`), from which gmp-chan and gmp-sync compute deadlines.
 ///
-/// It is `Instant::now()`. In builds with `--cfg loom` it is a virtual clock that moves only
-/// when a timed park times out, so model checks are deterministic.
+/// It is `Instant::now()`, except inside a [`synctest`](crate::synctest) bubble, whose clock
+/// is virtual: it starts at the same instant in every bubble and moves only when every
+/// goroutine of the bubble is durably blocked. (`std::time::Instant::now()` itself is never
+/// virtual.) In builds with `--cfg loom` it is a virtual clock that moves only when a timed
+/// park times out, so model checks are deterministic.
 ///
 /// ```
 /// let t = gmp_core::time::now();
@@ -35,7 +38,7 @@ use std::time::{Duration, Instant};
 /// ```
 #[inline]
 pub fn now() -> Instant {
-    crate::loom::now()
+    sched::synctest::clock_now()
 }
 
 /// A timer (Go: `*time.Timer` from `AfterFunc`). Cloning shares the timer; dropping it does
@@ -122,7 +125,7 @@ impl Timer {
     }
 
     fn arm(&self, d: Duration, new_period: Option<Duration>) -> bool {
-        let when = crate::loom::now().checked_add(d).unwrap_or_else(far_future);
+        let when = now().checked_add(d).unwrap_or_else(far_future);
         let (was, entry) = {
             let mut st = self.shared.state.lock();
             if new_period.is_some() {

@@ -19,6 +19,7 @@
 
 use super::g::{self, G};
 use super::m::current_goid;
+use super::synctest::Quiet;
 use super::{Locked, Sched};
 use crate::loom::atomic::Ordering::*;
 use crate::loom::Arc;
@@ -349,29 +350,34 @@ pub(super) fn abandoned_state(g: &G) -> String {
 /// Go: `checkdead`, called with `sched.lock` held when an M goes idle. If no M is running,
 /// nothing is runnable, no timer is pending and goroutines remain parked, reports
 /// "all goroutines are asleep - deadlock!" (or Go's Goexit variant) to `run`.
-pub(crate) fn checkdead(s: &Sched, l: &Locked) {
+///
+/// In a synctest bubble the same predicate, timers aside, means every goroutine is durably
+/// blocked: the bubble decides (`synctest.rs`: release `wait`, move the clock to the next
+/// timer, or report), and the caller runs the returned action once it drops the lock.
+pub(crate) fn checkdead(s: &Sched, l: &mut Locked) -> Quiet {
     if s.shutdown.load(SeqCst) || l.mcount > l.nmidle + l.nmidlelocked || l.poller.is_some() {
-        return;
+        return Quiet::Nothing;
     }
     // A goroutine parked on a socket can be woken by the network, even by a peer outside
     // this runtime (Go: the M blocked in netpoll is not idle).
     if s.netpoll_any_waiters() {
-        return;
+        return Quiet::Nothing;
     }
     // Nor one waiting in `block_on`: its waker may be another runtime's (tokio's) thread.
     if s.external_waits.load(SeqCst) > 0 {
-        return;
+        return Quiet::Nothing;
     }
     let main_goexited = s.main_goexited.load(SeqCst);
     if !s.deadlock_detection && !main_goexited {
-        return;
+        return Quiet::Nothing;
     }
     if s.runqsize.load(SeqCst) > 0 {
-        return;
+        return Quiet::Nothing;
     }
     for p in s.allp.iter() {
-        if !p.runq.is_empty() || p.timer0.load(SeqCst) != 0 {
-            return; // runnable work, or a timer that can still wake someone
+        // Runnable work, or (outside a bubble) a timer that can still wake someone.
+        if !p.runq.is_empty() || (p.timer0.load(SeqCst) != 0 && s.bubble.is_none()) {
+            return Quiet::Nothing;
         }
     }
     let mut waiting = 0;
@@ -380,14 +386,19 @@ pub(crate) fn checkdead(s: &Sched, l: &Locked) {
         match w & g::STATUS_MASK {
             g::WAITING => waiting += 1,
             g::DEAD => {}
-            _ => return, // runnable, running, in a syscall or blocking its thread: not dead
+            _ => return Quiet::Nothing, // runnable, running, in a syscall or blocking its thread
+        }
+    }
+    if let Some(b) = &s.bubble {
+        if waiting > 0 {
+            return b.quiescent(s, l);
         }
     }
     if waiting == 0 {
         if main_goexited {
             s.report_fatal("no goroutines (main called runtime.Goexit) - deadlock!".into());
         }
-        return;
+        return Quiet::Nothing;
     }
     if s.deadlock_detection {
         let mut earlier = s.panicked_earlier();
@@ -399,6 +410,7 @@ pub(crate) fn checkdead(s: &Sched, l: &Locked) {
             dump(s)
         ));
     }
+    Quiet::Nothing
 }
 
 /// Prints `goroutine N panicked at ...` for panics inside goroutines (std prints the thread

@@ -134,7 +134,7 @@ pub(crate) fn gopark_deadline(reason: WaitReason, deadline: Instant) -> Option<b
     if g.take_permit() {
         return Some(true);
     }
-    let now = crate::loom::now();
+    let now = g.sched.now();
     if deadline <= now {
         return Some(false);
     }

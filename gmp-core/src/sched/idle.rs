@@ -211,8 +211,9 @@ pub(super) fn stopm(c: &MCtx) -> bool {
     }
     l.midle.push(c.m.clone());
     l.nmidle += 1;
-    checkdead(s, &l);
+    let quiet = checkdead(s, &mut l);
     drop(l);
+    quiet.run(&c.sched);
     loop {
         c.m.note.park();
         let p = c.m.nextp.swap(NO_P, SeqCst);

@@ -42,7 +42,9 @@ pub(super) fn stoplockedm(c: &MCtx) -> Option<Arc<G>> {
     {
         let mut l = s.lock.lock();
         l.nmidlelocked += 1;
-        checkdead(s, &l);
+        let quiet = checkdead(s, &mut l);
+        drop(l);
+        quiet.run(s);
     }
     let g = loop {
         if let Some(g) = c.m.locked_handoff.lock().take() {

@@ -81,6 +81,7 @@ mod schedule;
 mod shutdown;
 pub(crate) mod sigquit;
 pub(crate) mod sudog;
+pub(crate) mod synctest;
 mod syscall;
 mod sysmon;
 pub(crate) mod timers;
@@ -140,6 +141,8 @@ pub(crate) struct Config {
     pub(crate) unhandled_panic: crate::UnhandledPanic,
     /// After how long without a scheduling point sysmon names a goroutine on stderr.
     pub(crate) hog_warning: Option<Duration>,
+    /// A synctest bubble: the clock is virtual (`synctest.rs`).
+    pub(crate) bubble: bool,
 }
 
 /// How many earlier unhandled panics a runtime remembers for its deadlock report.
@@ -236,7 +239,10 @@ pub(crate) struct Sched {
     /// A clock in ns since `epoch` that sysmon refreshes every round (at most 10 ms stale
     /// while goroutines run): for `wait_since`, which `dump` shows in whole minutes.
     pub(crate) coarse_now: AtomicU64,
+    /// Where the clock's ns count from: the runtime's start, or every bubble's start.
     pub(crate) epoch: Instant,
+    /// A synctest bubble's virtual clock and its waiter (`synctest.rs`); `None` elsewhere.
+    pub(crate) bubble: Option<synctest::Bubble>,
     /// The deadlock report, once `checkdead` has made one.
     pub(crate) fatal: Mutex<Option<String>>,
     /// Threads blocked in `run` waiting for the main goroutine or a fatal report.
@@ -285,6 +291,7 @@ impl Sched {
             exit_grace,
             unhandled_panic,
             hog_warning,
+            bubble,
         } = cfg;
         crate::stack::install_overflow_handler();
         dump::install_panic_hook();
@@ -326,7 +333,12 @@ impl Sched {
             netpoll: OnceLock::new(),
             lastpoll: AtomicU64::new(0),
             coarse_now: AtomicU64::new(1),
-            epoch: crate::loom::now(),
+            epoch: if bubble {
+                synctest::bubble_epoch()
+            } else {
+                crate::loom::now()
+            },
+            bubble: bubble.then(synctest::Bubble::default),
             fatal: Mutex::new(None),
             run_waiters: Mutex::new(Vec::new()),
             main_goexited: AtomicBool::new(false),

@@ -93,7 +93,7 @@ fn findrunnable(c: &MCtx) -> Option<(Arc<G>, bool)> {
         }
         // Read the clock only when there are timers to look at (it is not free on every VM).
         if pp.timer0.load(Relaxed) != 0 {
-            c.sched.check_timers(pp, crate::loom::now());
+            c.sched.check_timers(pp, s.now());
         }
         // Fairness: look at the global queue first now and then.
         if pp.schedtick.load(Relaxed) % GLOBAL_QUEUE_INTERVAL == 0 && s.runqsize.load(Relaxed) > 0 {
@@ -142,7 +142,9 @@ fn findrunnable(c: &MCtx) -> Option<(Arc<G>, bool)> {
         }
         // Timers and I/O: one M waits in the poller until the earliest timer or an I/O event
         // (Go: the blocking netpoll of step 13).
-        let until = s.earliest_timer();
+        // (A bubble's timers are not waited for: its clock moves when every goroutine is
+        // durably blocked, `synctest.rs`.)
+        let until = s.bubble.is_none().then(|| s.earliest_timer()).flatten();
         if until.is_some() || s.netpoll_any_waiters() {
             let mut l = s.lock.lock();
             // During shutdown too, while cancelled goroutines unwind: their destructors may
@@ -195,8 +197,7 @@ fn stealwork(c: &MCtx, pp: &P) -> Option<Arc<G>> {
             if std::ptr::eq(p2, pp) {
                 continue;
             }
-            if last && p2.timer0.load(Relaxed) != 0 && c.sched.check_timers(p2, crate::loom::now())
-            {
+            if last && p2.timer0.load(Relaxed) != 0 && c.sched.check_timers(p2, c.sched.now()) {
                 // SAFETY: this M holds `pp`.
                 if let Some((g, _)) = unsafe { pp.runq.get() } {
                     return Some(g);

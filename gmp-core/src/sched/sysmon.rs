@@ -106,7 +106,9 @@ pub(super) fn sysmon(s: Arc<Sched>) {
 /// so on stderr, once per time slice; returns whether it did.
 fn warn_hog(s: &Sched, pp: &super::P, now: u64) -> bool {
     let t0 = pp.timer0.load(SeqCst);
-    let waiting = !pp.runq.is_empty() || s.runqsize.load(SeqCst) > 0 || (t0 != 0 && t0 <= now);
+    // (A bubble's timers count in virtual time, not sysmon's.)
+    let timer_due = t0 != 0 && t0 <= now && s.bubble.is_none();
+    let waiting = !pp.runq.is_empty() || s.runqsize.load(SeqCst) > 0 || timer_due;
     if !waiting || s.shutdown.load(SeqCst) {
         return false;
     }

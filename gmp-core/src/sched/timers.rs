@@ -349,7 +349,10 @@ impl Sched {
         let first = self.nanotime(h.peek_when().expect("just pushed"));
         pp.timer0.store(first, SeqCst);
         drop(h);
-        self.wake_netpoller(when);
+        // A bubble's poller never waits for a timer (`synctest.rs`).
+        if self.bubble.is_none() {
+            self.wake_netpoller(when);
+        }
     }
 
     /// Runs P `pp`'s due timers (Go: `timers.check`). Returns whether any ran.
@@ -469,11 +472,11 @@ impl Drop for GTimer {
 /// goroutine.
 pub(crate) fn time_sleep(d: Duration) -> bool {
     // `None`: for ever (the timer is then armed at a far future, as Go's would be).
-    let deadline = crate::loom::now().checked_add(d);
+    let deadline = super::synctest::clock_now().checked_add(d);
     let Some(_timer) = GTimer::arm(deadline.unwrap_or_else(far_future)) else {
         return false;
     };
-    while deadline.is_none_or(|dl| crate::loom::now() < dl) {
+    while deadline.is_none_or(|dl| super::synctest::clock_now() < dl) {
         crate::park::park(crate::reason::WaitReason::Sleep);
     }
     true
@@ -485,7 +488,7 @@ pub(crate) fn time_sleep(d: Duration) -> bool {
 pub(crate) fn park_until(reason: crate::reason::WaitReason, deadline: Instant) -> Option<bool> {
     let _timer = GTimer::arm(deadline)?;
     super::gopark(reason);
-    Some(crate::loom::now() < deadline)
+    Some(super::synctest::clock_now() < deadline)
 }
 
 #[cfg(test)]

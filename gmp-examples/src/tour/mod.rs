@@ -204,7 +204,7 @@ mod tests {
     fn no_arguments_select_every_program_in_tour_order() {
         let all: Vec<_> = PROGRAMS.iter().map(|p| p.name).collect();
         assert_eq!(names(&[]).unwrap(), all);
-        assert_eq!(all.len(), 17);
+        assert_eq!(all.len(), 18);
     }
 
     #[test]

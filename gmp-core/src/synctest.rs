@@ -75,10 +75,10 @@
 //! channel with goroutines of another runtime without the other side's clock being real (Go
 //! panics when a bubble's channel is used from outside); bubbles do not nest.
 
+use crate::park::{self, WaitReason};
 use crate::runtime::Runtime;
 use crate::sched;
 use std::sync::atomic::Ordering::*;
-use std::time::Duration;
 
 /// Go's `synctest.Test`: runs `f` as the main goroutine of a new bubble (a runtime with a
 /// virtual clock), waits for the bubble's other goroutines to end, and returns `f`'s value.
@@ -108,18 +108,25 @@ where
         }
         v
     });
-    // The others: until they end, or the bubble reports them.
-    loop {
+    // The others: until they end (the last one's exit unparks the run waiters), or the
+    // bubble reports them (as does any fatal report).
+    let me = park::current();
+    s.run_waiters.lock().push(me.clone());
+    let end = loop {
         if let Some(msg) = s.fatal.lock().clone() {
-            panic!("{msg}");
+            break Err(msg);
         }
         if s.ngoroutines.load(SeqCst) == 0 {
-            break;
+            break Ok(());
         }
-        std::thread::sleep(Duration::from_micros(50));
-    }
+        park::park(WaitReason::Other("synctest: end of bubble"));
+    };
+    s.run_waiters.lock().retain(|u| !u.will_wake(&me));
     drop(rt);
-    v
+    match end {
+        Ok(()) => v,
+        Err(msg) => panic!("{msg}"),
+    }
 }
 
 /// Go's `synctest.Wait`: returns once every other goroutine of the calling goroutine's bubble

@@ -417,6 +417,12 @@ fn gdestroy(s: &Sched, pp: &P, g: Arc<G>, co: Option<Co>) {
     if last && s.shutdown.load(SeqCst) {
         s.wake_all_ms();
     }
+    // A bubble's `synctest::test` waits for its last goroutine after `f` returns.
+    if last && s.bubble.is_some() {
+        for w in s.run_waiters.lock().iter() {
+            w.unpark();
+        }
+    }
 }
 
 /// The coroutine body's step: run the current G's task (called on the goroutine's stack).

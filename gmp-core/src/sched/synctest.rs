@@ -178,6 +178,14 @@ pub(crate) fn wait() {
         b.released.store(false, Relaxed);
         *w = Some((goid, park::current()));
     }
+    /// Takes the registration back if the wait unwinds (its runtime cancels the goroutine).
+    struct Unregister<'a>(&'a Bubble);
+    impl Drop for Unregister<'_> {
+        fn drop(&mut self) {
+            self.0.waiter.lock().take();
+        }
+    }
+    let _unregister = Unregister(b);
     while !b.released.load(Acquire) {
         park::park(WaitReason::Other("synctest.Wait"));
     }

@@ -237,6 +237,55 @@
 //! });
 //! ```
 //!
+//! ## Testing with virtual time
+//!
+//! [`synctest::test`] is Go 1.25's `synctest.Test`: it runs a closure in a *bubble*, a runtime
+//! whose clock is virtual. Time stands still while any of its goroutines can run, and jumps
+//! to the next timer once every one of them is durably blocked (parked on a channel, lock,
+//! `WaitGroup`, join, sleep or timed wait; not on I/O or in [`syscall`]). A test of an hour of
+//! retries runs in microseconds, and a race between a 10 ms timeout and a 20 ms reply ends the
+//! same way on every run. [`synctest::wait`] returns once every other goroutine is durably
+//! blocked.
+//!
+//! ```text
+//! // Go                                            // gmp
+//! synctest.Test(t, func(t *testing.T) {            gmp_core::synctest::test(|| {
+//!     start := time.Now()                              let start = gmp_core::time::now();
+//!     time.Sleep(time.Hour)                            gmp_core::sleep(Duration::from_secs(3600));
+//!     synctest.Wait()                                  gmp_core::synctest::wait();
+//! })                                               });
+//! ```
+//!
+//! ```
+//! use gmp_core::{go, sleep, synctest, time};
+//! use std::time::Duration;
+//!
+//! // A retry loop with backoff: 1 s, 2 s, 4 s, ... ; in a bubble, no real time passes.
+//! let attempts = synctest::test(|| {
+//!     let start = time::now();
+//!     let mut at = Vec::new();
+//!     let mut backoff = Duration::from_secs(1);
+//!     for _ in 0..5 {
+//!         at.push((time::now() - start).as_secs());
+//!         sleep(backoff);
+//!         backoff *= 2;
+//!     }
+//!     at
+//! });
+//! assert_eq!(attempts, [0, 1, 3, 7, 15]);
+//!
+//! // Every goroutine blocked and no timer pending: Go's bubble deadlock.
+//! let r = std::panic::catch_unwind(|| {
+//!     synctest::test(|| {
+//!         let h = go(|| gmp_core::park::park(gmp_core::WaitReason::Park));
+//!         h.join().unwrap();
+//!     })
+//! });
+//! assert!(r.is_err());
+//! ```
+//!
+//! Not virtual: `std::time::Instant::now()`, `std::thread::sleep`, plain threads, and I/O.
+//!
 //! ## Leaked goroutines
 //!
 //! [`leaked`] is Go 1.27's goroutine-leak profile (`pprof.Lookup("goroutineleak")`): the

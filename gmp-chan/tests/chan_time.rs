@@ -2,6 +2,7 @@
 
 use gmp_chan::time::{self, Timer};
 use gmp_chan::{chan, select};
+use gmp_core::synctest;
 use std::time::{Duration, Instant};
 
 const MS: Duration = Duration::from_millis(1);
@@ -41,12 +42,16 @@ fn timer_stop_before_firing_prevents_the_value() {
 
 #[test]
 fn timer_stop_after_expiry_discards_the_unreceived_value() {
-    let t = Timer::new(MS);
-    std::thread::sleep(30 * MS);
-    // Go 1.23: the expired, unreceived timer still reports true and nothing is received.
-    assert!(t.stop());
-    assert!(t.c().try_recv().is_err());
-    assert!(!t.stop());
+    // In a bubble: the timer has certainly fired by the end of the sleep (it used to take a
+    // 30 ms real sleep and a hope).
+    synctest::test(|| {
+        let t = Timer::new(MS);
+        gmp_core::sleep(30 * MS);
+        // Go 1.23: the expired, unreceived timer still reports true and nothing is received.
+        assert!(t.stop());
+        assert!(t.c().try_recv().is_err());
+        assert!(!t.stop());
+    });
 }
 
 #[test]
@@ -58,19 +63,22 @@ fn timer_stop_after_receive_reports_false() {
 
 #[test]
 fn timer_reset_discards_stale_value_and_fires_again() {
-    let t = Timer::new(MS);
-    std::thread::sleep(20 * MS);
-    let t1 = Instant::now();
-    assert!(
-        t.reset(40 * MS),
-        "an unreceived expired value counts as active"
-    );
-    assert!(t.c().try_recv().is_err(), "no stale value after reset");
-    let at = t.c().recv().unwrap();
-    assert!(at >= t1 + 40 * MS, "the value is from the new arming");
-    // Reset after it fired and was received: false, and it fires again.
-    assert!(!t.reset(5 * MS));
-    assert!(t.c().recv_timeout(Duration::from_secs(5)).is_ok());
+    // In a bubble, with exact instants (it used to sleep 20 ms for real and check bounds).
+    synctest::test(|| {
+        let start = gmp_core::time::now();
+        let t = Timer::new(MS);
+        gmp_core::sleep(20 * MS);
+        assert!(
+            t.reset(40 * MS),
+            "an unreceived expired value counts as active"
+        );
+        assert!(t.c().try_recv().is_err(), "no stale value after reset");
+        let at = t.c().recv().unwrap();
+        assert_eq!(at - start, 60 * MS, "the value is from the new arming");
+        // Reset after it fired and was received: false, and it fires again.
+        assert!(!t.reset(5 * MS));
+        assert_eq!(t.c().recv().unwrap() - start, 65 * MS);
+    });
 }
 
 #[test]
@@ -120,17 +128,21 @@ fn ticker_ticks_and_stops() {
 
 #[test]
 fn ticker_drops_ticks_for_a_slow_reader() {
-    let tk = time::Ticker::new(20 * MS);
-    std::thread::sleep(200 * MS);
-    // At most one tick is buffered however many periods (10) passed. Draining at once can
-    // find one more, if a tick fires between two receives (the machine may be slow), but
-    // never the backlog of missed ticks.
-    assert!(tk.c().recv_timeout(Duration::from_secs(10)).is_ok());
-    let mut more = 0;
-    while tk.c().try_recv().is_ok() {
-        more += 1;
-    }
-    assert!(more <= 1, "{more} ticks were kept for a slow reader");
+    // In a bubble the answer is exact: of the ten ticks due while the reader slept, only the
+    // first is kept (a buffer of one), and the next comes on the period. (It used to sleep
+    // 200 ms for real and allow one extra tick for a slow machine.)
+    synctest::test(|| {
+        let start = gmp_core::time::now();
+        let tk = time::Ticker::new(20 * MS);
+        gmp_core::sleep(200 * MS);
+        assert_eq!(tk.c().try_recv().unwrap() - start, 20 * MS);
+        assert!(
+            tk.c().try_recv().is_err(),
+            "ticks were kept for a slow reader"
+        );
+        assert_eq!(tk.c().recv().unwrap() - start, 220 * MS);
+        tk.stop();
+    });
 }
 
 #[test]

@@ -732,8 +732,10 @@ pub fn dump() -> String {
 /// ([`Builder::leak_report`](crate::Builder::leak_report)).
 pub fn leaked() -> String {
     match sched::current_sched() {
-        Some(s) => sched::leaked(&s).1,
-        None => Runtime::default_if_built().map_or_else(String::new, |s| sched::leaked(s).1),
+        Some(s) => sched::leaked(&s, usize::MAX).1,
+        None => {
+            Runtime::default_if_built().map_or_else(String::new, |s| sched::leaked(s, usize::MAX).1)
+        }
     }
 }
 

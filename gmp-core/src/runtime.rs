@@ -167,7 +167,8 @@ impl Builder {
     /// ```
     ///
     /// The check runs as the runtime is dropped, before its goroutines are cancelled, so a
-    /// goroutine still running then is not in it.
+    /// goroutine still running then is not in it. It shows the first 20 leaked goroutines with
+    /// their stacks and counts the rest ([`leaked`](crate::leaked) lists every one).
     pub fn leak_report(mut self, on: bool) -> Self {
         self.leak_report = on;
         self
@@ -382,14 +383,23 @@ impl Drop for Runtime {
     }
 }
 
+/// Goroutines the report at a runtime's drop shows with their stacks; it counts the rest.
+const LEAK_REPORT_SHOWN: usize = 20;
+
 /// The leak report of a runtime being dropped, on stderr, if any goroutine is leaked.
 fn report_leaks(s: &Sched) {
-    let (n, report) = crate::sched::leaked(s);
+    let (n, report) = crate::sched::leaked(s, LEAK_REPORT_SHOWN);
     if n == 0 {
         return;
     }
     let what = if n == 1 { "goroutine" } else { "goroutines" };
     eprint!("gmp: {n} {what} leaked (parked where nothing can ever wake them):\n\n{report}");
+    if n > LEAK_REPORT_SHOWN {
+        eprintln!(
+            "\n... and {} more (gmp_core::leaked() lists every one)",
+            n - LEAK_REPORT_SHOWN
+        );
+    }
 }
 
 /// Go's program entry: builds a runtime with default settings, runs `f` as its main goroutine

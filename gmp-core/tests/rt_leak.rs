@@ -167,6 +167,26 @@ fn run_prints_the_leak_report_at_exit() {
                 .build()
                 .unwrap()
                 .run(leak),
+            "many" => gmp_core::run(|| {
+                let e = Event::new();
+                for _ in 0..25 {
+                    let e2 = e.clone();
+                    go(move || e2.wait_for_event());
+                }
+                settle(25, 26);
+                drop(e);
+                if let Ok(n) = std::env::var("GMP_TEST_LEAKS") {
+                    // A timing run (by hand): `n` more, and how long the exit takes.
+                    let n: usize = n.parse().unwrap();
+                    let e = Event::new();
+                    for _ in 0..n {
+                        let e2 = e.clone();
+                        go(move || e2.wait_for_event());
+                    }
+                    settle(25 + n, 26 + n);
+                    drop(e);
+                }
+            }),
             "none" => gmp_core::run(|| {
                 let e = Event::new();
                 let e2 = e.clone();
@@ -191,6 +211,20 @@ fn run_prints_the_leak_report_at_exit() {
     );
     assert!(on.stderr.contains("[event (leaked)]:"), "{}", on.stderr);
     assert!(on.stderr.contains("wait_for_event"), "{}", on.stderr);
+    let many = run_child(test, "many", Duration::from_secs(30));
+    assert!(many.status.expect("hung").success(), "{}", many.stderr);
+    assert!(
+        many.stderr.contains("gmp: 25 goroutines leaked"),
+        "{}",
+        many.stderr
+    );
+    assert_eq!(many.stderr.matches("[event (leaked)]:").count(), 20);
+    assert!(
+        many.stderr
+            .contains("... and 5 more (gmp_core::leaked() lists every one)"),
+        "{}",
+        many.stderr
+    );
     for quiet in ["off", "none"] {
         let out = run_child(test, quiet, Duration::from_secs(30));
         assert!(out.status.expect("hung").success(), "{}", out.stderr);

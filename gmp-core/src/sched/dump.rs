@@ -35,11 +35,12 @@ pub(crate) fn dump(s: &Sched) -> String {
 }
 
 /// Go 1.27's goroutine-leak profile: the goroutines of `s` that nothing can ever wake
-/// (`leak.rs`), in [`dump`]'s format with `(leaked)` after the wait reason, and how many.
-pub(crate) fn leaked(s: &Sched) -> (usize, String) {
+/// (`leak.rs`), in [`dump`]'s format with `(leaked)` after the wait reason, the first `limit`
+/// of them (by goid), and how many there are.
+pub(crate) fn leaked(s: &Sched, limit: usize) -> (usize, String) {
     let gs = super::leak::leaked_gs(s);
-    let gs: Vec<&Arc<G>> = gs.iter().collect();
-    (gs.len(), dump_of(s, &gs, true))
+    let shown: Vec<&Arc<G>> = gs.iter().take(limit).collect();
+    (gs.len(), dump_of(s, &shown, true))
 }
 
 /// The dump of goroutines `live`, in this order; `leaked` marks each header so.

@@ -349,50 +349,92 @@ fn stuck(cands: &[Candidate], counts: &HashMap<usize, usize>, runtime: u64) -> V
 }
 
 /// [`stuck`], starting from the candidates `alive` (a superset of the answer).
+///
+/// A worklist, linear in the registrations: each object keeps how many stuck goroutines
+/// wait through each handle they own; dropping a goroutine lowers those counts, and only an
+/// object whose owned handles fall below its count (it becomes reachable, for good: the set
+/// only shrinks) sends its waiters back to the list, as does a dropped goroutine its joiners.
+/// (Recomputing every object for every goroutine was quadratic: 100,000 goroutines leaked on
+/// one channel took minutes.)
 fn stuck_from(
     cands: &[Candidate],
     counts: &HashMap<usize, usize>,
     runtime: u64,
     mut alive: Vec<bool>,
 ) -> Vec<bool> {
-    // Who waits on each object, through which handle.
-    let mut waiters: HashMap<usize, Vec<(usize, usize)>> = HashMap::new();
+    /// One object: its handle count, who waits on it, and the handles stuck waiters own.
+    #[derive(Default)]
+    struct Obj {
+        count: usize,
+        waiters: Vec<usize>,
+        /// Handle address → how many stuck waiters wait through it (one, but for a select
+        /// naming the channel twice through one handle).
+        owned: HashMap<usize, usize>,
+    }
+    impl Obj {
+        fn reachable(&self) -> bool {
+            self.count != self.owned.len()
+        }
+    }
+    let mut objs: HashMap<usize, Obj> = HashMap::new();
+    let mut joiners: HashMap<u64, Vec<usize>> = HashMap::new();
     for (i, c) in cands.iter().enumerate() {
         for w in &c.on {
-            if let On::Handles { shared, via, .. } = w.0 {
-                waiters.entry(shared as usize).or_default().push((i, via));
+            match w.0 {
+                On::Handles { shared, via, .. } => {
+                    let o = objs.entry(shared as usize).or_default();
+                    o.count = counts
+                        .get(&(shared as usize))
+                        .copied()
+                        .unwrap_or(usize::MAX);
+                    o.waiters.push(i);
+                    if alive[i] && c.owns(via) {
+                        *o.owned.entry(via).or_default() += 1;
+                    }
+                }
+                On::End { goid, .. } => joiners.entry(goid).or_default().push(i),
             }
         }
     }
     let by_goid: HashMap<u64, usize> = cands.iter().enumerate().map(|(i, c)| (c.goid, i)).collect();
-    loop {
-        let mut changed = false;
-        for i in 0..cands.len() {
-            if !alive[i] {
-                continue;
+    let mut work: Vec<usize> = (0..cands.len()).filter(|&i| alive[i]).collect();
+    while let Some(i) = work.pop() {
+        if !alive[i] {
+            continue;
+        }
+        let reachable = cands[i].on.iter().any(|w| match w.0 {
+            On::Handles { shared, .. } => objs[&(shared as usize)].reachable(),
+            On::End { runtime: r, goid } => {
+                r != runtime || !by_goid.get(&goid).is_some_and(|&j| alive[j])
             }
-            let reachable = cands[i].on.iter().any(|w| match w.0 {
-                On::Handles { shared, .. } => {
-                    let mut owned: Vec<usize> = waiters[&(shared as usize)]
-                        .iter()
-                        .filter(|&&(j, via)| alive[j] && cands[j].owns(via))
-                        .map(|&(_, via)| via)
-                        .collect();
-                    owned.sort_unstable();
-                    owned.dedup();
-                    counts.get(&(shared as usize)) != Some(&owned.len())
+        });
+        if !reachable {
+            continue;
+        }
+        alive[i] = false;
+        // Its handles no longer count as stuck ones: objects that become reachable send
+        // their waiters back; its joiners are checked again.
+        for w in &cands[i].on {
+            if let On::Handles { shared, via, .. } = w.0 {
+                if !cands[i].owns(via) {
+                    continue;
                 }
-                On::End { runtime: r, goid } => {
-                    r != runtime || !by_goid.get(&goid).is_some_and(|&j| alive[j])
+                let o = objs.get_mut(&(shared as usize)).expect("indexed above");
+                let was = o.reachable();
+                if let Some(n) = o.owned.get_mut(&via) {
+                    *n -= 1;
+                    if *n == 0 {
+                        o.owned.remove(&via);
+                    }
                 }
-            });
-            if reachable {
-                alive[i] = false;
-                changed = true;
+                if !was && o.reachable() {
+                    work.extend(o.waiters.iter().copied().filter(|&j| alive[j]));
+                }
             }
         }
-        if !changed {
-            return alive;
+        if let Some(js) = joiners.get(&cands[i].goid) {
+            work.extend(js.iter().copied().filter(|&j| alive[j]));
         }
     }
+    alive
 }

@@ -139,6 +139,7 @@ impl Timer {
                     when,
                     seq: st.seq,
                     timer: TimerRef::Shared(self.shared.clone()),
+                    rand: 0,
                 },
             )
         };

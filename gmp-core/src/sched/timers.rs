@@ -64,6 +64,28 @@ pub(crate) struct TimerWhen {
     pub(crate) when: Instant,
     pub(crate) seq: u64,
     pub(crate) timer: TimerRef,
+    /// Orders timers due at the same instant (Go: `timer.rand`): random in a synctest bubble,
+    /// where many timers share an instant and a test must not come to rely on their order;
+    /// 0 elsewhere. Set by `add_timer_on`.
+    pub(crate) rand: u32,
+}
+
+impl TimerWhen {
+    /// The heap's order: by `when`, then `rand`.
+    fn key(&self) -> (Instant, u32) {
+        (self.when, self.rand)
+    }
+}
+
+/// Go's `cheaprand` for the timers of bubbles: a splitmix64 step on a process-wide counter.
+fn cheaprand() -> u32 {
+    static STATE: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    let mut z = STATE
+        .fetch_add(0x9E37_79B9_7F4A_7C15, std::sync::atomic::Ordering::Relaxed)
+        .wrapping_add(0x9E37_79B9_7F4A_7C15);
+    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    (z ^ (z >> 31)) as u32
 }
 
 /// What a heap entry fires.
@@ -165,7 +187,7 @@ impl TimerHeap {
     fn sift_up(&mut self, mut i: usize) {
         while i > 0 {
             let parent = (i - 1) / HEAP_N;
-            if self.heap[i].when >= self.heap[parent].when {
+            if self.heap[i].key() >= self.heap[parent].key() {
                 break;
             }
             self.heap.swap(i, parent);
@@ -183,11 +205,11 @@ impl TimerHeap {
             let last = (first + HEAP_N).min(n);
             let mut min = first;
             for c in first + 1..last {
-                if self.heap[c].when < self.heap[min].when {
+                if self.heap[c].key() < self.heap[min].key() {
                     min = c;
                 }
             }
-            if self.heap[min].when >= self.heap[i].when {
+            if self.heap[min].key() >= self.heap[i].key() {
                 break;
             }
             self.heap.swap(i, min);
@@ -261,6 +283,7 @@ pub(crate) fn fire(
                     when: next,
                     seq: st.seq,
                     timer: TimerRef::Shared(timer.clone()),
+                    rand: 0,
                 })
             }
             None => {
@@ -342,7 +365,10 @@ impl TimerThread {
 
 impl Sched {
     /// Arms a timer on P `pp` (Go: `timer.maybeAdd`), waking the poller if it became earliest.
-    pub(crate) fn add_timer_on(self: &Arc<Self>, pp: &P, t: TimerWhen) {
+    pub(crate) fn add_timer_on(self: &Arc<Self>, pp: &P, mut t: TimerWhen) {
+        if self.bubble.is_some() {
+            t.rand = cheaprand();
+        }
         let when = self.nanotime(t.when);
         let mut h = pp.timers.lock();
         h.push(t);
@@ -454,6 +480,7 @@ impl GTimer {
             when: deadline,
             seq,
             timer: TimerRef::G { goid: g.goid(), g },
+            rand: 0,
         });
         Some(GTimer { g: me, seq })
     }
@@ -505,6 +532,7 @@ mod tests {
             when,
             seq: if live { 1 } else { 0 },
             timer: TimerRef::Shared(t),
+            rand: 0,
         }
     }
 

@@ -16,10 +16,10 @@
 //! gmp with `synctest: goroutines still blocked at end of bubble` (`test_deadlock_child`).
 //!
 //! Ported but `#[ignore]`d, because gmp differs from Go where its API makes no promise (not
-//! bugs; see each test's reason): `test_timer_nondeterminism` and `test_sleep_nondeterminism`
-//! (gmp fires timers due at the same instant in heap order, Go in a random one), and
-//! `test_timer_runs_immediately` (an expired gmp timer's value reaches its channel at the next
-//! scheduling point, not at the receive).
+//! a bug; see its reason): `test_timer_runs_immediately` (an expired gmp timer's value
+//! reaches its channel at the next scheduling point, not at the receive). Timers due at the
+//! same instant in a bubble fire in random order, as in Go (`test_timer_nondeterminism`,
+//! `test_sleep_nondeterminism`).
 //!
 //! Not ported, and why:
 //! - internal/synctest `TestTimerFromOutsideBubble`, `TestChannelFromOutsideBubble`: in Go a
@@ -286,9 +286,6 @@ fn test_timer_after_bubble_exit() {
 /// internal/synctest: TestTimerNondeterminism. Timers due at the same instant do not always
 /// fire in the same order.
 #[test]
-#[ignore = "divergence from Go, not a gmp bug: Go gives each bubble timer a random rank among \
-            timers due at the same instant (runtime/time.go, timer.rand); gmp fires them in \
-            heap order, so tm1 always wins, and its API promises no order"]
 fn test_timer_nondeterminism() {
     synctest::test(|| {
         const ITERATIONS: usize = 1000;
@@ -312,10 +309,6 @@ fn test_timer_nondeterminism() {
 /// internal/synctest: TestSleepNondeterminism. Goroutines sleeping until the same instant do
 /// not always run in the same order.
 #[test]
-#[ignore = "divergence from Go, not a gmp bug: Go orders sleep timers due at the same instant \
-            at random (runtime/time.go, timer.rand); gmp fires them in heap order, and only \
-            the race between Ps varies which goroutine runs first (goroutine 1 never won in \
-            1000 iterations in 2 of 40 runs on 2 cores), and its API promises no order"]
 fn test_sleep_nondeterminism() {
     synctest::test(|| {
         const ITERATIONS: usize = 1000;

@@ -70,7 +70,7 @@ fn go_start_slow(c: &MCtx) {
 #[inline(always)]
 pub(super) fn go_park(c: &MCtx, g: &G) {
     if trace::on() {
-        go_stop_slow(c, g, Kind::GoPark);
+        go_park_slow(c, g);
     }
 }
 
@@ -79,7 +79,7 @@ pub(super) fn go_park(c: &MCtx, g: &G) {
 #[inline(always)]
 pub(super) fn go_sched(c: &MCtx, g: &G) {
     if trace::on() {
-        go_stop_slow(c, g, Kind::GoSched);
+        go_sched_slow(c, g);
     }
 }
 
@@ -87,13 +87,32 @@ pub(super) fn go_sched(c: &MCtx, g: &G) {
 #[inline(always)]
 pub(super) fn go_end(c: &MCtx, g: &G) {
     if trace::on() {
-        go_stop_slow(c, g, Kind::GoEnd);
+        go_end_slow(c, g);
     }
 }
 
 #[cold]
 #[inline(never)]
-fn go_stop_slow(c: &MCtx, g: &G, kind: Kind) {
+fn go_park_slow(c: &MCtx, g: &G) {
+    go_stop(c, g, Kind::GoPark);
+}
+
+#[cold]
+#[inline(never)]
+fn go_sched_slow(c: &MCtx, g: &G) {
+    go_stop(c, g, Kind::GoSched);
+}
+
+#[cold]
+#[inline(never)]
+fn go_end_slow(c: &MCtx, g: &G) {
+    go_stop(c, g, Kind::GoEnd);
+}
+
+/// The three above, each with its `kind` a constant (the record's encoding then looks only
+/// at the fields that kind has).
+#[inline(always)]
+fn go_stop(c: &MCtx, g: &G, kind: Kind) {
     let Some(t) = c.sched.trace.active() else {
         return;
     };

@@ -204,6 +204,18 @@ impl G {
             .unwrap_or(WaitReason::Park)
     }
 
+    /// The wait reason as one word, as a trace records it: the code (below 256) of a built-in
+    /// reason, the packed string of an `Other` (an address shifted left by 16: at least 2^16).
+    /// Cheaper than `wait_reason` for a hook that only stores it.
+    pub(crate) fn wait_word(&self) -> u64 {
+        let code = self.wait_code.load(Acquire);
+        if code == OTHER_CODE {
+            self.wait_other.load(Relaxed)
+        } else {
+            code as u64
+        }
+    }
+
     /// Consumes a pending permit, if any (the goroutine's own park fast path).
     pub(crate) fn take_permit(&self) -> bool {
         let w = self.state.load(Acquire);
@@ -249,6 +261,24 @@ fn reason_code(r: WaitReason) -> u8 {
         return OTHER_CODE;
     }
     REASONS.iter().position(|x| *x == r).map_or(0, |i| i as u8)
+}
+
+/// The reason a [`G::wait_word`] names.
+pub(crate) fn reason_of_word(w: u64) -> WaitReason {
+    if w < 256 {
+        REASONS.get(w as usize).copied().unwrap_or(WaitReason::Park)
+    } else {
+        WaitReason::Other(unpack_str(w))
+    }
+}
+
+/// The [`G::wait_word`] of `r`.
+#[cfg(test)]
+pub(crate) fn word_of_reason(r: WaitReason) -> u64 {
+    match r {
+        WaitReason::Other(s) => pack_str(s),
+        r => reason_code(r) as u64,
+    }
 }
 
 /// Packs a `&'static str` into one word (48-bit address, 16-bit length) so `dump` can read it

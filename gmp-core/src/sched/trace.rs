@@ -21,11 +21,22 @@ use super::m::{ctx, MCtx};
 use super::p::P;
 use super::{Sched, NO_P};
 use crate::loom::atomic::Ordering::Relaxed;
-use crate::trace::{self, pack_str, Kind, Track};
+use crate::trace::{self, Kind, Rec, Track};
 use std::panic::Location;
 
 fn site_of(g: &G) -> u64 {
     g.spawn_site.load(Relaxed) as u64
+}
+
+/// The record of `kind` for goroutine `g` on `track`.
+fn rec(kind: Kind, track: Track, g: &G, arg: u64) -> Rec {
+    Rec {
+        kind,
+        track,
+        goid: g.goid(),
+        arg,
+        site: site_of(g),
+    }
 }
 
 /// `execute` is about to resume the goroutine `c.g` on its P: its run slice begins.
@@ -49,7 +60,7 @@ fn go_start_slow(c: &MCtx) {
     let p = c.p.get();
     if p != NO_P {
         // SAFETY: this M holds P `p`.
-        unsafe { t.push_p(p, Kind::GoStart, Track::p(p), g.goid(), 0, site_of(g)) };
+        unsafe { t.push_p(p, &[rec(Kind::GoStart, Track::p(p), g, 0)]) };
     }
 }
 
@@ -59,7 +70,7 @@ fn go_start_slow(c: &MCtx) {
 #[inline(always)]
 pub(super) fn go_park(c: &MCtx, g: &G) {
     if trace::on() {
-        go_stop_slow(c, g, Kind::GoPark);
+        go_park_slow(c, g);
     }
 }
 
@@ -68,7 +79,7 @@ pub(super) fn go_park(c: &MCtx, g: &G) {
 #[inline(always)]
 pub(super) fn go_sched(c: &MCtx, g: &G) {
     if trace::on() {
-        go_stop_slow(c, g, Kind::GoSched);
+        go_sched_slow(c, g);
     }
 }
 
@@ -76,24 +87,43 @@ pub(super) fn go_sched(c: &MCtx, g: &G) {
 #[inline(always)]
 pub(super) fn go_end(c: &MCtx, g: &G) {
     if trace::on() {
-        go_stop_slow(c, g, Kind::GoEnd);
+        go_end_slow(c, g);
     }
 }
 
 #[cold]
 #[inline(never)]
-fn go_stop_slow(c: &MCtx, g: &G, kind: Kind) {
+fn go_park_slow(c: &MCtx, g: &G) {
+    go_stop(c, g, Kind::GoPark);
+}
+
+#[cold]
+#[inline(never)]
+fn go_sched_slow(c: &MCtx, g: &G) {
+    go_stop(c, g, Kind::GoSched);
+}
+
+#[cold]
+#[inline(never)]
+fn go_end_slow(c: &MCtx, g: &G) {
+    go_stop(c, g, Kind::GoEnd);
+}
+
+/// The three above, each with its `kind` a constant (the record's encoding then looks only
+/// at the fields that kind has).
+#[inline(always)]
+fn go_stop(c: &MCtx, g: &G, kind: Kind) {
     let Some(t) = c.sched.trace.active() else {
         return;
     };
     let arg = match kind {
-        Kind::GoPark => pack_str(g.wait_reason().as_str()),
+        Kind::GoPark => g.wait_word(),
         _ => 0,
     };
     let p = c.p.get();
     if p != NO_P {
         // SAFETY: this M holds P `p`.
-        unsafe { t.push_p(p, kind, Track::p(p), g.goid(), arg, site_of(g)) };
+        unsafe { t.push_p(p, &[rec(kind, Track::p(p), g, arg)]) };
     }
     // Without a P (never expected: a goroutine parks, yields and ends holding one) there is
     // no run slice to end.
@@ -114,7 +144,7 @@ fn go_syscall_slow(c: &MCtx, p: usize, g: &G) {
     if let Some(t) = c.sched.trace.active() {
         let m = c.m.id as u64;
         // SAFETY: the caller (`entersyscall`) still holds P `p`.
-        unsafe { t.push_p(p, Kind::GoSyscall, Track::p(p), g.goid(), m, site_of(g)) };
+        unsafe { t.push_p(p, &[rec(Kind::GoSyscall, Track::p(p), g, m)]) };
     }
 }
 
@@ -133,14 +163,12 @@ fn go_sysexit_slow(c: &MCtx, g: &G) {
     let Some(t) = c.sched.trace.active() else {
         return;
     };
-    let (m, goid, site) = (Track::m(c.m.id), g.goid(), site_of(g));
+    let exit = rec(Kind::GoSysExit, Track::m(c.m.id), g, 0);
     match c.p.get() {
-        NO_P => t.push_shared(Kind::GoSysExit, m, goid, 0, site),
+        NO_P => t.push_shared(exit),
+        // One tick for both: the syscall slice ends where the run slice resumes.
         // SAFETY: this M holds P `p` (it took it back).
-        p => unsafe {
-            t.push_p(p, Kind::GoSysExit, m, goid, 0, site);
-            t.push_p(p, Kind::GoStart, Track::p(p), goid, 0, site);
-        },
+        p => unsafe { t.push_p(p, &[exit, rec(Kind::GoStart, Track::p(p), g, 0)]) },
     }
 }
 
@@ -159,17 +187,20 @@ fn go_unpark_slow(s: &Sched, goid: u64) {
     let Some(t) = s.trace.active() else {
         return;
     };
+    let unpark = |track| Rec {
+        kind: Kind::GoUnpark,
+        track,
+        goid,
+        arg: 0,
+        site: 0,
+    };
     match ctx() {
-        Some(c) if std::ptr::eq(&*c.sched, s) => {
-            // SAFETY: `c.g` is null or the goroutine running on this M (kept alive by it).
-            let waker = unsafe { c.g.get().as_ref() }.map_or(0, G::goid);
-            match c.p.get() {
-                NO_P => t.push_shared(Kind::GoUnpark, Track::m(c.m.id), goid, waker, 0),
-                // SAFETY: this M holds P `p`.
-                p => unsafe { t.push_p(p, Kind::GoUnpark, Track::p(p), goid, waker, 0) },
-            }
-        }
-        _ => t.push_shared(Kind::GoUnpark, Track::OUTSIDE, goid, 0, 0),
+        Some(c) if std::ptr::eq(&*c.sched, s) => match c.p.get() {
+            NO_P => t.push_shared(unpark(Track::m(c.m.id))),
+            // SAFETY: this M holds P `p`.
+            p => unsafe { t.push_p(p, &[unpark(Track::p(p))]) },
+        },
+        _ => t.push_shared(unpark(Track::OUTSIDE)),
     }
 }
 
@@ -188,16 +219,22 @@ fn go_create_slow(s: &Sched, pp: Option<&P>, goid: u64, site: &'static Location<
     let Some(t) = s.trace.active() else {
         return;
     };
-    let site = site as *const Location<'static> as u64;
+    let create = |track| Rec {
+        kind: Kind::GoCreate,
+        track,
+        goid,
+        arg: 0,
+        site: site as *const Location<'static> as u64,
+    };
     match pp {
         // SAFETY: `newproc`'s `pp` is the P the calling M holds (`current_p_of`).
-        Some(pp) => unsafe { t.push_p(pp.id, Kind::GoCreate, Track::p(pp.id), goid, 0, site) },
+        Some(pp) => unsafe { t.push_p(pp.id, &[create(Track::p(pp.id))]) },
         None => {
             let track = match ctx() {
                 Some(c) if std::ptr::eq(&*c.sched, s) => Track::m(c.m.id),
                 _ => Track::OUTSIDE,
             };
-            t.push_shared(Kind::GoCreate, track, goid, 0, site);
+            t.push_shared(create(track));
         }
     }
 }
@@ -214,9 +251,12 @@ pub(super) fn steal(c: &MCtx, pp: &P, victim: usize, g: &G) {
 #[inline(never)]
 fn steal_slow(c: &MCtx, pp: &P, victim: usize, g: &G) {
     if let Some(t) = c.sched.trace.active() {
-        let v = victim as u64;
+        let steal = Rec {
+            site: 0,
+            ..rec(Kind::Steal, Track::p(pp.id), g, victim as u64)
+        };
         // SAFETY: this M holds `pp` (the thief).
-        unsafe { t.push_p(pp.id, Kind::Steal, Track::p(pp.id), g.goid(), v, 0) };
+        unsafe { t.push_p(pp.id, &[steal]) };
     }
 }
 
@@ -232,7 +272,13 @@ pub(super) fn retake(s: &Sched, p: usize) {
 #[inline(never)]
 fn retake_slow(s: &Sched, p: usize) {
     if let Some(t) = s.trace.active() {
-        t.push_shared(Kind::Retake, Track::p(p), 0, 0, 0);
+        t.push_shared(Rec {
+            kind: Kind::Retake,
+            track: Track::p(p),
+            goid: 0,
+            arg: 0,
+            site: 0,
+        });
     }
 }
 

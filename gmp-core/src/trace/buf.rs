@@ -6,43 +6,56 @@
 //!
 //! - A runtime's trace state ([`TraceState`]) is made at its first `start` and lives as long
 //!   as the runtime. It holds one [`Buf`] per P and one shared `Buf`; each points at its
-//!   current [`Chunk`] of [`CHUNK_EVENTS`] events.
+//!   current [`Chunk`] of [`CHUNK_WORDS`] words, which holds records of two words for most
+//!   events (`record.rs`).
 //! - The **owner** of a `Buf` appends: the M holding the P for a P's buffer, whoever holds
-//!   `shared_lock` for the shared one. Appending writes slot `len` and then stores `len + 1`
-//!   with Release. Nothing else writes a chunk's slots, and no slot below `len` is written
-//!   again while the chunk belongs to the same session.
+//!   `shared_lock` for the shared one. Appending writes a record's words at `len` and then
+//!   stores the new `len` with Release. Nothing else writes a chunk's words (or its cursor,
+//!   the writer's state), and no word below `len` is written again while the chunk belongs
+//!   to the same session.
 //! - Everything else goes through `inner` (one lock per runtime, taken per chunk, never per
 //!   event): only the owner, holding `inner`, replaces its `Buf`'s current chunk (`refill`:
 //!   a full chunk goes to the `full` list, a chunk left from an earlier session is reset);
-//!   readers (`stop`, the flight recorder's snapshot) hold `inner` while they copy the `full`
-//!   chunks and `[0, len)` of each current chunk (`len` read with Acquire). So a reader never
-//!   sees a chunk change hands, and an owner appending meanwhile only adds slots past the
-//!   `len` the reader read.
+//!   readers (`stop`, the flight recorder's snapshot) hold `inner` while they decode the
+//!   `full` chunks and `[0, len)` of each current chunk (`len` read with Acquire). So a reader
+//!   never sees a chunk change hands, and an owner appending meanwhile only adds words past
+//!   the `len` the reader read.
 //! - Sessions are numbered by `gen` (table on [`TraceState::gen`]); a chunk carries the `gen`
 //!   it was filled for, so events of an ended session are never mixed into the next one, and
 //!   a late event (an owner that saw the session live just before it stopped) lands in a chunk
 //!   nobody will read, which its owner resets on its next append.
 //! - Current chunks are never freed while the runtime lives (an owner may still hold a pointer
 //!   to one): they are reused by the next session, and freed with the runtime. `full` and
-//!   `free` chunks are owned by the lists.
+//!   `free` chunks are owned by the lists, which keep a few free ones for reuse (a flight
+//!   recorder's ring takes its new chunks from the ones it drops).
+//! - Chunk memory comes from the runtime's arena (`arena.rs`), a chunk's pages faulted in at
+//!   once when it is handed out (under `inner`), not one by one as the owner's stores reach
+//!   them: on a VM page faults are the dearest part of recording. Free chunks beyond the few
+//!   kept for reuse give their pages back to the kernel and wait, as `cold` chunks, for a
+//!   later session.
 //! - A flight recorder keeps only the newest `full` chunks: enough of them to make `max_bytes`
 //!   of JSON at [`EST_JSON_BYTES`] an event (a lower bound, so the ring never holds less
-//!   than the recorder must write). When it drops a chunk it remembers, per buffer, the last
-//!   tick it dropped (`dropped_until`): the snapshot then starts after the latest of those,
-//!   where every buffer is complete.
+//!   than the recorder must write), counting each chunk's records when it is handed over.
+//!   When it drops a chunk it remembers, per buffer, the last tick it dropped
+//!   (`dropped_until`): the snapshot then starts after the latest of those, where every
+//!   buffer is complete.
 
+use super::arena::{self, Arena};
 use super::clock;
+use super::record::{self, Cursor, Rec, MAX_WORDS};
 use crate::loom::atomic::{AtomicPtr, AtomicU64, AtomicUsize, Ordering::*};
-use crate::loom::{Mutex, UnsafeCell};
+use crate::loom::Mutex;
 use crossbeam_utils::CachePadded;
 use std::collections::VecDeque;
 use std::io;
-use std::mem::MaybeUninit;
+use std::ptr::NonNull;
 use std::sync::OnceLock;
 
-/// Events per chunk: 512 × 40 bytes = 20 KiB, so a runtime takes its chunk lock once per 512
-/// events per P, and a flight recorder's ring is trimmed at that granularity.
-pub(crate) const CHUNK_EVENTS: usize = 512;
+/// Words per chunk: 2048 × 8 bytes = 16 KiB, about 1,000 events of two words, so a runtime
+/// takes its chunk lock about once per 1,000 events per P, and a flight recorder's ring is
+/// trimmed at that granularity.
+pub(crate) const CHUNK_WORDS: usize = 2048;
+const CHUNK_BYTES: usize = CHUNK_WORDS * 8;
 
 /// A lower bound of the JSON bytes one recorded event turns into (the smallest record, a
 /// flow's end, is about 85 bytes; a park makes a run slice and an instant, about 230): the
@@ -59,7 +72,7 @@ pub(crate) enum Kind {
     /// Goroutine `goid` (spawned at `site`) starts or resumes running on the P of the track:
     /// opens its run slice (Go: `GoStart`).
     GoStart,
-    /// It parked: closes the run slice; `arg` is the wait reason ([`pack_str`]) (Go:
+    /// It parked: closes the run slice; `arg` is the wait reason (`G::wait_word`) (Go:
     /// `GoBlock*`).
     GoPark,
     /// It yielded and stays runnable: closes the run slice (Go: `GoSched`, `GoPreempt`).
@@ -72,8 +85,8 @@ pub(crate) enum Kind {
     /// It left `syscall(f)`: closes the `syscall` slice on the M of the track (Go:
     /// `GoSysExit`).
     GoSysExit,
-    /// Goroutine `goid` was woken (WAITING → RUNNABLE) by whoever runs on the track; `arg` is
-    /// the waker's goroutine id, 0 for none (Go: `GoUnblock`).
+    /// Goroutine `goid` was woken (WAITING → RUNNABLE) by whoever runs on the track (Go:
+    /// `GoUnblock`).
     GoUnpark,
     /// Goroutine `goid` was created at `site` (Go: `GoCreate`).
     GoCreate,
@@ -82,6 +95,26 @@ pub(crate) enum Kind {
     Steal,
     /// sysmon took the P of the track from an M stuck in `syscall(f)` (Go: `ProcSteal`).
     Retake,
+}
+
+impl Kind {
+    const ALL: [Kind; 10] = [
+        Kind::GoStart,
+        Kind::GoPark,
+        Kind::GoSched,
+        Kind::GoEnd,
+        Kind::GoSyscall,
+        Kind::GoSysExit,
+        Kind::GoUnpark,
+        Kind::GoCreate,
+        Kind::Steal,
+        Kind::Retake,
+    ];
+
+    /// The kind whose discriminant is `b`.
+    pub(crate) fn from_bits(b: u8) -> Option<Kind> {
+        Self::ALL.get(b as usize).copied()
+    }
 }
 
 /// Which track an event belongs to: a P, an M, or the threads outside the runtime.
@@ -111,6 +144,15 @@ impl Track {
         Track(Self::M_BIT | id)
     }
 
+    /// Its bits, for a record's extension word ([`Track::from_bits`] undoes it).
+    pub(crate) fn bits(self) -> u32 {
+        self.0
+    }
+
+    pub(crate) fn from_bits(b: u32) -> Track {
+        Track(b)
+    }
+
     pub(crate) fn of(self) -> TrackOf {
         if self == Self::OUTSIDE {
             TrackOf::Outside
@@ -122,8 +164,8 @@ impl Track {
     }
 }
 
-/// One recorded event: 40 bytes, no allocation, strings as `'static` pointers resolved when
-/// the trace is encoded.
+/// One recorded event as the encoder reads it (decoded from a chunk's records, `record.rs`;
+/// strings as `'static` pointers resolved when the trace is encoded).
 #[derive(Clone, Copy, Debug)]
 pub(crate) struct Event {
     /// Raw clock ticks ([`clock::ticks`]).
@@ -137,80 +179,73 @@ pub(crate) struct Event {
     pub(crate) kind: Kind,
 }
 
-/// Packs a `&'static str` (a wait reason) into one word: a 48-bit address and a 16-bit
-/// length (cut at 65535 bytes, on a char boundary), as `G::wait_other` does.
-pub(crate) fn pack_str(s: &'static str) -> u64 {
-    let mut len = s.len().min(0xffff);
-    while !s.is_char_boundary(len) {
-        len -= 1;
-    }
-    debug_assert!((s.as_ptr() as u64) >> 48 == 0);
-    ((s.as_ptr() as u64) << 16) | len as u64
-}
-
-/// The string [`pack_str`] packed ("" for 0).
-pub(crate) fn unpack_str(w: u64) -> &'static str {
-    if w == 0 {
-        return "";
-    }
-    let ptr = (w >> 16) as *const u8;
-    let len = (w & 0xffff) as usize;
-    // SAFETY: every packed word comes from `pack_str` on a `&'static str`, and `len` is a char
-    // boundary of it.
-    unsafe { std::str::from_utf8_unchecked(std::slice::from_raw_parts(ptr, len)) }
-}
-
-/// [`CHUNK_EVENTS`] event slots and how many are filled.
+/// [`CHUNK_WORDS`] words of records and how many are filled.
 pub(crate) struct Chunk {
     /// The session it is filled for. Written by its owner under `inner` (`reset`).
     gen: AtomicU64,
-    /// Filled slots: stored with Release by the owner after writing a slot.
+    /// Filled words: stored with Release by the owner after writing a record.
     len: AtomicUsize,
     /// Index of the buffer it belongs to (P id, or the shared buffer's); written under `inner`.
     src: AtomicUsize,
-    slots: Box<[UnsafeCell<MaybeUninit<Event>>]>,
+    /// The tick count its first record's delta counts from; written under `inner` (`reset`).
+    base: AtomicU64,
+    /// The owner's record state (`record.rs`); reset under `inner`, read by others only once
+    /// the chunk is full and handed over. A std cell, not the loom facade's (whose access
+    /// takes a closure the hooks would call out of line): loom models never trace.
+    cursor: std::cell::UnsafeCell<Cursor>,
+    /// [`CHUNK_WORDS`] words of the arena (which outlives every chunk).
+    words: NonNull<u64>,
 }
 
-// SAFETY: the slots are written only by the chunk's owner, at `len`, before a Release store of
-// `len`; others read only slots below a `len` they loaded with Acquire (the module's protocol).
+// SAFETY: the words are written only by the chunk's owner, at `len`, before a Release store of
+// `len`; others read only words below a `len` they loaded with Acquire (the module's protocol).
+// The cursor is the owner's, and changes hands under `inner`.
 unsafe impl Sync for Chunk {}
+// SAFETY: `words` is memory the chunk alone uses (the arena hands each piece out once); the
+// rest is atomics and the owner's cursor.
+unsafe impl Send for Chunk {}
 
 impl Chunk {
-    fn new_boxed() -> Box<Chunk> {
+    fn new_boxed(words: NonNull<u64>) -> Box<Chunk> {
         Box::new(Chunk {
             gen: AtomicU64::new(0),
             len: AtomicUsize::new(0),
             src: AtomicUsize::new(0),
-            slots: (0..CHUNK_EVENTS)
-                .map(|_| UnsafeCell::new(MaybeUninit::uninit()))
-                .collect(),
+            base: AtomicU64::new(0),
+            cursor: std::cell::UnsafeCell::new(Cursor::new(0)),
+            words,
         })
     }
 
     /// Makes it an empty chunk of session `gen` for buffer `src` (under `inner`, by the owner).
     fn reset(&self, gen: u64, src: usize) {
+        let base = clock::ticks();
         self.len.store(0, Relaxed);
         self.src.store(src, Relaxed);
+        self.base.store(base, Relaxed);
+        // SAFETY: the owner (the caller) is the only one using the cursor.
+        unsafe { *self.cursor.get() = Cursor::new(base) };
         self.gen.store(gen, Relaxed);
     }
 
-    /// Appends `[0, len)` to `out`.
-    fn copy_into(&self, out: &mut Vec<Event>) {
+    /// Its filled words, `[0, len)` with `len` loaded with Acquire.
+    fn filled(&self) -> &[u64] {
         let n = self.len.load(Acquire);
-        out.extend((0..n).map(|i| {
-            // SAFETY: slots below a `len` loaded with Acquire were written before its Release
-            // store and are not written again (module protocol).
-            self.slots[i].with(|s| unsafe { (*s).assume_init() })
-        }));
+        // SAFETY: words below a `len` loaded with Acquire were written before its Release
+        // store and are not written again (module protocol); the owner writes only past it.
+        unsafe { std::slice::from_raw_parts(self.words.as_ptr(), n) }
     }
 
-    /// The tick of its last event (0 when empty).
+    /// Appends its events to `out`; `own` is its buffer's own track.
+    fn copy_into(&self, out: &mut Vec<Event>, own: Track) {
+        record::read(self.filled(), self.base.load(Relaxed), own, out);
+    }
+
+    /// The tick of its last event (its base when empty). Only once it is handed over.
     fn last_ts(&self) -> u64 {
-        match self.len.load(Acquire) {
-            0 => 0,
-            // SAFETY: as in `copy_into`.
-            n => self.slots[n - 1].with(|s| unsafe { (*s).assume_init().ts }),
-        }
+        // SAFETY: the owner wrote the cursor last before handing the chunk over under
+        // `inner`, which the caller holds.
+        unsafe { (*self.cursor.get()).last() }
     }
 }
 
@@ -281,12 +316,20 @@ pub(crate) struct Collected {
 /// Chunk lists and the session, under `TraceState::inner`.
 struct Inner {
     session: Option<Session>,
-    /// Full chunks of the live session, oldest first.
-    full: VecDeque<Box<Chunk>>,
+    /// Full chunks of the live session, oldest first, each with its number of records (a
+    /// flight recorder's; 0 in a trace, which keeps them all).
+    full: VecDeque<(Box<Chunk>, usize)>,
+    /// The records of `full`, summed.
+    full_events: usize,
     /// Boxed: chunks move between these lists and `Buf::cur` (a raw pointer), so their address
-    /// must not change.
+    /// must not change. Their memory is resident.
     #[allow(clippy::vec_box)]
     free: Vec<Box<Chunk>>,
+    /// Free chunks whose pages went back to the kernel.
+    #[allow(clippy::vec_box)]
+    cold: Vec<Box<Chunk>>,
+    /// Where chunk memory comes from.
+    arena: Arena,
     /// Per buffer: the last tick of its newest chunk a flight recorder dropped.
     dropped_until: Vec<u64>,
 }
@@ -295,30 +338,60 @@ impl Inner {
     fn recycle(&mut self, c: Box<Chunk>, nbufs: usize) {
         if self.free.len() < FREE_PER_BUF * nbufs {
             self.free.push(c);
+        } else {
+            arena::release(c.words.cast(), CHUNK_BYTES);
+            self.cold.push(c);
         }
+    }
+
+    /// A free chunk (its pages faulted in): a recycled one, else new.
+    fn take_chunk(&mut self) -> Box<Chunk> {
+        if let Some(c) = self.free.pop() {
+            return c;
+        }
+        if let Some(c) = self.cold.pop() {
+            arena::populate(c.words.cast(), CHUNK_BYTES);
+            return c;
+        }
+        Chunk::new_boxed(self.arena.take())
     }
 
     /// Hands a full chunk over; a flight recorder drops the oldest ones it no longer needs.
     fn push_full(&mut self, c: Box<Chunk>, nbufs: usize) {
-        self.full.push_back(c);
         let Some(Session {
             mode: Mode::Flight { max_bytes },
             ..
         }) = &self.session
         else {
+            self.full.push_back((c, 0));
             return;
         };
-        // Enough chunks for `max_bytes` at the lower bound, and one more for the chunks of
-        // other buffers that the snapshot's window cuts away.
-        let keep = max_bytes.div_ceil(CHUNK_EVENTS * EST_JSON_BYTES).max(1) + 1;
-        while self.full.len() > keep {
-            let Some(old) = self.full.pop_front() else {
+        let max_bytes = *max_bytes;
+        let n = record::count(c.filled());
+        self.full.push_back((c, n));
+        self.full_events += n;
+        // Enough chunks for `max_bytes` at the lower bound, and one more (the oldest) for the
+        // chunks of other buffers that the snapshot's window cuts away: drop the oldest while
+        // the chunks after the next one still make `max_bytes`.
+        while self.full.len() > 2
+            && (self.full_events - self.full[0].1 - self.full[1].1) * EST_JSON_BYTES >= max_bytes
+        {
+            let Some((old, n)) = self.full.pop_front() else {
                 break;
             };
+            self.full_events -= n;
             let src = old.src.load(Relaxed);
             self.dropped_until[src] = self.dropped_until[src].max(old.last_ts());
             self.recycle(old, nbufs);
         }
+    }
+
+    /// Empties `full` into the free list.
+    fn clear_full(&mut self, nbufs: usize) {
+        for (c, _) in std::mem::take(&mut self.full) {
+            self.recycle(c, nbufs);
+        }
+        self.full_events = 0;
     }
 }
 
@@ -353,7 +426,10 @@ impl TraceState {
             inner: Mutex::new(Inner {
                 session: None,
                 full: VecDeque::new(),
+                full_events: 0,
                 free: Vec::new(),
+                cold: Vec::new(),
+                arena: Arena::new(CHUNK_BYTES),
                 dropped_until: vec![0; procs + 1],
             }),
             pid,
@@ -388,7 +464,7 @@ impl TraceState {
             let nbufs = self.nbufs();
             l.push_full(full, nbufs);
         }
-        let new = l.free.pop().unwrap_or_else(Chunk::new_boxed);
+        let new = l.take_chunk();
         new.reset(gen, idx);
         let new = Box::into_raw(new);
         b.cur.store(new, Release);
@@ -399,9 +475,9 @@ impl TraceState {
     /// buffer's current chunk. Holds `inner` (the caller's guard).
     fn collect(&self, l: &mut Inner, gen: u64, take: bool) -> Vec<Vec<Event>> {
         let mut out: Vec<Vec<Event>> = vec![Vec::new(); self.nbufs()];
-        for c in &l.full {
+        for (c, _) in &l.full {
             let src = c.src.load(Relaxed);
-            c.copy_into(&mut out[src]);
+            c.copy_into(&mut out[src], self.own_track(src));
         }
         let bufs = self.pbufs.iter().map(|b| &**b).chain([&self.shared_buf]);
         for (i, b) in bufs.enumerate() {
@@ -410,17 +486,24 @@ impl TraceState {
             // hold `inner`.
             if let Some(c) = unsafe { c.as_ref() } {
                 if c.gen.load(Relaxed) == gen {
-                    c.copy_into(&mut out[i]);
+                    c.copy_into(&mut out[i], self.own_track(i));
                 }
             }
         }
         if take {
-            let nbufs = self.nbufs();
-            for c in std::mem::take(&mut l.full) {
-                l.recycle(c, nbufs);
-            }
+            l.clear_full(self.nbufs());
         }
         out
+    }
+
+    /// The track most events of buffer `idx` are on (records name other tracks explicitly):
+    /// its P's, or `outside` for the shared buffer.
+    fn own_track(&self, idx: usize) -> Track {
+        if idx < self.pbufs.len() {
+            Track::p(idx)
+        } else {
+            Track::OUTSIDE
+        }
     }
 }
 
@@ -446,41 +529,37 @@ pub(crate) struct Active<'a> {
 }
 
 impl Active<'_> {
-    /// Appends to P `p`'s buffer: no lock (one per 512 events).
+    /// Appends to P `p`'s buffer, dated now (all of `recs` at the same tick): no lock (one
+    /// per chunk, about 1,000 events).
     ///
     /// # Safety
     /// The calling thread is the M that holds P `p` (it owns the P's buffer).
-    #[inline]
-    pub(crate) unsafe fn push_p(
-        &self,
-        p: usize,
-        kind: Kind,
-        track: Track,
-        goid: u64,
-        arg: u64,
-        site: u64,
-    ) {
-        self.push(&self.st.pbufs[p], p, kind, track, goid, arg, site);
+    #[inline(always)]
+    pub(crate) unsafe fn push_p(&self, p: usize, recs: &[Rec]) {
+        self.push(&self.st.pbufs[p], p, Track::p(p), recs);
     }
 
     /// Appends to the shared buffer, under its lock: for sysmon, plain threads and Ms without
     /// a P (all of them on slow paths already).
-    pub(crate) fn push_shared(&self, kind: Kind, track: Track, goid: u64, arg: u64, site: u64) {
+    pub(crate) fn push_shared(&self, r: Rec) {
         let _owner = self.st.shared_lock.lock();
         let idx = self.st.pbufs.len();
-        self.push(&self.st.shared_buf, idx, kind, track, goid, arg, site);
+        self.push(&self.st.shared_buf, idx, Track::OUTSIDE, &[r]);
     }
 
-    /// The owner's append (module protocol). The caller owns `b`.
-    #[inline]
-    #[allow(clippy::too_many_arguments)]
-    fn push(&self, b: &Buf, idx: usize, kind: Kind, track: Track, goid: u64, arg: u64, site: u64) {
+    /// The owner's append (module protocol). The caller owns `b`, buffer `idx` whose own
+    /// track is `own`.
+    /// Inlined into each hook, where the kind and the track are constants, so that only the
+    /// record's fields the kind has are looked at.
+    #[inline(always)]
+    fn push(&self, b: &Buf, idx: usize, own: Track, recs: &[Rec]) {
+        let room = recs.len() * MAX_WORDS;
         let mut c = b.cur.load(Relaxed);
         // SAFETY: a current chunk lives as long as the runtime (module protocol).
         let stale = |c: *mut Chunk| unsafe {
             c.is_null()
                 || (*c).gen.load(Relaxed) != self.gen
-                || (*c).len.load(Relaxed) == CHUNK_EVENTS
+                || (*c).len.load(Relaxed) + room > CHUNK_WORDS
         };
         if stale(c) {
             c = self.st.refill(b, idx, self.gen);
@@ -490,21 +569,17 @@ impl Active<'_> {
         }
         // SAFETY: as above.
         let chunk = unsafe { &*c };
-        let n = chunk.len.load(Relaxed);
-        let ev = Event {
-            ts: clock::ticks(),
-            goid,
-            arg,
-            site,
-            track,
-            kind,
-        };
-        // SAFETY: slot `n` is past `len`: no reader looks at it before the Release store
-        // below, and only the owner (the caller) writes slots.
-        chunk.slots[n].with_mut(|s| unsafe {
-            (*s).write(ev);
-        });
-        chunk.len.store(n + 1, Release);
+        let mut n = chunk.len.load(Relaxed);
+        let ts = clock::ticks();
+        // SAFETY: only the owner (the caller) uses a current chunk's cursor.
+        let cur = unsafe { &mut *chunk.cursor.get() };
+        for r in recs {
+            // SAFETY: `n + MAX_WORDS <= CHUNK_WORDS` (checked above for all of `recs`), so the
+            // words are inside the chunk and past `len`: no reader looks at them before the
+            // Release store below, and only the owner writes them.
+            n += unsafe { record::write(chunk.words.as_ptr().add(n), cur, own, ts, r) };
+        }
+        chunk.len.store(n, Release);
     }
 }
 
@@ -569,10 +644,7 @@ impl RuntimeTrace {
             return Err(already(&s.mode));
         }
         clock::init();
-        let nbufs = st.nbufs();
-        for c in std::mem::take(&mut l.full) {
-            l.recycle(c, nbufs);
-        }
+        l.clear_full(st.nbufs());
         l.dropped_until.iter_mut().for_each(|d| *d = 0);
         let gen = st.gen.load(Relaxed) + 1;
         debug_assert!(gen & 1 == 1);
@@ -676,23 +748,36 @@ impl RuntimeTrace {
 mod tests {
     use super::*;
 
+    /// Records a 2-word record (a spawn with no site) holds per chunk.
+    const PER_CHUNK: usize = (CHUNK_WORDS - MAX_WORDS) / 2 + 1;
+
+    fn create(goid: u64) -> Rec {
+        Rec {
+            kind: Kind::GoCreate,
+            track: Track::p(0),
+            goid,
+            arg: 0,
+            site: 0,
+        }
+    }
+
     #[test]
     fn tracks_round_trip() {
         assert_eq!(Track::p(3).of(), TrackOf::P(3));
         assert_eq!(Track::m(7).of(), TrackOf::M(7));
         assert_eq!(Track::OUTSIDE.of(), TrackOf::Outside);
         assert_ne!(Track::m(usize::MAX), Track::OUTSIDE);
+        for t in [Track::p(3), Track::m(7), Track::OUTSIDE] {
+            assert_eq!(Track::from_bits(t.bits()), t);
+        }
     }
 
     #[test]
-    fn strings_round_trip() {
-        assert_eq!(unpack_str(pack_str("chan receive")), "chan receive");
-        assert_eq!(unpack_str(0), "");
-    }
-
-    #[test]
-    fn events_are_forty_bytes() {
-        assert_eq!(std::mem::size_of::<Event>(), 40);
+    fn kinds_round_trip() {
+        for k in Kind::ALL {
+            assert_eq!(Kind::from_bits(k as u8), Some(k));
+        }
+        assert_eq!(Kind::from_bits(Kind::ALL.len() as u8), None);
     }
 
     /// Chunks fill, hand over and are all collected in order; a stopped session records
@@ -701,7 +786,7 @@ mod tests {
     #[test]
     fn chunks_hand_over_and_sessions_do_not_mix() {
         let rt = RuntimeTrace::default();
-        let n = CHUNK_EVENTS * 2 + 5;
+        let n = PER_CHUNK * 2 + 5;
         for round in 0..2u64 {
             let gen = rt
                 .start(1, 9, Mode::Flight { max_bytes: 1 << 30 }, &[])
@@ -709,18 +794,47 @@ mod tests {
             let a = rt.active().unwrap();
             for i in 0..n as u64 {
                 // SAFETY: this thread stands for the M holding P 0 (no other thread pushes).
-                unsafe { a.push_p(0, Kind::GoCreate, Track::p(0), i + round, 0, 0) };
+                unsafe { a.push_p(0, &[create(i + round)]) };
             }
-            a.push_shared(Kind::Retake, Track::p(0), 0, 0, 0);
+            a.push_shared(Rec {
+                kind: Kind::Retake,
+                ..create(0)
+            });
             let (_, c) = rt.stop(Which::Flight(gen)).unwrap();
             assert!(rt.active().is_none());
             let goids: Vec<u64> = c.bufs[0].iter().map(|e| e.goid).collect();
             assert_eq!(goids, (round..n as u64 + round).collect::<Vec<_>>());
+            assert!(c.bufs[0].iter().all(|e| e.track == Track::p(0)));
             assert_eq!(c.bufs[1].len(), 1);
+            assert_eq!(c.bufs[1][0].track, Track::p(0));
             // Stopped: a hook holding the old handle records nothing anyone reads.
             // SAFETY: as above.
-            unsafe { a.push_p(0, Kind::GoCreate, Track::p(0), 999, 0, 0) };
+            unsafe { a.push_p(0, &[create(999)]) };
         }
+    }
+
+    /// Records pushed together share one tick, and each chunk's clock starts at its base.
+    /// Kills: a pair read at two ticks; a chunk decoded from the wrong base.
+    #[test]
+    fn a_pair_shares_its_tick() {
+        let rt = RuntimeTrace::default();
+        let gen = rt
+            .start(1, 1, Mode::Flight { max_bytes: 1 << 30 }, &[])
+            .unwrap();
+        let a = rt.active().unwrap();
+        let before = clock::ticks();
+        for i in 0..PER_CHUNK as u64 {
+            // SAFETY: this thread stands for the M holding P 0.
+            unsafe { a.push_p(0, &[create(2 * i), create(2 * i + 1)]) };
+        }
+        let (_, c) = rt.stop(Which::Flight(gen)).unwrap();
+        let evs = &c.bufs[0];
+        assert_eq!(evs.len(), 2 * PER_CHUNK);
+        assert!(evs[0].ts >= before && evs.last().unwrap().ts <= clock::ticks());
+        for pair in evs.chunks(2) {
+            assert_eq!(pair[0].ts, pair[1].ts);
+        }
+        assert!(evs.windows(2).all(|w| w[0].ts <= w[1].ts));
     }
 
     /// The ring keeps the newest chunks and a window where every buffer is complete. Kills:
@@ -728,18 +842,18 @@ mod tests {
     #[test]
     fn flight_ring_keeps_the_newest_chunks() {
         let rt = RuntimeTrace::default();
-        let max_bytes = CHUNK_EVENTS * EST_JSON_BYTES; // one chunk's worth
+        let max_bytes = PER_CHUNK * EST_JSON_BYTES; // one chunk's worth
         let gen = rt.start(1, 1, Mode::Flight { max_bytes }, &[]).unwrap();
         let a = rt.active().unwrap();
-        let n = CHUNK_EVENTS as u64 * 10;
+        let n = PER_CHUNK as u64 * 10;
         for i in 0..n {
             // SAFETY: this thread stands for the M holding P 0.
-            unsafe { a.push_p(0, Kind::GoCreate, Track::p(0), i, 0, 0) };
+            unsafe { a.push_p(0, &[create(i)]) };
         }
         let c = rt.snapshot(gen).unwrap();
         let kept = c.bufs[0].len();
-        assert!(kept <= 3 * CHUNK_EVENTS, "{kept} events kept");
-        assert!(kept >= CHUNK_EVENTS, "{kept} events kept");
+        assert!(kept <= 3 * PER_CHUNK, "{kept} events kept");
+        assert!(kept >= PER_CHUNK, "{kept} events kept");
         assert_eq!(c.bufs[0].last().unwrap().goid, n - 1);
         assert!(c.window > 0 && c.bufs[0][0].ts > c.window);
         rt.stop(Which::Flight(gen)).unwrap();

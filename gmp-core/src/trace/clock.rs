@@ -65,7 +65,7 @@ pub(crate) fn name() -> &'static str {
 }
 
 /// Now, in raw ticks. Valid after [`init`].
-#[inline]
+#[inline(always)]
 pub(crate) fn ticks() -> u64 {
     if KIND.load(Relaxed) == TSC {
         rdtsc()
@@ -74,6 +74,8 @@ pub(crate) fn ticks() -> u64 {
     }
 }
 
+/// Out of line: the hooks inline [`ticks`], and this is the TSC's fallback.
+#[inline(never)]
 fn monotonic_ns() -> u64 {
     let base = BASE.get().map_or_else(Instant::now, |b| b.0);
     base.elapsed().as_nanos() as u64

@@ -24,8 +24,9 @@
 //! The flight recorder's byte budget is met by moving the window's start forward until the
 //! whole output fits (`write_window`).
 
-use super::buf::{unpack_str, Collected, Event, Kind, TrackOf};
+use super::buf::{Collected, Event, Kind, TrackOf};
 use super::clock::{self, Calibration};
+use crate::sched::g::reason_of_word;
 use std::collections::{BTreeSet, HashMap};
 use std::fmt::Write as _;
 use std::io::{self, Write};
@@ -76,6 +77,7 @@ enum What {
     },
     Park {
         goid: u64,
+        /// `G::wait_word`.
         reason: u64,
     },
     Spawn {
@@ -410,7 +412,7 @@ fn render(r: &Rec, pid: u64, out: &mut String) {
         What::Park { goid, reason } => {
             head(out, "i", "park", "sched");
             let _ = write!(out, ",\"s\":\"t\",\"args\":{{\"g\":{goid},\"reason\":");
-            quote(out, unpack_str(reason));
+            quote(out, reason_of_word(reason).as_str());
             out.push_str("}}");
         }
         What::Spawn { goid, site: s } => {
@@ -637,7 +639,7 @@ mod tests {
                     Kind::GoPark,
                     p0,
                     7,
-                    super::super::buf::pack_str("sleep"),
+                    crate::sched::g::word_of_reason(crate::WaitReason::Sleep),
                 ),
                 ev(3_000, Kind::GoStart, p0, 8, 0),
             ]],

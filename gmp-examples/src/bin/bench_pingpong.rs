@@ -1,6 +1,6 @@
 //! pingpong: 2 goroutines bounce an int over 2 unbuffered channels, 1,000,000 round trips.
-//! Reports ns per round trip. `--procs=1` is the pingpong_p1 row. Twin of
-//! `gmp-examples/go/pingpong`.
+//! Reports ns per round trip. `--procs=1` is the pingpong_p1 row; `--trips=N` runs N round trips
+//! instead (a shorter run for callgrind). Twin of `gmp-examples/go/pingpong`.
 
 use gmp_chan::Chan;
 use gmp_examples::bench;
@@ -9,10 +9,13 @@ use std::time::Instant;
 const TRIPS: u64 = 1_000_000;
 
 fn main() {
-    let flags = bench::Flags::from_env(&["procs"]);
+    let flags = bench::Flags::from_env(&["procs", "trips"]);
     let procs = bench::procs(&flags, 2);
+    let trips = flags
+        .count("trips", TRIPS as usize)
+        .unwrap_or_else(|e| bench::fail(e)) as u64;
     let rt = bench::runtime(procs);
-    let (elapsed, v, open) = rt.run(|| {
+    let (elapsed, v, open) = rt.run(move || {
         let (ping, pong) = (Chan::<u64>::new(0), Chan::<u64>::new(0));
         let start = Instant::now();
         {
@@ -27,7 +30,7 @@ fn main() {
             });
         }
         let mut v = 0;
-        for _ in 0..TRIPS {
+        for _ in 0..trips {
             if ping.send(v).is_err() {
                 bench::fail("ping closed");
             }
@@ -37,8 +40,8 @@ fn main() {
         let open = pong.recv().is_some();
         (start.elapsed(), v, open)
     });
-    bench::check(v == TRIPS, || {
-        format!("value {v} after {TRIPS} round trips")
+    bench::check(v == trips, || {
+        format!("value {v} after {trips} round trips")
     });
     bench::check(!open, || "pong not closed");
     let row = if procs == 1 {
@@ -46,5 +49,5 @@ fn main() {
     } else {
         "pingpong"
     };
-    bench::report(row, bench::ns_per(elapsed, TRIPS), "ns/op", &[]);
+    bench::report(row, bench::ns_per(elapsed, trips), "ns/op", &[]);
 }

@@ -1,7 +1,7 @@
 //! skynet: the classic benchmark (github.com/atemerev/skynet): a tree of goroutines, 10
 //! children per node, 1,000,000 leaves; each leaf sends its number, each node sums its
-//! children's over an unbuffered channel. Checks 499999500000; reports ms. Twin of
-//! `gmp-examples/go/skynet`.
+//! children's over an unbuffered channel. Checks 499999500000; reports ms. `--leaves=N` (a power
+//! of 10) builds a smaller tree (a shorter run for callgrind). Twin of `gmp-examples/go/skynet`.
 
 use gmp_chan::{Chan, Sender};
 use gmp_examples::bench;
@@ -28,20 +28,29 @@ fn skynet(c: Sender<i64>, num: i64, size: i64, div: i64) {
 }
 
 fn main() {
-    let flags = bench::Flags::from_env(&["procs"]);
+    let flags = bench::Flags::from_env(&["procs", "leaves"]);
     let rt = bench::runtime(bench::procs(&flags, 2));
-    let (elapsed, sum) = rt.run(|| {
+    let leaves = flags
+        .count("leaves", 1_000_000)
+        .unwrap_or_else(|e| bench::fail(e)) as i64;
+    let mut size = 1;
+    while size < leaves {
+        size *= 10;
+    }
+    bench::check(size == leaves, || {
+        format!("--leaves={leaves} is not a power of 10")
+    });
+    let want = leaves * (leaves - 1) / 2;
+    let (elapsed, sum) = rt.run(move || {
         let start = Instant::now();
         let c = Chan::<i64>::new(0);
         let tx = c.sender();
-        gmp_core::go(move || skynet(tx, 0, 1_000_000, 10));
+        gmp_core::go(move || skynet(tx, 0, leaves, 10));
         let sum = c
             .recv()
             .unwrap_or_else(|| bench::fail("skynet: channel closed"));
         (start.elapsed(), sum)
     });
-    bench::check(sum == 499_999_500_000, || {
-        format!("sum {sum}, want 499999500000")
-    });
+    bench::check(sum == want, || format!("sum {sum}, want {want}"));
     bench::report("skynet", bench::ms(elapsed), "ms", &[]);
 }

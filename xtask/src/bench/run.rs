@@ -107,9 +107,51 @@ impl Side {
     }
 }
 
-/// Runs `row` `opts.runs` times on both sides, alternating which goes first so slow drift
-/// hits both alike. A side that is not `Done` is skipped; a failed run makes its side
-/// `Failed` (not run again) and is added to `failures`.
+/// Which run of a side a step is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) enum Turn {
+    /// The discarded warm-up run (the first spawn_join run was 2–3× the later ones for
+    /// every system measured: page faults, a cold CPU frequency, cold caches).
+    WarmUp,
+    /// Measured run `i` (from 0).
+    Measured(usize),
+}
+
+/// One run in a row's plan: which side (0 gmp, 1 Go) and which of its runs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) struct Step {
+    pub(super) side: usize,
+    pub(super) turn: Turn,
+}
+
+/// The order of a row's runs: with `warmup`, one discarded run per side (gmp, then Go),
+/// then `runs` measured runs per side, alternating which goes first so slow drift hits
+/// both alike.
+pub(super) fn plan(runs: usize, warmup: bool) -> Vec<Step> {
+    let mut steps = Vec::with_capacity(2 * (runs + 1));
+    if warmup {
+        for side in [0, 1] {
+            steps.push(Step {
+                side,
+                turn: Turn::WarmUp,
+            });
+        }
+    }
+    for i in 0..runs {
+        let order = if i % 2 == 0 { [0, 1] } else { [1, 0] };
+        for side in order {
+            steps.push(Step {
+                side,
+                turn: Turn::Measured(i),
+            });
+        }
+    }
+    steps
+}
+
+/// Runs `row` on both sides following [`plan`]; warm-up results are dropped. A side that
+/// is not `Done` is skipped; a failed run (warm-up or not) makes its side `Failed` (not run
+/// again) and is added to `failures`.
 pub(super) fn run_row(
     row: &Row,
     opts: &Options,
@@ -118,39 +160,35 @@ pub(super) fn run_row(
     failures: &mut Vec<String>,
 ) {
     let args = row.workload_args(opts.echo_secs);
-    for i in 0..opts.runs {
-        let order = if i % 2 == 0 {
-            [&mut *gmp, &mut *go]
-        } else {
-            [&mut *go, &mut *gmp]
+    let sides = [gmp, go];
+    for step in plan(opts.runs, opts.warmup) {
+        let side = &mut *sides[step.side];
+        let Outcome::Done(samples) = &mut side.outcome else {
+            continue;
         };
-        for side in order {
-            let Outcome::Done(samples) = &mut side.outcome else {
-                continue;
-            };
-            match run_once(&side.bin, &args, row.name, opts.timeout) {
-                Ok(s) => {
-                    eprintln!(
-                        "xtask: bench: {} {} run {}/{}: {}",
-                        row.name,
-                        side.name,
-                        i + 1,
-                        opts.runs,
-                        show_value(&summarize(std::slice::from_ref(&s)))
-                    );
+        let which = match step.turn {
+            Turn::WarmUp => "warm-up run (discarded)".to_string(),
+            Turn::Measured(i) => format!("run {}/{}", i + 1, opts.runs),
+        };
+        match run_once(&side.bin, &args, row.name, opts.timeout) {
+            Ok(s) => {
+                eprintln!(
+                    "xtask: bench: {} {} {which}: {}",
+                    row.name,
+                    side.name,
+                    show_value(&summarize(std::slice::from_ref(&s)))
+                );
+                if let Turn::Measured(_) = step.turn {
                     samples.push(s);
                 }
-                Err(e) => {
-                    eprintln!(
-                        "xtask: bench: {} {} run {}/{} failed: {e}",
-                        row.name,
-                        side.name,
-                        i + 1,
-                        opts.runs
-                    );
-                    failures.push(format!("{} ({}, run {}): {e}", row.name, side.name, i + 1));
-                    side.outcome = Outcome::Failed(e);
-                }
+            }
+            Err(e) => {
+                eprintln!(
+                    "xtask: bench: {} {} {which} failed: {e}",
+                    row.name, side.name
+                );
+                failures.push(format!("{} ({}, {which}): {e}", row.name, side.name));
+                side.outcome = Outcome::Failed(e);
             }
         }
     }
@@ -249,6 +287,34 @@ mod tests {
             let e = parse_sample(out, "yield").unwrap_err();
             assert!(e.contains(want), "{out:?}: {e}");
         }
+    }
+
+    #[test]
+    fn plan_warms_each_side_up_once_then_alternates() {
+        let steps = plan(5, true);
+        let count = |side: usize, warm: bool| {
+            steps
+                .iter()
+                .filter(|s| s.side == side && (s.turn == Turn::WarmUp) == warm)
+                .count()
+        };
+        for side in [0, 1] {
+            assert_eq!(count(side, true), 1, "one warm-up per side");
+            assert_eq!(count(side, false), 5, "five measured runs per side");
+        }
+        // The warm-ups come first, then gmp/Go, Go/gmp, ...
+        assert!(steps[..2].iter().all(|s| s.turn == Turn::WarmUp));
+        assert!(steps[2..].iter().all(|s| s.turn != Turn::WarmUp));
+        let firsts: Vec<usize> = steps[2..].chunks(2).map(|c| c[0].side).collect();
+        assert_eq!(firsts, [0, 1, 0, 1, 0]);
+        for (i, pair) in steps[2..].chunks(2).enumerate() {
+            assert!(pair.iter().all(|s| s.turn == Turn::Measured(i)), "{pair:?}");
+        }
+        // --no-warmup: measured runs only.
+        let cold = plan(3, false);
+        assert_eq!(cold.len(), 6);
+        assert!(cold.iter().all(|s| s.turn != Turn::WarmUp));
+        assert_eq!(plan(1, true).len(), 4);
     }
 
     #[test]

@@ -5,18 +5,27 @@ use super::run::Outcome;
 use super::stats::{summarize, Summary};
 use std::fmt::Write as _;
 
-/// A figure with its unit, as the table shows it.
+/// A figure with its unit, as the table shows it: the median and, over more than one run,
+/// the min–max spread in the same scale (`540 ns (521–547)`).
 pub(super) fn show_value(s: &Summary) -> String {
     let v = s.value;
-    let mut out = match s.unit.as_str() {
-        "ns/op" => format!("{} ns", sig(v)),
-        "ms" => format!("{} ms", sig(v)),
-        "bytes" if v.abs() >= 1024.0 => format!("{:.2} KiB", v / 1024.0),
-        "bytes" => format!("{v:.0} B"),
-        "req/s" => format!("{v:.0} req/s"),
-        "%" => format!("{v:.1} %"),
-        u => format!("{} {u}", sig(v)),
+    let in_kib = s.unit == "bytes" && v.abs() >= 1024.0;
+    let number = |x: f64| match s.unit.as_str() {
+        "bytes" if in_kib => format!("{:.2}", x / 1024.0),
+        "bytes" | "req/s" => format!("{x:.0}"),
+        "%" => format!("{x:.1}"),
+        _ => sig(x),
     };
+    let unit = match s.unit.as_str() {
+        "ns/op" => "ns",
+        "bytes" if in_kib => "KiB",
+        "bytes" => "B",
+        u => u,
+    };
+    let mut out = format!("{} {unit}", number(v));
+    if s.runs > 1 {
+        let _ = write!(out, " ({}–{})", number(s.min), number(s.max));
+    }
     let get = |k: &str| s.extra.iter().find(|(n, _)| n == k).map(|(_, v)| *v);
     if let (Some(p50), Some(p99)) = (get("p50_us"), get("p99_us")) {
         let _ = write!(out, " (p50 {} µs, p99 {} µs)", sig(p50), sig(p99));
@@ -84,8 +93,18 @@ fn ratio_and_verdict(row: &Row, gmp: &Outcome, go: &Outcome) -> (String, Option<
     (cell, verdict)
 }
 
-/// The table as aligned Markdown.
-pub(super) fn table(rows: &[(&Row, Outcome, Outcome)]) -> String {
+/// One row's results: both sides, and whether a build ran beside it (the quiet gate saw one
+/// just before or just after the row, with `--allow-noise`).
+#[derive(Debug)]
+pub(super) struct RowResult<'a> {
+    pub(super) row: &'a Row,
+    pub(super) gmp: Outcome,
+    pub(super) go: Outcome,
+    pub(super) noisy: bool,
+}
+
+/// The table as aligned Markdown; a row measured beside a build is marked `⚠`.
+pub(super) fn table(rows: &[RowResult<'_>]) -> String {
     let mut cells: Vec<Vec<String>> = vec![[
         "row",
         "gmp",
@@ -98,7 +117,13 @@ pub(super) fn table(rows: &[(&Row, Outcome, Outcome)]) -> String {
     .iter()
     .map(|s| s.to_string())
     .collect()];
-    for (row, gmp, go) in rows {
+    for RowResult {
+        row,
+        gmp,
+        go,
+        noisy,
+    } in rows
+    {
         let (ratio, verdict) = ratio_and_verdict(row, gmp, go);
         let mark = match verdict {
             Some(true) => " ✓",
@@ -110,7 +135,11 @@ pub(super) fn table(rows: &[(&Row, Outcome, Outcome)]) -> String {
             _ => "–".into(),
         };
         cells.push(vec![
-            row.name.to_string(),
+            if *noisy {
+                format!("{} ⚠", row.name)
+            } else {
+                row.name.to_string()
+            },
             show_outcome(gmp),
             show_outcome(go),
             ratio,
@@ -199,20 +228,87 @@ mod tests {
         assert_eq!(ratio_and_verdict(echo, &fast, &go).1, Some(true));
     }
 
+    fn summary(unit: &str, values: &[f64]) -> Summary {
+        let samples: Vec<Sample> = values
+            .iter()
+            .map(|&v| Sample {
+                unit: unit.into(),
+                ..sample(v, 1)
+            })
+            .collect();
+        summarize(&samples)
+    }
+
+    #[test]
+    fn values_show_their_min_max_spread_in_the_median_scale() {
+        let ns = summary("ns/op", &[540.0, 521.0, 547.0, 539.0, 541.0]);
+        assert_eq!(show_value(&ns), "540 ns (521–547)");
+        assert_eq!(
+            show_value(&summary("ms", &[12.34, 11.0, 9.5])),
+            "11.0 ms (9.50–12.3)"
+        );
+        assert_eq!(
+            show_value(&summary("bytes", &[2048.0, 1024.0, 4096.0])),
+            "2.00 KiB (1.00–4.00)"
+        );
+        assert_eq!(
+            show_value(&summary("bytes", &[400.0, 415.0, 390.0])),
+            "400 B (390–415)"
+        );
+        assert_eq!(
+            show_value(&summary("req/s", &[139200.4, 138000.0, 140000.0])),
+            "139200 req/s (138000–140000)"
+        );
+        // One run has no spread to show.
+        assert_eq!(show_value(&summary("ns/op", &[13.8])), "13.8 ns");
+    }
+
     #[test]
     fn table_shows_missing_sides() {
         let row = ROWS.iter().find(|r| r.name == "yield").unwrap();
-        let t = table(&[(
+        let t = table(&[RowResult {
             row,
-            Outcome::NotBuilt,
-            Outcome::Done(vec![sample(100.0, 2048)]),
-        )]);
+            gmp: Outcome::NotBuilt,
+            go: Outcome::Done(vec![sample(100.0, 2048)]),
+            noisy: false,
+        }]);
         let lines: Vec<&str> = t.lines().collect();
         assert_eq!(lines.len(), 3);
+        assert!(!t.contains('⚠'), "{t}");
         assert!(lines[2].contains("not built"), "{t}");
         assert!(lines[2].contains("100 ns"), "{t}");
         assert!(lines[2].contains("2.0 MiB"), "{t}");
         // Aligned: every line has the same width.
+        let w = lines[0].chars().count();
+        assert!(lines.iter().all(|l| l.chars().count() == w), "{t}");
+    }
+
+    #[test]
+    fn table_marks_rows_measured_beside_a_build() {
+        let yield_ = ROWS.iter().find(|r| r.name == "yield").unwrap();
+        let skynet = ROWS.iter().find(|r| r.name == "skynet").unwrap();
+        let done = || Outcome::Done(vec![sample(100.0, 1), sample(110.0, 1), sample(90.0, 1)]);
+        let t = table(&[
+            RowResult {
+                row: yield_,
+                gmp: done(),
+                go: done(),
+                noisy: false,
+            },
+            RowResult {
+                row: skynet,
+                gmp: done(),
+                go: done(),
+                noisy: true,
+            },
+        ]);
+        let lines: Vec<&str> = t.lines().collect();
+        assert!(
+            lines[2].starts_with("| yield ") && !lines[2].contains('⚠'),
+            "{t}"
+        );
+        assert!(lines[3].starts_with("| skynet ⚠ "), "{t}");
+        assert!(lines[3].contains("100 ns (90.0–110)"), "{t}");
         let w = lines[0].chars().count();
         assert!(lines.iter().all(|l| l.chars().count() == w), "{t}");
     }

@@ -67,7 +67,7 @@ use crate::loom::atomic::{AtomicBool, Ordering};
 use crate::sudog::{Sudog, Waiting};
 use crate::task::{TaskQueue, TaskWaiter};
 use crate::waitq::{Packet, WaitQueue, Waiter, Wakeup};
-use gmp_core::park::{WaitReason, WaitsOn};
+use gmp_core::park::{self, WaitReason, WaitsOn};
 use std::collections::VecDeque;
 use std::time::Instant;
 
@@ -451,7 +451,7 @@ impl<T> Blocked<'_, T> {
         let r = match deadline {
             None => {
                 let on = [WaitsOn::handle(&via.inner, via)];
-                Timed::Done(self.sg.wait(reason, &on))
+                Timed::Done(park::waiting_on(&on, || self.sg.wait(reason)))
             }
             Some(d) => match self.sg.wait_until(reason, d) {
                 Some(case) => Timed::Done(case),

@@ -518,9 +518,9 @@ pub(crate) fn selectgo(cases: &[CaseRef<'_>], mode: Mode) -> Option<usize> {
                 None
             }
             // Nothing can wake it: the leak check reports it (an empty registration).
-            Mode::Block => loop {
-                park::park_on(WaitReason::Select, &[]);
-            },
+            Mode::Block => park::waiting_on(&[], || loop {
+                park::park(WaitReason::Select);
+            }),
         };
     }
     // Go: lockorder, the same cases sorted by channel address (duplicates adjacent).
@@ -591,7 +591,9 @@ pub(crate) fn selectgo(cases: &[CaseRef<'_>], mode: Mode) -> Option<usize> {
                 .iter()
                 .filter_map(|&i| cases[i].0.waits_on())
                 .collect();
-            Some(frame.sg().wait(WaitReason::Select, &on))
+            Some(park::waiting_on(&on, || {
+                frame.sg().wait(WaitReason::Select)
+            }))
         }
     };
     // Pass 3 (or the timeout's abort): remove the losing entries under all locks.
@@ -619,9 +621,9 @@ pub(crate) fn selectgo(cases: &[CaseRef<'_>], mode: Mode) -> Option<usize> {
 #[doc(hidden)]
 pub fn block_forever() -> ! {
     // Nothing can wake it: the leak check reports it (an empty registration).
-    loop {
-        park::park_on(WaitReason::SelectNoCases, &[]);
-    }
+    park::waiting_on(&[], || loop {
+        park::park(WaitReason::SelectNoCases);
+    })
 }
 
 /// A select built at run time, Go's `reflect.Select`: add receive and send cases, then

@@ -13,7 +13,7 @@
 
 use crate::loom::atomic::{AtomicUsize, Ordering};
 use crate::waitq::Packet;
-use gmp_core::park::{self, SudogBox, Unparker, WaitReason, WaitsOn};
+use gmp_core::park::{self, SudogBox, Unparker, WaitReason};
 use std::time::Instant;
 
 /// One blocking `send`, `recv` or `select`, waiting to be completed by another party (Go:
@@ -95,14 +95,13 @@ impl Sudog {
         }
     }
 
-    /// Parks until a case is completed; returns it. Only the channels of `on`, through
-    /// those handles, can complete it: the leak check is told so (`park::park_on`).
-    pub(crate) fn wait(&self, reason: WaitReason, on: &[WaitsOn]) -> usize {
+    /// Parks until a case is completed; returns it.
+    pub(crate) fn wait(&self, reason: WaitReason) -> usize {
         loop {
             if let Some(case) = self.completed() {
                 return case;
             }
-            park::park_on(reason, on);
+            park::park(reason);
         }
     }
 

@@ -342,7 +342,7 @@ impl<T> JoinHandle<T> {
                 // Only the goroutine's end wakes this park: a join of a leaked goroutine is
                 // leaked too (`sched/leak.rs`).
                 let end = park::WaitsOn::end(self.runtime, self.id.0);
-                park::park_on(WaitReason::Join, &[end]);
+                park::waiting_on(&[end], || park::park(WaitReason::Join));
             }
         }
     }

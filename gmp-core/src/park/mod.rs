@@ -124,17 +124,6 @@ pub fn park(reason: WaitReason) {
     }
 }
 
-/// [`park`], telling the leak check ([`leaked`](crate::leaked)) that only `on` can end this
-/// wait: while parked here, a goroutine is reported once nobody else can reach any of `on`
-/// (an empty `on`: nothing can wake it). The cheap form of [`waiting_on`] for a wait that is
-/// a loop around one park (a channel operation): the list is registered for the park only.
-#[inline(never)]
-pub fn park_on(reason: WaitReason, on: &[WaitsOn]) {
-    if !sched::gopark_on(reason, on) {
-        thread_parker().park();
-    }
-}
-
 /// Like [`park`], but gives up at `deadline`. Returns `true` if woken by an unpark (or
 /// spuriously), `false` if the deadline passed first.
 #[inline(never)]

@@ -23,7 +23,7 @@
 //!
 //! `[sp, top)`: from the goroutine's stack pointer just before its switch (recorded by
 //! `co::switch_out`) minus what the switch writes below it (`co::switch_depth`, measured
-//! once per process by a probe), to the top of the stack: about 650 bytes for a goroutine
+//! once per process by a probe), to the top of the stack: about 560 bytes for a goroutine
 //! parked on a channel receive in a release build (`gmp-chan/tests/mem_parked.rs`). The
 //! whole usable range is released (pages below `sp` that deeper calls once touched too).
 //!

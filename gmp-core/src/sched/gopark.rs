@@ -84,17 +84,6 @@ pub(crate) fn gopark(reason: WaitReason) -> bool {
     true
 }
 
-/// [`gopark`] with `on` registered for the leak check while parked (`leak.rs`). Returns
-/// `false` when the caller is not a goroutine.
-#[inline(never)]
-pub(crate) fn gopark_on(reason: WaitReason, on: &[crate::park::WaitsOn]) -> bool {
-    let Some(g) = current_g() else { return false };
-    check_cancel(g);
-    super::leak::park_registered(g, on, || park_g(g, reason));
-    check_cancel(g);
-    true
-}
-
 /// [`gopark`] for a wait that must not unwind even when the runtime cancels the goroutine:
 /// a scope's owner waiting for goroutines that borrow its stack. The caller rechecks
 /// cancellation itself once the wait is over. Returns `false` when the caller is not a

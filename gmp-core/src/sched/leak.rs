@@ -14,13 +14,10 @@
 //!
 //! # What a blocked operation tells the check
 //!
-//! An operation that may block forever parks with [`park_on`](crate::park::park_on) (or runs
-//! its parks inside [`waiting_on`]), naming what it waits on ([`WaitsOn`]): for each object,
-//! its shared part (whose strong count is its handle count) and the handle the caller waits
-//! through; for a join, the goroutine joined. The list lives in the caller's frame; the G
-//! keeps its address and length in one word (`G::waits_on`) while the goroutine is parked.
-//! What it costs a parked goroutine: the list (24 bytes per object) and a few more bytes of
-//! frame in its stack copy, about 50 bytes for a channel receive (`stack/mod.rs`'s table).
+//! An operation that may block forever runs its parks inside [`waiting_on`], naming what it
+//! waits on ([`WaitsOn`]): for each object, its shared part (whose strong count is its handle
+//! count) and the handle the caller waits through; for a join, the goroutine joined. The list
+//! lives in the caller's frame; the G points at it (`G::waits_on`) while the operation runs.
 //! Timed waits never register: a deadline can wake them. Nor do locks, `Cond`s and
 //! semaphores: they have no handles (they live in an `Arc` or a static that anything may
 //! reach), so the check cannot tell who can still release them.
@@ -172,23 +169,13 @@ impl WaitsOn {
     }
 }
 
-/// A registration as the G keeps it (`G::waits_on`): the list's address in the low 48 bits
-/// (x86_64 and AArch64 user addresses fit), its length in the high 16; 0 for none. One word,
-/// so that registering costs the parked stack nothing but the list itself.
-fn pack(on: &[WaitsOn]) -> usize {
-    let p = on.as_ptr() as usize;
-    if on.len() >= 1 << 16 || p >> 48 != 0 {
-        // Not representable: unregistered, so never reported (the check can only miss).
-        return 0;
-    }
-    // A dangling pointer for an empty list is still non-zero, so "nothing can wake it"
-    // stays distinct from "no registration".
-    (on.len() << 48) | p
-}
-
-/// The list address and length of a packed registration.
-fn unpack(w: usize) -> (usize, usize) {
-    (w & ((1 << 48) - 1), w >> 48)
+/// Where a G finds its registration: in the frame of [`waiting_on`], read by the check from
+/// the stack (or its copy) as plain bytes, so `#[repr(C)]`.
+#[repr(C)]
+#[derive(Clone, Copy)]
+struct OnList {
+    ptr: *const WaitsOn,
+    len: usize,
 }
 
 /// Runs `f`, whose parks (without a deadline) wait on `on` and nothing else, with `on`
@@ -197,16 +184,19 @@ fn unpack(w: usize) -> (usize, usize) {
 /// it: a receive from a nil channel, `select {}`). Outside a goroutine it just runs `f`.
 ///
 /// `f` must not park for anything else (a lock, a timed wait, I/O) while registered, or the
-/// check could report a goroutine that such an event would wake. A wait that is one loop
-/// around [`park`](crate::park::park) is cheaper with [`park_on`](crate::park::park_on).
+/// check could report a goroutine that such an event would wake.
 pub fn waiting_on<R>(on: &[WaitsOn], f: impl FnOnce() -> R) -> R {
     let Some(g) = super::m::current_g() else {
         return f();
     };
+    let list = OnList {
+        ptr: on.as_ptr(),
+        len: on.len(),
+    };
     // Only the goroutine writes its own registration, while it runs; its park's commit
     // (SeqCst) publishes it to a check that freezes the goroutine (Acquire).
     let prev = g.waits_on.load(Relaxed);
-    g.waits_on.store(pack(on), Relaxed);
+    g.waits_on.store(&list as *const OnList as usize, Relaxed);
     /// Puts the previous registration back, unwinding too (a cancelled goroutine).
     struct Restore<'a>(&'a G, usize);
     impl Drop for Restore<'_> {
@@ -215,15 +205,10 @@ pub fn waiting_on<R>(on: &[WaitsOn], f: impl FnOnce() -> R) -> R {
         }
     }
     let _restore = Restore(g, prev);
-    f()
-}
-
-/// `park::park_on`'s goroutine side: parks `g` with `on` registered for the park only.
-pub(crate) fn park_registered(g: &G, on: &[WaitsOn], park: impl FnOnce()) {
-    let prev = g.waits_on.load(Relaxed);
-    g.waits_on.store(pack(on), Relaxed);
-    park();
-    g.waits_on.store(prev, Relaxed);
+    let r = f();
+    // `list` must live until the registration is gone.
+    std::hint::black_box(&list);
+    r
 }
 
 /// A frozen goroutine and what it waits on.
@@ -244,6 +229,9 @@ impl Candidate {
         !self.pinned && (self.lo..self.top).contains(&via)
     }
 }
+
+/// Registrations longer than this are not read (a corrupt length): the goroutine is skipped.
+const MAX_ON: usize = 1 << 16;
 
 /// One leak check at a time: two, each holding freezes, could wait on each other's.
 static CHECK: std::sync::Mutex<()> = std::sync::Mutex::new(());
@@ -334,18 +322,22 @@ pub fn still_parked(state: &crate::loom::atomic::AtomicU64) -> bool {
 
 /// The registration of frozen goroutine `g` (`w`: the word it was frozen on).
 fn registration(g: &G, w: u64) -> Option<Vec<WaitsOn>> {
-    let packed = g.waits_on.load(Relaxed);
-    if packed == 0 {
+    let at = g.waits_on.load(Relaxed);
+    if at == 0 {
         return None;
     }
-    let (at, len) = unpack(packed);
-    let mut on = Vec::with_capacity(len);
-    for i in 0..len {
-        let p = at + i * std::mem::size_of::<WaitsOn>();
-        // SAFETY: we hold the freeze; the list the goroutine registered (with `waiting_on` or
-        // `park_on`) outlives the registration, which is taken back before the list's frame
-        // ends, and the goroutine has not run since it parked. It is in the goroutine's stack
-        // (read from the copy if copied out) or in memory its frames keep alive.
+    // SAFETY: we hold the freeze; `at` is the `OnList` in the frame of the `waiting_on` the
+    // goroutine parked in (it clears the pointer before that frame ends, and it has not run
+    // since it parked).
+    let list: OnList = unsafe { g.pstack.read_frozen(w, at)? };
+    if list.len > MAX_ON {
+        return None;
+    }
+    let mut on = Vec::with_capacity(list.len);
+    for i in 0..list.len {
+        let p = list.ptr.wrapping_add(i) as usize;
+        // SAFETY: as above: the `on` slice that `waiting_on` borrows outlives its frame's
+        // registration, in the goroutine's stack or in memory its frames keep alive.
         on.push(unsafe { g.pstack.read_frozen::<WaitsOn>(w, p)? });
     }
     Some(on)

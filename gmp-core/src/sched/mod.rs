@@ -91,8 +91,8 @@ pub(crate) use copyout::pin_stack;
 pub(crate) use dump::{dump, leaked};
 pub(crate) use g::GoUnparker;
 pub(crate) use gopark::{
-    can_spin, checkpoint, external_wait, gopark, gopark_deadline, gopark_on, gopark_uncancellable,
-    gosched, preempt_check,
+    can_spin, checkpoint, external_wait, gopark, gopark_deadline, gopark_uncancellable, gosched,
+    preempt_check,
 };
 pub(crate) use lockosthread::{lock_os_thread, unlock_os_thread};
 pub(crate) use m::{current_goid, current_sched, current_unparker, ncpu};

@@ -73,9 +73,9 @@
 //! | its G, with the `Arc` counts  | 288   | `sched/g.rs` (the coroutine handle inside)   |
 //! | its join slot                 | 88    | `goroutine.rs`, `Arc<JoinSlot<()>>`           |
 //! | its waiter record             | 64    | a `SudogBox` block (`sched/sudog.rs`)         |
-//! | its stack, copied out         | 656   | the live bytes `[sp, top)`, on the heap (48 of them the leak check's registration, `sched/leak.rs`) |
+//! | its stack, copied out         | 608   | the live bytes `[sp, top)`, on the heap       |
 //! | the allocator's headers       | ~40   | glibc: 8 bytes and rounding per chunk         |
-//! | **in all**                    | ~1,140 | RSS: about 1.15 KiB in `parked_memory` (allocator slack) |
+//! | **in all**                    | ~1,090 | RSS: about 1.1 KiB in `parked_memory` (allocator slack) |
 //!
 //! The entry task (the closure) is freed when the goroutine starts; its captures live on the
 //! stack. While it runs, and for its first 20 ms parked, the stack costs its touched pages

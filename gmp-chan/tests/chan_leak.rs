@@ -24,14 +24,8 @@ fn everywhere(test: fn()) {
     }
 }
 
-/// The ids of the goroutines in a leak report, in order.
-fn ids(report: &str) -> Vec<u64> {
-    report
-        .lines()
-        .filter_map(|l| l.strip_prefix("goroutine "))
-        .map(|l| l.split(' ').next().unwrap().parse().unwrap())
-        .collect()
-}
+mod common;
+use common::report_ids as ids;
 
 #[inline(never)]
 fn send_forever(tx: Chan<u32>) {

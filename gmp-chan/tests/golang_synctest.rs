@@ -170,15 +170,18 @@ fn pass_down(ch: Chan<Vec<u8>>, done: Arc<AtomicBool>) {
 /// after the other.
 #[test]
 fn test_wait() {
-    synctest::test(|| {
-        let done = Arc::new(AtomicBool::new(false));
-        let ch = chan::<Vec<u8>>(0);
-        let (c, d) = (ch.clone(), done.clone());
-        go(move || pass_down(c, d));
-        ch.send(vec![0; 100]).unwrap();
-        synctest::wait();
-        assert!(done.load(SeqCst), "done = false, want true");
-    });
+    synctest::test(wait_for_the_chain);
+}
+
+/// TestWait's bubble body (TestMallocs runs it too).
+fn wait_for_the_chain() {
+    let done = Arc::new(AtomicBool::new(false));
+    let ch = chan::<Vec<u8>>(0);
+    let (c, d) = (ch.clone(), done.clone());
+    go(move || pass_down(c, d));
+    ch.send(vec![0; 100]).unwrap();
+    synctest::wait();
+    assert!(done.load(SeqCst), "done = false, want true");
 }
 
 /// internal/synctest: TestMallocs. TestWait passing allocations, in 100 bubbles one after
@@ -186,15 +189,7 @@ fn test_wait() {
 #[test]
 fn test_mallocs() {
     for _ in 0..100 {
-        synctest::test(|| {
-            let done = Arc::new(AtomicBool::new(false));
-            let ch = chan::<Vec<u8>>(0);
-            let (c, d) = (ch.clone(), done.clone());
-            go(move || pass_down(c, d));
-            ch.send(vec![0; 100]).unwrap();
-            synctest::wait();
-            assert!(done.load(SeqCst), "done = false, want true");
-        });
+        synctest::test(wait_for_the_chain);
     }
 }
 

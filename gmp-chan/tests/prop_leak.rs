@@ -19,6 +19,8 @@ use gmp_chan::{chan, Chan, Select};
 use gmp_core::__private::settle;
 use gmp_core::{go, leaked, JoinHandle, Runtime};
 use proptest::prelude::*;
+
+mod common;
 use std::collections::BTreeSet;
 
 const CHANS: usize = 4;
@@ -220,10 +222,8 @@ fn reported(specs: &[Spec], main_keeps: &[bool; CHANS], procs: usize) -> BTreeSe
             .collect();
         settle(specs.len(), specs.len() + 1);
         let report = leaked();
-        let got: BTreeSet<usize> = report
-            .lines()
-            .filter_map(|l| l.strip_prefix("goroutine "))
-            .map(|l| l.split(' ').next().unwrap().parse::<u64>().unwrap())
+        let got: BTreeSet<usize> = common::report_ids(&report)
+            .into_iter()
             .map(|id| {
                 ids.iter()
                     .position(|&x| x == id)

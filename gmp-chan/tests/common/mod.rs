@@ -200,3 +200,12 @@ pub fn wait_until(what: &str, mut cond: impl FnMut() -> bool) {
 pub fn poll_with<F: Future + Unpin>(f: &mut F, waker: &Waker) -> Poll<F::Output> {
     Pin::new(f).poll(&mut Context::from_waker(waker))
 }
+
+/// The goroutine ids of a dump or leak report, in order (the `goroutine N [...]` headers).
+pub fn report_ids(report: &str) -> Vec<u64> {
+    report
+        .lines()
+        .filter_map(|l| l.strip_prefix("goroutine "))
+        .map(|l| l.split(' ').next().unwrap().parse().unwrap())
+        .collect()
+}

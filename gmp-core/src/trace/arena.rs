@@ -15,6 +15,9 @@
 
 use std::alloc::Layout;
 use std::ptr::NonNull;
+use std::sync::atomic::{AtomicUsize, Ordering::*};
+use std::sync::{mpsc, Arc};
+use std::thread::JoinHandle;
 
 /// Bytes per block: 128 chunks of 16 KiB. Only the chunks handed out are faulted in.
 const BLOCK_BYTES: usize = 2 << 20;
@@ -22,18 +25,85 @@ const BLOCK_BYTES: usize = 2 << 20;
 /// pages.
 const PAGE: usize = 4096;
 
+/// One block and how much of it the prefault thread has faulted in.
+struct Block {
+    start: NonNull<u8>,
+    /// Bytes from `start` faulted in ahead (a multiple of the chunk size); the thread stores
+    /// it with Release after each chunk's `populate`.
+    done: Arc<AtomicUsize>,
+}
+
+/// A block to fault in ahead, sent to the prefault thread.
+struct Request {
+    /// The block's start, as an address (the thread only passes it to `madvise`).
+    start: usize,
+    done: Arc<AtomicUsize>,
+}
+
+/// The prefault thread: faults in the block after the one in use, off the hooks' path.
+struct Prefault {
+    tx: Option<mpsc::Sender<Request>>,
+    thread: Option<JoinHandle<()>>,
+}
+
+impl Prefault {
+    /// Starts the thread; `None` if the system cannot (chunks then fault in on the hooks'
+    /// path, as without it).
+    fn start(chunk: usize) -> Option<Prefault> {
+        let (tx, rx) = mpsc::channel::<Request>();
+        let thread = std::thread::Builder::new()
+            .name("gmp-trace-prefault".into())
+            .spawn(move || {
+                for r in rx {
+                    for off in (0..BLOCK_BYTES).step_by(chunk) {
+                        let Some(p) = NonNull::new((r.start + off) as *mut u8) else {
+                            break;
+                        };
+                        populate(p, chunk);
+                        r.done.store(off + chunk, Release);
+                    }
+                }
+            })
+            .ok()?;
+        Some(Prefault {
+            tx: Some(tx),
+            thread: Some(thread),
+        })
+    }
+}
+
+impl Drop for Prefault {
+    fn drop(&mut self) {
+        drop(self.tx.take()); // ends the thread's loop once it finished its block
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
+
 /// Blocks of chunk memory, owned (under the trace's `inner` lock).
+///
+/// The block after the one chunks are cut from is allocated when that one is opened and
+/// handed to a thread of the arena's that faults it in ahead (the prefault thread), so a hook
+/// that needs a chunk finds its pages there: on a busy trace, a chunk's page faults were a
+/// quarter of what recording cost the goroutines. A chunk the thread has not reached yet is
+/// faulted in by `take` itself (both doing it is harmless: populating a present page does
+/// nothing).
 pub(crate) struct Arena {
-    /// Each block's start; all of `BLOCK_BYTES`.
-    blocks: Vec<NonNull<u8>>,
-    /// Bytes of the last block handed out.
+    /// Every block, oldest first; the last is the one faulted in ahead, the one before it the
+    /// one chunks are cut from.
+    blocks: Vec<Block>,
+    /// Bytes of the current block handed out.
     used: usize,
     /// Bytes per chunk (a multiple of [`PAGE`] dividing `BLOCK_BYTES`).
     chunk: usize,
+    /// Started with the first block.
+    prefault: Option<Prefault>,
 }
 
 // SAFETY: the blocks are allocations the arena owns (as a `Vec<Box<[u8]>>` would); the chunks
-// cut from them are used by their owners under the trace's protocol (`buf.rs`).
+// cut from them are used by their owners under the trace's protocol (`buf.rs`); the prefault
+// thread only `madvise`s block memory, which outlives it (`Drop` joins it first).
 unsafe impl Send for Arena {}
 
 impl Arena {
@@ -44,6 +114,7 @@ impl Arena {
             blocks: Vec::new(),
             used: BLOCK_BYTES,
             chunk,
+            prefault: None,
         }
     }
 
@@ -54,25 +125,46 @@ impl Arena {
         }
     }
 
+    /// A new block, handed to the prefault thread.
+    fn new_block(&mut self) {
+        let layout = Self::layout();
+        // SAFETY: the layout has a non-zero size.
+        let p = unsafe { std::alloc::alloc(layout) };
+        let Some(start) = NonNull::new(p) else {
+            std::alloc::handle_alloc_error(layout)
+        };
+        let done = Arc::new(AtomicUsize::new(0));
+        if self.prefault.is_none() {
+            self.prefault = Prefault::start(self.chunk);
+        }
+        if let Some(tx) = self.prefault.as_ref().and_then(|f| f.tx.as_ref()) {
+            let _ = tx.send(Request {
+                start: start.as_ptr() as usize,
+                done: done.clone(),
+            });
+        }
+        self.blocks.push(Block { start, done });
+    }
+
     /// Fresh memory for one chunk, faulted in: valid until the arena is dropped.
     pub(crate) fn take(&mut self) -> NonNull<u64> {
         if self.used == BLOCK_BYTES {
-            let layout = Self::layout();
-            // SAFETY: the layout has a non-zero size.
-            let p = unsafe { std::alloc::alloc(layout) };
-            let Some(p) = NonNull::new(p) else {
-                std::alloc::handle_alloc_error(layout)
-            };
-            self.blocks.push(p);
+            if self.blocks.is_empty() {
+                self.new_block();
+            }
+            // Open the block faulted in ahead, and send the next one ahead.
+            self.new_block();
             self.used = 0;
         }
-        let Some(block) = self.blocks.last() else {
-            unreachable!("a block was just added")
+        let Some(block) = self.blocks.len().checked_sub(2).map(|i| &self.blocks[i]) else {
+            unreachable!("two blocks were just added")
         };
         // SAFETY: `used + chunk <= BLOCK_BYTES`: inside the block.
-        let p = unsafe { block.add(self.used) };
+        let p = unsafe { block.start.add(self.used) };
         self.used += self.chunk;
-        populate(p, self.chunk);
+        if block.done.load(Acquire) < self.used {
+            populate(p, self.chunk);
+        }
         p.cast()
     }
 
@@ -85,9 +177,10 @@ impl Arena {
 
 impl Drop for Arena {
     fn drop(&mut self) {
+        drop(self.prefault.take()); // joins the thread: it no longer touches the blocks
         for b in self.blocks.drain(..) {
-            // SAFETY: allocated in `take` with this layout, freed once.
-            unsafe { std::alloc::dealloc(b.as_ptr(), Self::layout()) };
+            // SAFETY: allocated in `new_block` with this layout, freed once.
+            unsafe { std::alloc::dealloc(b.start.as_ptr(), Self::layout()) };
         }
     }
 }
@@ -128,7 +221,8 @@ mod tests {
     fn chunks_are_cut_from_blocks() {
         let mut a = Arena::new(16 << 10);
         let chunks: Vec<NonNull<u64>> = (0..129).map(|_| a.take()).collect();
-        assert_eq!(a.reserved(), 2 * BLOCK_BYTES);
+        // Two blocks in use, and the one faulted in ahead.
+        assert_eq!(a.reserved(), 3 * BLOCK_BYTES);
         for (i, c) in chunks.iter().enumerate() {
             assert_eq!(c.as_ptr() as usize % PAGE, 0);
             // SAFETY: each chunk is 16 KiB of arena memory of this test.
@@ -139,5 +233,30 @@ mod tests {
             assert_eq!(unsafe { c.as_ptr().add(2047).read() }, i as u64);
         }
         release(chunks[0].cast(), 16 << 10);
+    }
+
+    /// The block after the one in use is faulted in by the prefault thread, and dropping the
+    /// arena stops the thread. Kills: no block sent ahead; the thread never started (`done`
+    /// would stay 0 and every chunk fault in on the hooks' path).
+    #[test]
+    fn the_next_block_is_faulted_in_ahead() {
+        let mut a = Arena::new(16 << 10);
+        a.take();
+        assert_eq!(a.blocks.len(), 2, "the block in use and the one ahead");
+        let ahead = a.blocks[1].done.clone();
+        let t0 = std::time::Instant::now();
+        while ahead.load(Acquire) < BLOCK_BYTES {
+            assert!(
+                t0.elapsed() < std::time::Duration::from_secs(10),
+                "the block ahead was not faulted in"
+            );
+            std::thread::sleep(std::time::Duration::from_millis(1));
+        }
+        drop(a); // joins the thread
+        assert_eq!(
+            Arc::strong_count(&ahead),
+            1,
+            "the thread let go of the block"
+        );
     }
 }

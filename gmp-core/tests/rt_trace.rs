@@ -153,6 +153,59 @@ fn pingpong_shows_runs_parks_and_wakeups_both_ways() {
     }
 }
 
+/// On one P a ping-pong's goroutines take turns: each run slice starts where the last one
+/// ended, at the same tick (the start of a goroutine found at once reuses the end's clock
+/// read), and every wake-up arrow still leaves a run of the waker and lands in a run of the
+/// wakee, with its tail no later than its head. Kills: the start reading the clock again
+/// (gaps between slices); the fresh mark kept when the M went looking elsewhere; an
+/// estimated wake-up placed after the run it caused.
+#[test]
+fn turns_on_one_p_abut_and_wakeups_stay_inside_their_runs() {
+    let (t, ()) = traced(1, || {
+        let (to_a, to_b) = (Arc::new(Mailbox::default()), Arc::new(Mailbox::default()));
+        let (ta, tb) = (to_a.clone(), to_b.clone());
+        let hb = go(move || {
+            for _ in 0..200 {
+                let v = to_b.recv();
+                to_a.send(v + 1);
+            }
+        });
+        let ha = go(move || {
+            let mut v = 0;
+            for _ in 0..200 {
+                tb.send(v);
+                v = ta.recv();
+            }
+            v
+        });
+        assert_eq!(ha.join().unwrap(), 200);
+        hb.join().unwrap();
+    });
+    let mut runs: Vec<_> = t
+        .slices()
+        .filter(|s| trace_check::is_run_name(&s.name) && t.track(s) == "P0")
+        .collect();
+    runs.sort_by(|a, b| a.ts.total_cmp(&b.ts));
+    let abut = runs
+        .windows(2)
+        .filter(|w| (w[0].ts + w[0].dur - w[1].ts).abs() < 1e-6)
+        .count();
+    assert!(
+        abut * 10 >= (runs.len() - 1) * 9,
+        "only {abut} of {} successive run slices abut",
+        runs.len() - 1
+    );
+    let flows = t.flows();
+    assert!(flows.len() >= 300, "{} wake-up arrows", flows.len());
+    for (s, f) in flows {
+        assert!(s.ts <= f.ts, "an arrow from {} back to {}", s.ts, f.ts);
+        assert!(
+            t.enclosing(s).is_some() && t.enclosing(f).is_some(),
+            "{s:?} {f:?}"
+        );
+    }
+}
+
 /// `syscall(f)` is a `syscall` slice on its M's track, as long as `f`, and the goroutine's
 /// run slice before it ends with `syscall`. Kills: the syscall slice on the P track; not
 /// ending the run slice at `entersyscall`; ns written as µs (the slice would be 1000× long).

@@ -339,10 +339,7 @@ impl GoUnparker {
     /// permit, consumed by its next park.
     pub(crate) fn unpark(&self) {
         match unpark_state(&self.g.state, self.goid) {
-            UnparkAction::Ready => {
-                super::trace::go_unpark(&self.g.sched, self.goid);
-                self.g.sched.ready(self.g.clone())
-            }
+            UnparkAction::Ready => self.g.sched.ready(self.g.clone(), self.goid),
             UnparkAction::Notified { blocking: true } => {
                 if let Some(t) = self.g.thread_parker.lock().as_ref() {
                     t.unpark();

@@ -73,8 +73,11 @@ impl Sched {
 
     /// Go: `ready`/`goready`: makes a woken G runnable, in the waker's `runnext` when the waker
     /// runs on this runtime (so the woken G shares its time slice), else the global queue.
-    pub(crate) fn ready(self: &Arc<Self>, g: Arc<G>) {
-        match current_p_of(self) {
+    /// `goid` is the goroutine woken, for the trace.
+    pub(crate) fn ready(self: &Arc<Self>, g: Arc<G>, goid: u64) {
+        let pp = current_p_of(self);
+        super::trace::go_unpark(self, pp, goid);
+        match pp {
             Some(pp) => self.runqput(pp, g, true),
             None => self.globrunqput(g),
         }

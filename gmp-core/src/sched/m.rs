@@ -66,6 +66,10 @@ pub(super) struct MCtx {
     pub(super) rand: Cell<u64>,
     /// The goroutine locked to this M by `lock_os_thread` (Go: `m.lockedg`).
     pub(super) lockedg: Cell<Option<Arc<G>>>,
+    /// Tracing only: the tick this M last recorded on its P is still "now" for the next
+    /// run slice it starts (set when a slice ends; kept only when `schedule` finds the next
+    /// goroutine at once in the P's own queue: `trace.rs`, "Clock reads").
+    pub(super) trace_tick_fresh: Cell<bool>,
 }
 
 // The scheduler's thread-local (the facade's, so each loom thread modelling an M has its own).
@@ -164,6 +168,7 @@ pub(crate) fn mstart(sched: Arc<Sched>, m: Arc<MShared>) {
         spinning: Cell::new(false),
         rand: Cell::new(seed),
         lockedg: Cell::new(None),
+        trace_tick_fresh: Cell::new(false),
     };
     MCTX.with(|x| x.set(&c));
     let p = c.m.nextp.swap(NO_P, SeqCst);

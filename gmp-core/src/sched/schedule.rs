@@ -42,6 +42,7 @@ pub(super) fn schedule(c: &MCtx) {
         if let Some(lg) = c.lockedg.take() {
             // Our locked goroutine is not running: wait for it (Go: `stoplockedm`).
             c.lockedg.set(Some(lg));
+            c.trace_tick_fresh.set(false);
             match stoplockedm(c) {
                 Some(g) => execute(c, g, false),
                 None => return,
@@ -56,7 +57,10 @@ pub(super) fn schedule(c: &MCtx) {
             }
             continue;
         }
-        let Some((g, inherit)) = findrunnable(c) else {
+        // A run slice just ended on this P (tracing): its tick dates the next slice's start
+        // only if the next goroutine is found at once (`findrunnable`'s first look).
+        let fresh = c.trace_tick_fresh.replace(false);
+        let Some((g, inherit)) = findrunnable(c, fresh) else {
             return;
         };
         if c.spinning.get() {
@@ -66,6 +70,7 @@ pub(super) fn schedule(c: &MCtx) {
         let lockedm = unsafe { g.lockedm.with(|m| (*m).clone()) };
         match lockedm {
             Some(m2) if !Arc::ptr_eq(&m2, &c.m) => {
+                c.trace_tick_fresh.set(false);
                 startlockedm(c, g, m2);
                 if !stopm(c) {
                     return;
@@ -77,8 +82,10 @@ pub(super) fn schedule(c: &MCtx) {
 }
 
 /// Go: `findRunnable`. Returns a goroutine to run (and whether it inherits the time slice),
-/// or `None` when the M should exit (runtime shut down).
-fn findrunnable(c: &MCtx) -> Option<(Arc<G>, bool)> {
+/// or `None` when the M should exit (runtime shut down). `fresh`: the trace tick of the slice
+/// that just ended may date the next one (kept only for a goroutine found at once in the
+/// P's own queue, with no timer run first).
+fn findrunnable(c: &MCtx, mut fresh: bool) -> Option<(Arc<G>, bool)> {
     let s = &*c.sched;
     'top: loop {
         let pp = &s.allp[c.p.get()];
@@ -93,6 +100,7 @@ fn findrunnable(c: &MCtx) -> Option<(Arc<G>, bool)> {
         }
         // Read the clock only when there are timers to look at (it is not free on every VM).
         if pp.timer0.load(Relaxed) != 0 {
+            fresh = false;
             c.sched.check_timers(pp, s.now());
         }
         // Fairness: look at the global queue first now and then.
@@ -104,8 +112,10 @@ fn findrunnable(c: &MCtx) -> Option<(Arc<G>, bool)> {
         }
         // SAFETY: this M holds `pp`, so it is the queue's owner.
         if let Some(x) = unsafe { pp.runq.get() } {
+            c.trace_tick_fresh.set(fresh);
             return Some(x);
         }
+        fresh = false;
         if s.runqsize.load(SeqCst) > 0 {
             let g = s.globrunqget(&mut s.lock.lock(), pp, 0);
             if let Some(g) = g {

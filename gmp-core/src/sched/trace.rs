@@ -10,6 +10,15 @@
 //! function. With a trace running on another runtime, the body returns after looking at its
 //! own runtime's session.
 //!
+//! # Clock reads
+//!
+//! The hooks that end a run slice (`go_park`, `go_sched`, `go_end`, `go_syscall`) read the
+//! clock and mark the M's `trace_tick_fresh`. `schedule` keeps the mark only when
+//! `findrunnable` finds the next goroutine at once in the P's own queue, with no timer run
+//! first; `go_start` then dates the new slice at that tick (`Tick::Last`) instead of reading
+//! the clock again. `go_unpark` and `go_create` record undated (`Tick::Undated`) on a P: the
+//! encoder places them (`trace/mod.rs`, "Clock reads, and what is estimated").
+//!
 //! # Which buffer
 //!
 //! An event goes to the buffer of the P the calling M holds, which only that M appends to
@@ -21,7 +30,7 @@ use super::m::{ctx, MCtx};
 use super::p::P;
 use super::{Sched, NO_P};
 use crate::loom::atomic::Ordering::Relaxed;
-use crate::trace::{self, Kind, Rec, Track};
+use crate::trace::{self, Kind, Rec, Tick, Track};
 use std::panic::Location;
 
 fn site_of(g: &G) -> u64 {
@@ -59,8 +68,13 @@ fn go_start_slow(c: &MCtx) {
     };
     let p = c.p.get();
     if p != NO_P {
+        let when = if c.trace_tick_fresh.replace(false) {
+            Tick::Last
+        } else {
+            Tick::Now
+        };
         // SAFETY: this M holds P `p`.
-        unsafe { t.push_p(p, &[rec(Kind::GoStart, Track::p(p), g, 0)]) };
+        unsafe { t.push_p_at(p, &[rec(Kind::GoStart, Track::p(p), g, 0)], when) };
     }
 }
 
@@ -124,6 +138,7 @@ fn go_stop(c: &MCtx, g: &G, kind: Kind) {
     if p != NO_P {
         // SAFETY: this M holds P `p`.
         unsafe { t.push_p(p, &[rec(kind, Track::p(p), g, arg)]) };
+        c.trace_tick_fresh.set(true);
     }
     // Without a P (never expected: a goroutine parks, yields and ends holding one) there is
     // no run slice to end.
@@ -173,17 +188,18 @@ fn go_sysexit_slow(c: &MCtx, g: &G) {
 }
 
 /// Goroutine `goid` of `s` was parked and is made runnable by the caller (before it is
-/// queued, so its next run cannot be dated before this).
+/// queued, so its next run cannot be dated before this); `pp` is the P of `s` the caller's M
+/// holds (`None`: none). Undated (see "Clock reads" in the module docs).
 #[inline(always)]
-pub(super) fn go_unpark(s: &Sched, goid: u64) {
+pub(super) fn go_unpark(s: &Sched, pp: Option<&P>, goid: u64) {
     if trace::on() {
-        go_unpark_slow(s, goid);
+        go_unpark_slow(s, pp, goid);
     }
 }
 
 #[cold]
 #[inline(never)]
-fn go_unpark_slow(s: &Sched, goid: u64) {
+fn go_unpark_slow(s: &Sched, pp: Option<&P>, goid: u64) {
     let Some(t) = s.trace.active() else {
         return;
     };
@@ -194,18 +210,24 @@ fn go_unpark_slow(s: &Sched, goid: u64) {
         arg: 0,
         site: 0,
     };
+    match pp {
+        // SAFETY: `pp` is the P the calling M holds (`ready`'s `current_p_of`).
+        Some(pp) => unsafe { t.push_p_at(pp.id, &[unpark(Track::p(pp.id))], Tick::Undated) },
+        None => t.push_shared(unpark(off_p_track(s))),
+    }
+}
+
+/// The track of an event recorded off a P of `s`: the caller's M's if it is one of `s`'s,
+/// else `outside`.
+fn off_p_track(s: &Sched) -> Track {
     match ctx() {
-        Some(c) if std::ptr::eq(&*c.sched, s) => match c.p.get() {
-            NO_P => t.push_shared(unpark(Track::m(c.m.id))),
-            // SAFETY: this M holds P `p`.
-            p => unsafe { t.push_p(p, &[unpark(Track::p(p))]) },
-        },
-        _ => t.push_shared(unpark(Track::OUTSIDE)),
+        Some(c) if std::ptr::eq(&*c.sched, s) => Track::m(c.m.id),
+        _ => Track::OUTSIDE,
     }
 }
 
 /// `newproc` made goroutine `goid` (spawned at `site`); `pp` is the P the caller's M holds
-/// (`None`: no P of `s`).
+/// (`None`: no P of `s`). Undated on a P (see "Clock reads").
 #[inline(always)]
 pub(super) fn go_create(s: &Sched, pp: Option<&P>, goid: u64, site: &'static Location<'static>) {
     if trace::on() {
@@ -228,14 +250,8 @@ fn go_create_slow(s: &Sched, pp: Option<&P>, goid: u64, site: &'static Location<
     };
     match pp {
         // SAFETY: `newproc`'s `pp` is the P the calling M holds (`current_p_of`).
-        Some(pp) => unsafe { t.push_p(pp.id, &[create(Track::p(pp.id))]) },
-        None => {
-            let track = match ctx() {
-                Some(c) if std::ptr::eq(&*c.sched, s) => Track::m(c.m.id),
-                _ => Track::OUTSIDE,
-            };
-            t.push_shared(create(track));
-        }
+        Some(pp) => unsafe { t.push_p_at(pp.id, &[create(Track::p(pp.id))], Tick::Undated) },
+        None => t.push_shared(create(off_p_track(s))),
     }
 }
 

@@ -51,9 +51,9 @@ use std::io;
 use std::ptr::NonNull;
 use std::sync::OnceLock;
 
-/// Words per chunk: 2048 × 8 bytes = 16 KiB, about 1,000 events of two words, so a runtime
-/// takes its chunk lock about once per 1,000 events per P, and a flight recorder's ring is
-/// trimmed at that granularity.
+/// Words per chunk: 2048 × 8 bytes = 16 KiB, up to 2,048 events of one word, so a runtime
+/// takes its chunk lock about once per 1,000–2,000 events per P, and a flight recorder's ring
+/// is trimmed at that granularity.
 pub(crate) const CHUNK_WORDS: usize = 2048;
 const CHUNK_BYTES: usize = CHUNK_WORDS * 8;
 
@@ -168,8 +168,11 @@ impl Track {
 /// strings as `'static` pointers resolved when the trace is encoded).
 #[derive(Clone, Copy, Debug)]
 pub(crate) struct Event {
-    /// Raw clock ticks ([`clock::ticks`]).
+    /// Raw clock ticks ([`clock::ticks`]); for an undated event, its buffer's previous dated
+    /// tick until the encoder places it.
     pub(crate) ts: u64,
+    /// Whether `ts` was read from the clock (else the encoder estimates it, `encode.rs`).
+    pub(crate) dated: bool,
     pub(crate) goid: u64,
     /// Per [`Kind`].
     pub(crate) arg: u64,
@@ -521,6 +524,19 @@ impl Drop for TraceState {
     }
 }
 
+/// When a record is dated.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Tick {
+    /// Now: a clock read.
+    Now,
+    /// At the buffer's latest tick (its chunk's base if it has no record yet): no clock
+    /// read, for an event the hook knows follows that one at once.
+    Last,
+    /// Not dated: an instant inside a run slice (a wake-up, a spawn) that the encoder places
+    /// between the buffer's dated events around it (`encode.rs`, step 1).
+    Undated,
+}
+
 /// A live session's handle for the hooks: where to append.
 #[derive(Clone, Copy)]
 pub(crate) struct Active<'a> {
@@ -536,7 +552,16 @@ impl Active<'_> {
     /// The calling thread is the M that holds P `p` (it owns the P's buffer).
     #[inline(always)]
     pub(crate) unsafe fn push_p(&self, p: usize, recs: &[Rec]) {
-        self.push(&self.st.pbufs[p], p, Track::p(p), recs);
+        self.push(&self.st.pbufs[p], p, Track::p(p), recs, Tick::Now);
+    }
+
+    /// [`push_p`](Self::push_p), dated `when`.
+    ///
+    /// # Safety
+    /// As `push_p`.
+    #[inline(always)]
+    pub(crate) unsafe fn push_p_at(&self, p: usize, recs: &[Rec], when: Tick) {
+        self.push(&self.st.pbufs[p], p, Track::p(p), recs, when);
     }
 
     /// Appends to the shared buffer, under its lock: for sysmon, plain threads and Ms without
@@ -544,7 +569,7 @@ impl Active<'_> {
     pub(crate) fn push_shared(&self, r: Rec) {
         let _owner = self.st.shared_lock.lock();
         let idx = self.st.pbufs.len();
-        self.push(&self.st.shared_buf, idx, Track::OUTSIDE, &[r]);
+        self.push(&self.st.shared_buf, idx, Track::OUTSIDE, &[r], Tick::Now);
     }
 
     /// The owner's append (module protocol). The caller owns `b`, buffer `idx` whose own
@@ -552,7 +577,7 @@ impl Active<'_> {
     /// Inlined into each hook, where the kind and the track are constants, so that only the
     /// record's fields the kind has are looked at.
     #[inline(always)]
-    fn push(&self, b: &Buf, idx: usize, own: Track, recs: &[Rec]) {
+    fn push(&self, b: &Buf, idx: usize, own: Track, recs: &[Rec], when: Tick) {
         let room = recs.len() * MAX_WORDS;
         let mut c = b.cur.load(Relaxed);
         // SAFETY: a current chunk lives as long as the runtime (module protocol).
@@ -570,9 +595,13 @@ impl Active<'_> {
         // SAFETY: as above.
         let chunk = unsafe { &*c };
         let mut n = chunk.len.load(Relaxed);
-        let ts = clock::ticks();
         // SAFETY: only the owner (the caller) uses a current chunk's cursor.
         let cur = unsafe { &mut *chunk.cursor.get() };
+        let ts = match when {
+            Tick::Now => Some(clock::ticks()),
+            Tick::Last => Some(cur.last()),
+            Tick::Undated => None,
+        };
         for r in recs {
             // SAFETY: `n + MAX_WORDS <= CHUNK_WORDS` (checked above for all of `recs`), so the
             // words are inside the chunk and past `len`: no reader looks at them before the
@@ -653,6 +682,7 @@ impl RuntimeTrace {
             .iter()
             .map(|&(p, goid, site)| Event {
                 ts: origin,
+                dated: true,
                 goid,
                 arg: 0,
                 site,
@@ -835,6 +865,38 @@ mod tests {
             assert_eq!(pair[0].ts, pair[1].ts);
         }
         assert!(evs.windows(2).all(|w| w[0].ts <= w[1].ts));
+    }
+
+    /// `Tick::Last` dates a record at the buffer's latest tick without a clock read, and
+    /// `Tick::Undated` leaves it undated, read back at the previous dated tick. Kills: `Last`
+    /// reading the clock; an undated record moving the buffer's clock or read as dated.
+    #[test]
+    fn last_and_undated_ticks() {
+        let rt = RuntimeTrace::default();
+        let gen = rt
+            .start(1, 1, Mode::Flight { max_bytes: 1 << 30 }, &[])
+            .unwrap();
+        let a = rt.active().unwrap();
+        // SAFETY: this thread stands for the M holding P 0 (so for each push below).
+        unsafe { a.push_p(0, &[create(1)]) };
+        std::thread::sleep(std::time::Duration::from_millis(2));
+        // SAFETY: as above.
+        unsafe { a.push_p_at(0, &[create(2)], Tick::Last) };
+        // SAFETY: as above.
+        unsafe { a.push_p_at(0, &[create(3)], Tick::Undated) };
+        std::thread::sleep(std::time::Duration::from_millis(2));
+        // SAFETY: as above.
+        unsafe { a.push_p(0, &[create(4)]) };
+        let (_, c) = rt.stop(Which::Flight(gen)).unwrap();
+        let evs = &c.bufs[0];
+        let got: Vec<(u64, bool)> = evs.iter().map(|e| (e.goid, e.dated)).collect();
+        assert_eq!(got, [(1, true), (2, true), (3, false), (4, true)]);
+        assert_eq!(evs[1].ts, evs[0].ts, "Last: the previous record's tick");
+        assert_eq!(
+            evs[2].ts, evs[0].ts,
+            "Undated: read at the previous dated tick"
+        );
+        assert!(evs[3].ts > evs[0].ts, "the clock moved on meanwhile");
     }
 
     /// The ring keeps the newest chunks and a window where every buffer is complete. Kills:

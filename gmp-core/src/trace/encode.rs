@@ -27,7 +27,7 @@
 use super::buf::{Collected, Event, Kind, TrackOf};
 use super::clock::{self, Calibration};
 use crate::sched::g::reason_of_word;
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{BTreeSet, HashMap, HashSet};
 use std::fmt::Write as _;
 use std::io::{self, Write};
 use std::panic::Location;
@@ -106,22 +106,54 @@ enum What {
 /// An event with its time in ns.
 #[derive(Clone, Copy)]
 struct Timed {
+    /// When it happened, or for an undated event (a wake-up, a spawn) the earliest it can
+    /// have happened: the previous dated event of its buffer. Events are ordered by this.
     ns: u64,
+    /// `ns` for a dated event; for an undated one, the estimate written (step 2 keeps it no
+    /// later than the wakee's or the child's next start).
+    est: u64,
     e: Event,
 }
 
-/// Step 1: clamp, window, convert, merge.
+/// Step 1's placing of one buffer's events, in ticks: `(earliest, estimate)` of each. A dated
+/// event's time is its tick, made non-decreasing; a run of undated ones is spaced evenly
+/// between the dated ticks around it (up to `end`, the collection's, after the last), and
+/// each is known to be no earlier than the dated tick before it.
+fn place(buf: &[Event], end: u64) -> Vec<(u64, u64)> {
+    let mut out = Vec::with_capacity(buf.len());
+    let mut last = 0;
+    let mut i = 0;
+    while i < buf.len() {
+        if buf[i].dated {
+            last = last.max(buf[i].ts);
+            out.push((last, last));
+            i += 1;
+            continue;
+        }
+        let run = buf[i..].iter().take_while(|e| !e.dated).count();
+        // The reader dates an undated event at its chunk's previous dated tick (or its base).
+        let lo = last.max(buf[i].ts);
+        let hi = buf.get(i + run).map_or(end, |e| e.ts).max(lo);
+        for k in 0..run {
+            let step = (hi - lo) as u128 * (k as u128 + 1) / (run as u128 + 1);
+            out.push((lo, lo + step as u64));
+        }
+        last = lo;
+        i += run;
+    }
+    out
+}
+
+/// Step 1: clamp, place the undated, window, convert, merge.
 fn prepare(c: &Collected, cal: &Calibration) -> Vec<Timed> {
     let n = c.bufs.iter().map(Vec::len).sum();
     let mut all = Vec::with_capacity(n);
     for buf in &c.bufs {
-        let mut last = 0;
-        for e in buf {
-            let t = e.ts.max(last);
-            last = t;
+        for (e, (t, est)) in buf.iter().zip(place(buf, c.end)) {
             if c.window == 0 || t > c.window {
                 all.push(Timed {
                     ns: cal.ns(t),
+                    est: cal.ns(est),
                     e: *e,
                 });
             }
@@ -139,6 +171,15 @@ struct Open {
     site: u64,
 }
 
+/// A wake-up waiting for its wakee's next run after a park.
+#[derive(Clone, Copy)]
+struct Pending {
+    /// Its `FlowS` in `recs`.
+    idx: usize,
+    /// Its estimated time (ns).
+    est: u64,
+}
+
 /// Step 2's state: the records so far and what is open.
 struct Pairing {
     recs: Vec<Rec>,
@@ -146,8 +187,13 @@ struct Pairing {
     open: HashMap<u64, Open>,
     /// Per track: where its last slice ended (a new one never starts earlier).
     last_end: HashMap<u64, u64>,
-    /// Per wakee: the indices of its flow starts waiting for its next run.
-    pending: HashMap<u64, Vec<usize>>,
+    /// Per wakee: its flow starts waiting for its next run after a park.
+    pending: HashMap<u64, Vec<Pending>>,
+    /// Goroutines whose next run needs no wake-up: spawned, yielded, or in `syscall(f)`
+    /// (a goroutine not seen yet, or last seen parking, needs one).
+    no_wake: HashSet<u64>,
+    /// Per goroutine: its spawn instant and that instant's estimate, until it first runs.
+    spawned: HashMap<u64, (usize, u64)>,
     next_flow: u64,
     /// The window's start: slices whose start fell before it begin here.
     start: u64,
@@ -210,24 +256,26 @@ impl Pairing {
         self.recs.push(Rec { ts, tid, what });
     }
 
-    fn event(&mut self, at: u64, e: &Event) {
+    fn event(&mut self, t: &Timed) {
+        let (at, e) = (t.ns, &t.e);
         let tid = tid(e.track.of());
         match e.kind {
             Kind::GoStart => {
                 self.close_other(tid, at, e.goid);
                 self.open(tid, at, e.goid, e.site);
-                for idx in self.pending.remove(&e.goid).unwrap_or_default() {
-                    let id = self.next_flow;
-                    self.next_flow += 1;
-                    let s = &mut self.recs[idx];
-                    if let What::FlowS { id: sid, .. } = &mut s.what {
-                        *sid = id;
-                    }
-                    let ts = at.max(s.ts);
-                    self.instant(ts, tid, What::FlowF { id });
+                if let Some((idx, est)) = self.spawned.remove(&e.goid) {
+                    let r = &mut self.recs[idx];
+                    r.ts = est.min(at).max(r.ts.min(at));
+                }
+                if !self.no_wake.remove(&e.goid) {
+                    self.woken(tid, at, e.goid);
                 }
             }
             Kind::GoPark | Kind::GoSched | Kind::GoEnd | Kind::GoSyscall => {
+                match e.kind {
+                    Kind::GoPark | Kind::GoEnd => self.no_wake.remove(&e.goid),
+                    _ => self.no_wake.insert(e.goid),
+                };
                 self.close_other(tid, at, e.goid);
                 let how = match e.kind {
                     Kind::GoPark => "park",
@@ -248,8 +296,11 @@ impl Pairing {
             }
             Kind::GoSysExit => self.close(tid, at, e.goid, e.site, None),
             Kind::GoUnpark => {
-                let idx = self.recs.len();
-                self.pending.entry(e.goid).or_default().push(idx);
+                let w = Pending {
+                    idx: self.recs.len(),
+                    est: t.est,
+                };
+                self.pending.entry(e.goid).or_default().push(w);
                 self.instant(
                     at,
                     tid,
@@ -264,6 +315,8 @@ impl Pairing {
                     goid: e.goid,
                     site: e.site,
                 };
+                self.spawned.insert(e.goid, (self.recs.len(), t.est));
+                self.no_wake.insert(e.goid);
                 self.instant(at, tid, what);
             }
             Kind::Steal => {
@@ -275,6 +328,34 @@ impl Pairing {
             }
             Kind::Retake => self.instant(at, tid, What::Retake),
         }
+    }
+
+    /// Goroutine `goid` runs on `tid` from `at` after a park: the wake-up that caused it is
+    /// the earliest (by its estimate) of those seen so far, all of which are no later than
+    /// `at` at the earliest. (Each run after a park has one wake-up; an undated one is known
+    /// only to lie in a span of its waker's slice, so when the wakee ran more than once in
+    /// that span the estimates tell its wake-ups apart.) The flow's start is its estimate,
+    /// but never after `at`.
+    fn woken(&mut self, tid: u64, at: u64, goid: u64) {
+        let Some(waiting) = self.pending.get_mut(&goid) else {
+            return;
+        };
+        let Some(k) = (0..waiting.len()).min_by_key(|&k| (waiting[k].est, k)) else {
+            return;
+        };
+        let w = waiting.remove(k);
+        if waiting.is_empty() {
+            self.pending.remove(&goid);
+        }
+        let id = self.next_flow;
+        self.next_flow += 1;
+        let s = &mut self.recs[w.idx];
+        if let What::FlowS { id: sid, .. } = &mut s.what {
+            *sid = id;
+        }
+        s.ts = w.est.min(at).max(s.ts.min(at));
+        let ts = at.max(s.ts);
+        self.instant(ts, tid, What::FlowF { id });
     }
 
     /// Closes what is still open at `end`, turns unpaired flow starts into instants, and
@@ -300,10 +381,16 @@ impl Pairing {
                 what,
             });
         }
-        for idx in self.pending.into_values().flatten() {
-            if let What::FlowS { goid, .. } = self.recs[idx].what {
-                self.recs[idx].what = What::Unpark { goid };
+        for w in self.pending.into_values().flatten() {
+            let r = &mut self.recs[w.idx];
+            if let What::FlowS { goid, .. } = r.what {
+                r.what = What::Unpark { goid };
+                r.ts = w.est.max(r.ts);
             }
+        }
+        for (idx, est) in self.spawned.into_values() {
+            let r = &mut self.recs[idx];
+            r.ts = est.max(r.ts);
         }
         // At equal times a slice comes first, so a flow end or an instant at its start is
         // read inside it.
@@ -325,11 +412,13 @@ fn pair(evs: &[Timed], start: u64, end: u64) -> Vec<Rec> {
         open: HashMap::new(),
         last_end: HashMap::new(),
         pending: HashMap::new(),
+        no_wake: HashSet::new(),
+        spawned: HashMap::new(),
         next_flow: 1,
         start,
     };
     for t in evs {
-        p.event(t.ns, &t.e);
+        p.event(t);
     }
     p.finish(end)
 }
@@ -598,6 +687,7 @@ mod tests {
     fn ev(ts: u64, kind: Kind, track: Track, goid: u64, arg: u64) -> Event {
         Event {
             ts,
+            dated: true,
             goid,
             arg,
             site: Location::caller() as *const Location<'static> as u64,
@@ -660,10 +750,124 @@ mod tests {
         assert!(s.contains("\"reason\":\"sleep\""));
     }
 
-    /// A wake-up pairs with the wakee's next start after it, never an earlier one (here a
-    /// start dated just before the wake-up, as a skewed clock could make it), and one whose
-    /// wakee never runs again stays an `unpark` instant. Kills: pairing with the wakee's latest
-    /// start instead of its next; dropping unpaired wake-ups; an `f` on the waker's track.
+    /// An undated event: its earliest time is the previous dated tick of its buffer.
+    fn undated(prev: u64, kind: Kind, track: Track, goid: u64) -> Event {
+        Event {
+            dated: false,
+            ..ev(prev, kind, track, goid, 0)
+        }
+    }
+
+    /// Undated events are spaced evenly between the dated ones around them, the last ones up
+    /// to the collection's end; dated ones keep their (non-decreasing) time. Kills: undated
+    /// events left at their lower bound; a run spaced over the wrong neighbours; the estimate
+    /// used as the order.
+    #[test]
+    fn undated_events_are_placed_between_their_neighbours() {
+        let p0 = Track::p(0);
+        let buf = vec![
+            ev(1_000, Kind::GoStart, p0, 1, 0),
+            undated(1_000, Kind::GoUnpark, p0, 2),
+            undated(1_000, Kind::GoCreate, p0, 3),
+            undated(1_000, Kind::GoUnpark, p0, 4),
+            ev(1_400, Kind::GoPark, p0, 1, 0),
+            ev(1_300, Kind::GoStart, p0, 5, 0), // a skewed clock: clamped to 1_400
+            undated(1_400, Kind::GoUnpark, p0, 6),
+        ];
+        let placed = place(&buf, 2_000);
+        assert_eq!(
+            placed,
+            [
+                (1_000, 1_000),
+                (1_000, 1_100),
+                (1_000, 1_200),
+                (1_000, 1_300),
+                (1_400, 1_400),
+                (1_400, 1_400),
+                (1_400, 1_700),
+            ]
+        );
+    }
+
+    /// Wake-ups pair with the wakee's runs after its parks, one each, told apart by their
+    /// estimates: here G2 is woken twice inside one slice of G1's (by G4 on another P, timed,
+    /// then by G1, undated, whose earliest time is its slice's start). A run after a yield
+    /// takes none; an undated spawn never shows after its child's first start. Kills: pairing
+    /// by earliest time (G1's wake-up would take G2's first run); every waiting wake-up paired
+    /// with one run; a yield's run taking a wake-up; the estimate left after the wakee's
+    /// start; the spawn not clamped.
+    #[test]
+    fn undated_wakeups_pair_with_the_runs_they_caused() {
+        let (p0, p1) = (Track::p(0), Track::p(1));
+        let c = collected(
+            vec![
+                vec![
+                    ev(1_000, Kind::GoStart, p0, 1, 0),
+                    undated(1_000, Kind::GoCreate, p0, 3),
+                    undated(1_000, Kind::GoUnpark, p0, 2),
+                    ev(3_000, Kind::GoPark, p0, 1, 0),
+                ],
+                vec![
+                    ev(500, Kind::GoStart, p1, 2, 0),
+                    ev(600, Kind::GoPark, p1, 2, 0),
+                    ev(1_000, Kind::GoStart, p1, 4, 0),
+                    ev(1_100, Kind::GoUnpark, p1, 2, 0), // G4 wakes G2 (timed)
+                    ev(1_150, Kind::GoPark, p1, 4, 0),
+                    ev(1_200, Kind::GoStart, p1, 2, 0), // G4's wake-up
+                    ev(1_300, Kind::GoSched, p1, 2, 0),
+                    ev(1_350, Kind::GoStart, p1, 2, 0), // after a yield: no wake-up
+                    ev(1_400, Kind::GoPark, p1, 2, 0),
+                    ev(2_200, Kind::GoStart, p1, 2, 0), // G1's wake-up
+                    ev(2_300, Kind::GoEnd, p1, 2, 0),
+                    ev(1_500, Kind::GoStart, p1, 3, 0), // clamped to 2_300 on this track
+                    ev(2_400, Kind::GoEnd, p1, 3, 0),
+                ],
+                vec![],
+            ],
+            0,
+            5_000,
+        );
+        let s = encode(&c);
+        let fs = lines_with(&s, "\"ph\":\"s\"");
+        let ff = lines_with(&s, "\"ph\":\"f\"");
+        assert_eq!((fs.len(), ff.len()), (2, 2), "{s}");
+        let id = |l: &str| {
+            l.split("\"id\":")
+                .nth(1)
+                .unwrap()
+                .split([',', '}'])
+                .next()
+                .unwrap()
+                .to_string()
+        };
+        // G4's timed wake-up at 1.100 and G2's run at 1.200.
+        let s4 = fs
+            .iter()
+            .find(|l| l.contains("\"tid\":2,"))
+            .expect("G4's flow start");
+        assert!(s4.contains("\"ts\":1.100"), "{s}");
+        let f4 = ff
+            .iter()
+            .find(|l| l.contains("\"ts\":1.200"))
+            .expect("its end at 1.200");
+        assert_eq!(id(s4), id(f4), "{s}");
+        // G1's: estimated at 2.333 (the second of two undated events over 1.000..3.000),
+        // clamped to the run it woke, at 2.200.
+        let s1 = fs
+            .iter()
+            .find(|l| l.contains("\"tid\":1,"))
+            .expect("G1's flow start");
+        assert!(s1.contains("\"ts\":2.200"), "{s}");
+        let f1 = ff
+            .iter()
+            .find(|l| l.contains("\"ts\":2.200"))
+            .expect("its end at 2.200");
+        assert_eq!(id(s1), id(f1), "{s}");
+        // The spawn: estimated at 1.667, before G3's first start at 2.300.
+        let spawn = lines_with(&s, "\"name\":\"spawn G3\"");
+        assert!(spawn[0].contains("\"ts\":1.666"), "{s}");
+    }
+
     #[test]
     fn flows_pair_waker_and_wakee_and_never_run_backwards() {
         let (p0, p1) = (Track::p(0), Track::p(1));

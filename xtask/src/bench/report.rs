@@ -1,7 +1,9 @@
 //! The report around the table: its header (what was measured, and the context: date,
-//! machine, load at start, Go version, git commit), the noise banner, notes, `latest.md`.
+//! machine, load at start, Go and tokio versions, git commit), the noise banner, notes,
+//! `latest.md`.
 
 use super::options::Options;
+use super::run::Outcome;
 use super::table::{table, RowResult};
 use crate::cmd::project_root;
 use crate::DynError;
@@ -27,13 +29,15 @@ pub(super) struct Context {
     pub(super) load: Option<f64>,
     /// `Go 1.23.5`, the Go that built the twins (None: no Go side).
     pub(super) go: Option<String>,
+    /// `tokio 1.54.1`, the tokio of the tokio twins (None: unknown).
+    pub(super) tokio: Option<String>,
     /// gmp's commit: `14c5bc2`, `14c5bc2+dirty`, or `unknown commit`.
     pub(super) commit: String,
 }
 
 impl Context {
     /// The context now, from `/proc`, `nproc` and git; `load` as the gate read it.
-    pub(super) fn now(load: Option<f64>, go: Option<&str>) -> Context {
+    pub(super) fn now(load: Option<f64>, go: Option<&str>, tokio: Option<&str>) -> Context {
         let git = |args: &[&str]| {
             Command::new("git")
                 .arg("-C")
@@ -58,9 +62,23 @@ impl Context {
                 .unwrap_or_else(|_| "?".into()),
             load,
             go: go.map(str::to_string),
+            tokio: tokio.map(str::to_string),
             commit: commit_label(rev.as_deref(), status.as_deref()),
         }
     }
+}
+
+/// The sides a run compares, in the order they take turns: gmp, then Go and tokio unless
+/// left out (`--no-go`, `--no-tokio`).
+fn sides(opts: &Options) -> Vec<&'static str> {
+    let mut sides = vec!["gmp"];
+    if opts.go {
+        sides.push("Go");
+    }
+    if opts.tokio {
+        sides.push("tokio");
+    }
+    sides
 }
 
 /// The report's first two lines: what the figures are, then the context they were taken in.
@@ -74,11 +92,34 @@ pub(super) fn header(opts: &Options, ctx: &Context) -> String {
     let load = ctx
         .load
         .map_or_else(|| "load unknown".to_string(), |l| format!("load {l:.2}"));
+    let mut peers = Vec::new();
+    if opts.go {
+        peers.push(ctx.go.as_deref().unwrap_or("Go"));
+    }
+    if opts.tokio {
+        peers.push(ctx.tokio.as_deref().unwrap_or("tokio"));
+    }
+    let title = if peers.is_empty() {
+        "gmp alone".to_string()
+    } else {
+        format!("gmp vs {}", peers.join(" and "))
+    };
+    let order = match sides(opts).as_slice() {
+        [] | [_] => "gmp only".to_string(),
+        [a, b] => format!("alternating {a} and {b}"),
+        [rest @ .., last] => format!(
+            "{} and {last} in turn, the first of each round rotating",
+            rest.join(", ")
+        ),
+    };
+    let procs = if opts.tokio {
+        "2 Ps (tokio: 2 worker threads)"
+    } else {
+        "2 Ps"
+    };
     format!(
-        "gmp vs {} — median (min–max) of {} per side, alternating gmp and Go, {warmup}; \
-         2 Ps unless `_p1`.\n\n\
+        "{title} — median (min–max) of {} per side, {order}, {warmup}; {procs} unless `_p1`.\n\n\
          Measured {} on {}, {}, Linux {}; {load} at start; gmp at {}.\n",
-        ctx.go.as_deref().unwrap_or("Go"),
         plural(opts.runs, "run"),
         ctx.date,
         ctx.cpu,
@@ -89,12 +130,13 @@ pub(super) fn header(opts: &Options, ctx: &Context) -> String {
 }
 
 /// The whole report in Markdown: the header, the noise banner if any, the table, then the
-/// notes (why the Go side is missing, each failed run, what echo_tcp's figures mean).
+/// notes (why a Go or tokio side is missing, each failed run, what echo_tcp's figures mean,
+/// which channel the tokio chan_mpmc twin uses).
 pub(super) fn render(
     opts: &Options,
     ctx: &Context,
     banner: Option<&str>,
-    go_note: Option<&str>,
+    side_notes: &[&str],
     results: &[RowResult<'_>],
     failures: &[String],
 ) -> String {
@@ -104,7 +146,7 @@ pub(super) fn render(
         let _ = writeln!(md, "{b}\n");
     }
     md.push_str(&table(results));
-    let mut notes: Vec<String> = go_note.map(str::to_string).into_iter().collect();
+    let mut notes: Vec<String> = side_notes.iter().map(|n| n.to_string()).collect();
     notes.extend(failures.iter().map(|f| format!("FAILED {f}")));
     if results.iter().any(|r| r.row.name == "echo_tcp") {
         notes.push(format!(
@@ -112,6 +154,16 @@ pub(super) fn render(
              (net.core.netdev_max_backlog), each costing a retransmission timeout.",
             opts.echo_secs
         ));
+    }
+    if results
+        .iter()
+        .any(|r| r.row.name == "chan_mpmc" && matches!(r.tokio, Outcome::Done(_)))
+    {
+        notes.push(
+            "tokio's chan_mpmc runs async-channel on the tokio runtime: tokio has no channel \
+             whose receivers share the messages (gmp-examples/tokio/README.md)."
+                .to_string(),
+        );
     }
     if !notes.is_empty() {
         md.push('\n');
@@ -225,6 +277,7 @@ mod tests {
             kernel: "6.1.0-18-amd64".into(),
             load: Some(0.12),
             go: Some("Go 1.23.5".into()),
+            tokio: Some("tokio 1.54.1".into()),
             commit: "14c5bc2+dirty".into(),
         }
     }
@@ -234,12 +287,13 @@ mod tests {
         let opts = super::super::options::parse_args(&[]).unwrap();
         assert_eq!(
             header(&opts, &context()),
-            "gmp vs Go 1.23.5 — median (min–max) of 5 runs per side, alternating gmp and Go, \
-             after 1 discarded warm-up run per side; 2 Ps unless `_p1`.\n\n\
+            "gmp vs Go 1.23.5 and tokio 1.54.1 — median (min–max) of 5 runs per side, gmp, Go \
+             and tokio in turn, the first of each round rotating, after 1 discarded warm-up run \
+             per side; 2 Ps (tokio: 2 worker threads) unless `_p1`.\n\n\
              Measured 2026-12-08 10:00 UTC on AMD EPYC 7B13, 2 cores, Linux 6.1.0-18-amd64; \
              load 0.12 at start; gmp at 14c5bc2+dirty.\n"
         );
-        let args: Vec<String> = ["--runs", "1", "--no-warmup"]
+        let args: Vec<String> = ["--runs", "1", "--no-warmup", "--no-tokio"]
             .iter()
             .map(|s| s.to_string())
             .collect();
@@ -247,17 +301,30 @@ mod tests {
         let ctx = Context {
             load: None,
             go: None,
+            tokio: None,
             cores: 1,
             ..context()
         };
         let h = header(&opts, &ctx);
         assert!(
-            h.starts_with("gmp vs Go — median (min–max) of 1 run per side"),
+            h.starts_with(
+                "gmp vs Go — median (min–max) of 1 run per side, alternating gmp and Go,"
+            ),
             "{h}"
         );
+        assert!(h.contains("; 2 Ps unless `_p1`."), "{h}");
         assert!(h.contains("no warm-up run"), "{h}");
         assert!(
             h.contains("1 core,") && h.contains("load unknown at start"),
+            "{h}"
+        );
+        let args: Vec<String> = ["--no-go"].iter().map(|s| s.to_string()).collect();
+        let opts = super::super::options::parse_args(&args).unwrap();
+        let h = header(&opts, &ctx);
+        assert!(
+            h.starts_with(
+                "gmp vs tokio — median (min–max) of 5 runs per side, alternating gmp and tokio,"
+            ),
             "{h}"
         );
     }
@@ -267,11 +334,49 @@ mod tests {
         let opts = super::super::options::parse_args(&[]).unwrap();
         let banner = "**NOT A QUIET MACHINE: load 3.20 at start (cargo pid 1234) — figures are \
                       not comparable**";
-        let md = render(&opts, &context(), Some(banner), None, &[], &[]);
+        let md = render(&opts, &context(), Some(banner), &[], &[], &[]);
         let (before, after) = md.split_once(banner).expect("banner present");
         assert!(before.contains("gmp at 14c5bc2+dirty"), "{md}");
         assert!(after.trim_start().starts_with("| row"), "{md}");
-        let quiet = render(&opts, &context(), None, None, &[], &[]);
+        let quiet = render(&opts, &context(), None, &[], &[], &[]);
         assert!(!quiet.contains("NOT A QUIET"), "{quiet}");
+    }
+
+    #[test]
+    fn notes_say_why_a_side_is_missing_and_what_chan_mpmc_runs_on_tokio() {
+        use crate::bench::rows::ROWS;
+        use crate::bench::run::Sample;
+        let opts = super::super::options::parse_args(&[]).unwrap();
+        let mpmc = ROWS.iter().find(|r| r.name == "chan_mpmc").unwrap();
+        let done = || {
+            Outcome::Done(vec![Sample {
+                value: 100.0,
+                unit: "ns/op".into(),
+                rss_kib: 1,
+                extra: Default::default(),
+            }])
+        };
+        let row = |tokio| RowResult {
+            row: mpmc,
+            gmp: done(),
+            go: done(),
+            tokio,
+            noisy: false,
+        };
+        let md = render(
+            &opts,
+            &context(),
+            None,
+            &["The tokio twins did not build (x): the tokio column is empty."],
+            &[row(Outcome::BuildFailed)],
+            &[],
+        );
+        assert!(md.contains("\n- The tokio twins did not build (x)"), "{md}");
+        assert!(!md.contains("async-channel"), "{md}");
+        let md = render(&opts, &context(), None, &[], &[row(done())], &[]);
+        assert!(
+            md.contains("- tokio's chan_mpmc runs async-channel"),
+            "{md}"
+        );
     }
 }

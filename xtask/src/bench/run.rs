@@ -79,8 +79,10 @@ pub(super) enum Outcome {
     NotBuilt,
     /// That side's build failed.
     BuildFailed,
-    /// No Go toolchain.
+    /// No Go toolchain (or `--no-go`).
     NoGo,
+    /// No tokio side (`--no-tokio`).
+    NoTokio,
     /// A run failed, timed out or printed garbage: the reason.
     Failed(String),
 }
@@ -117,20 +119,22 @@ pub(super) enum Turn {
     Measured(usize),
 }
 
-/// One run in a row's plan: which side (0 gmp, 1 Go) and which of its runs.
+/// One run in a row's plan: which side (its index among the sides that run: 0 gmp, 1 Go,
+/// 2 tokio when all three do) and which of its runs.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(super) struct Step {
     pub(super) side: usize,
     pub(super) turn: Turn,
 }
 
-/// The order of a row's runs: with `warmup`, one discarded run per side (gmp, then Go),
-/// then `runs` measured runs per side, alternating which goes first so slow drift hits
-/// both alike.
-pub(super) fn plan(runs: usize, warmup: bool) -> Vec<Step> {
-    let mut steps = Vec::with_capacity(2 * (runs + 1));
+/// The order of a row's runs over `sides` sides: with `warmup`, one discarded run per side
+/// (gmp, Go, tokio), then `runs` rounds of one measured run per side, the sides in turn and
+/// the first of each round rotating (gmp, Go, tokio; Go, tokio, gmp; ...; with two sides
+/// gmp, Go; Go, gmp; ...) so slow drift hits every side alike.
+pub(super) fn plan(runs: usize, warmup: bool, sides: usize) -> Vec<Step> {
+    let mut steps = Vec::with_capacity(sides * (runs + 1));
     if warmup {
-        for side in [0, 1] {
+        for side in 0..sides {
             steps.push(Step {
                 side,
                 turn: Turn::WarmUp,
@@ -138,10 +142,9 @@ pub(super) fn plan(runs: usize, warmup: bool) -> Vec<Step> {
         }
     }
     for i in 0..runs {
-        let order = if i % 2 == 0 { [0, 1] } else { [1, 0] };
-        for side in order {
+        for k in 0..sides {
             steps.push(Step {
-                side,
+                side: (i + k) % sides,
                 turn: Turn::Measured(i),
             });
         }
@@ -149,20 +152,22 @@ pub(super) fn plan(runs: usize, warmup: bool) -> Vec<Step> {
     steps
 }
 
-/// Runs `row` on both sides following [`plan`]; warm-up results are dropped. A side that
-/// is not `Done` is skipped; a failed run (warm-up or not) makes its side `Failed` (not run
-/// again) and is added to `failures`.
+/// Runs `row` on every side following [`plan`] over the sides that can run (a side absent,
+/// unbuilt or failed from the start takes no turn, so the others still alternate evenly);
+/// warm-up results are dropped. A failed run (warm-up or not) makes its side `Failed` (not
+/// run again) and is added to `failures`.
 pub(super) fn run_row(
     row: &Row,
     opts: &Options,
-    gmp: &mut Side,
-    go: &mut Side,
+    sides: &mut [&mut Side],
     failures: &mut Vec<String>,
 ) {
     let args = row.workload_args(opts.echo_secs);
-    let sides = [gmp, go];
-    for step in plan(opts.runs, opts.warmup) {
-        let side = &mut *sides[step.side];
+    let runnable: Vec<usize> = (0..sides.len())
+        .filter(|&i| matches!(sides[i].outcome, Outcome::Done(_)))
+        .collect();
+    for step in plan(opts.runs, opts.warmup, runnable.len()) {
+        let side = &mut *sides[runnable[step.side]];
         let Outcome::Done(samples) = &mut side.outcome else {
             continue;
         };
@@ -291,7 +296,7 @@ mod tests {
 
     #[test]
     fn plan_warms_each_side_up_once_then_alternates() {
-        let steps = plan(5, true);
+        let steps = plan(5, true, 2);
         let count = |side: usize, warm: bool| {
             steps
                 .iter()
@@ -311,10 +316,39 @@ mod tests {
             assert!(pair.iter().all(|s| s.turn == Turn::Measured(i)), "{pair:?}");
         }
         // --no-warmup: measured runs only.
-        let cold = plan(3, false);
+        let cold = plan(3, false, 2);
         assert_eq!(cold.len(), 6);
         assert!(cold.iter().all(|s| s.turn != Turn::WarmUp));
-        assert_eq!(plan(1, true).len(), 4);
+        assert_eq!(plan(1, true, 2).len(), 4);
+    }
+
+    #[test]
+    fn plan_with_tokio_takes_turns_and_rotates_the_first() {
+        let steps = plan(4, true, 3);
+        assert_eq!(steps.len(), 3 + 3 * 4);
+        // One warm-up each, gmp, Go, tokio, before any measured run.
+        let warm: Vec<usize> = steps[..3].iter().map(|s| s.side).collect();
+        assert_eq!(warm, [0, 1, 2]);
+        assert!(steps[..3].iter().all(|s| s.turn == Turn::WarmUp));
+        // Then rounds of one run per side, in turn, the first side rotating.
+        let order: Vec<usize> = steps[3..].iter().map(|s| s.side).collect();
+        assert_eq!(order, [0, 1, 2, 1, 2, 0, 2, 0, 1, 0, 1, 2]);
+        for (i, round) in steps[3..].chunks(3).enumerate() {
+            assert!(
+                round.iter().all(|s| s.turn == Turn::Measured(i)),
+                "{round:?}"
+            );
+        }
+        for side in 0..3 {
+            let measured = steps
+                .iter()
+                .filter(|s| s.side == side && s.turn != Turn::WarmUp)
+                .count();
+            assert_eq!(measured, 4);
+        }
+        let cold = plan(2, false, 3);
+        assert_eq!(cold.len(), 6);
+        assert!(cold.iter().all(|s| s.turn != Turn::WarmUp));
     }
 
     #[test]
@@ -331,5 +365,120 @@ mod tests {
         );
         let long = "x".repeat(500);
         assert_eq!(first_error(&long).chars().count(), 2 + 160 + 1);
+    }
+
+    /// A fake workload: a shell script that logs its side's name to `log` and prints a
+    /// `BENCH` line for `row` (or exits 1 when `fail`).
+    fn fake_workload(dir: &Path, side: &str, row: &str, log: &Path, fail: bool) -> PathBuf {
+        use std::os::unix::fs::PermissionsExt;
+        let bin = dir.join(side);
+        let body = if fail {
+            "echo 'bench: wrong sum' >&2; exit 1".to_string()
+        } else {
+            format!("echo 'BENCH row={row} value=1 unit=ns/op rss_kib=1'")
+        };
+        let script = format!("#!/bin/sh\necho {side} >> '{}'\n{body}\n", log.display());
+        std::fs::write(&bin, script).unwrap();
+        std::fs::set_permissions(&bin, std::fs::Permissions::from_mode(0o755)).unwrap();
+        bin
+    }
+
+    #[test]
+    fn run_row_takes_turns_among_the_sides_that_can_run() {
+        use crate::bench::options::parse_args;
+        use crate::bench::rows::ROWS;
+        let dir = std::env::temp_dir().join(format!("xtask-run-row-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let log = dir.join("log");
+        let row = ROWS.iter().find(|r| r.name == "yield").unwrap();
+        let opts = parse_args(&["--runs=3".to_string()]).unwrap();
+        let order = |sides: &mut [&mut Side]| {
+            let _ = std::fs::remove_file(&log);
+            let mut failures = Vec::new();
+            run_row(row, &opts, sides, &mut failures);
+            let text = std::fs::read_to_string(&log).unwrap_or_default();
+            (
+                text.split_whitespace()
+                    .map(str::to_string)
+                    .collect::<Vec<_>>(),
+                failures,
+            )
+        };
+
+        // All three: warm-ups gmp, Go, tokio, then rounds rotating the first.
+        let mut gmp = Side::new(
+            "gmp",
+            true,
+            fake_workload(&dir, "gmp", "yield", &log, false),
+        );
+        let mut go = Side::new("Go", true, fake_workload(&dir, "Go", "yield", &log, false));
+        let mut tokio = Side::new(
+            "tokio",
+            true,
+            fake_workload(&dir, "tokio", "yield", &log, false),
+        );
+        let (ran, failures) = order(&mut [&mut gmp, &mut go, &mut tokio]);
+        assert_eq!(
+            ran,
+            [
+                "gmp", "Go", "tokio", "gmp", "Go", "tokio", "Go", "tokio", "gmp", "tokio", "gmp",
+                "Go"
+            ]
+        );
+        assert!(failures.is_empty(), "{failures:?}");
+        for side in [&gmp, &go, &tokio] {
+            assert!(
+                matches!(&side.outcome, Outcome::Done(s) if s.len() == 3),
+                "{side:?}"
+            );
+        }
+
+        // No Go: gmp and tokio alternate as gmp and Go did.
+        let mut gmp = Side::new(
+            "gmp",
+            true,
+            fake_workload(&dir, "gmp", "yield", &log, false),
+        );
+        let mut go = Side {
+            name: "Go",
+            bin: dir.join("Go"),
+            outcome: Outcome::NoGo,
+        };
+        let mut tokio = Side::new(
+            "tokio",
+            true,
+            fake_workload(&dir, "tokio", "yield", &log, false),
+        );
+        let (ran, _) = order(&mut [&mut gmp, &mut go, &mut tokio]);
+        assert_eq!(
+            ran,
+            ["gmp", "tokio", "gmp", "tokio", "tokio", "gmp", "gmp", "tokio"]
+        );
+        assert!(matches!(go.outcome, Outcome::NoGo));
+
+        // A tokio twin that fails is run once, noted, and never again; the others go on.
+        let mut gmp = Side::new(
+            "gmp",
+            true,
+            fake_workload(&dir, "gmp", "yield", &log, false),
+        );
+        let mut go = Side::new("Go", true, fake_workload(&dir, "Go", "yield", &log, false));
+        let mut tokio = Side::new(
+            "tokio",
+            true,
+            fake_workload(&dir, "tokio", "yield", &log, true),
+        );
+        let (ran, failures) = order(&mut [&mut gmp, &mut go, &mut tokio]);
+        assert_eq!(ran.iter().filter(|s| *s == "tokio").count(), 1, "{ran:?}");
+        assert_eq!(ran.iter().filter(|s| *s == "gmp").count(), 4, "{ran:?}");
+        assert_eq!(failures.len(), 1);
+        assert!(
+            failures[0].contains("yield (tokio, warm-up run (discarded))"),
+            "{failures:?}"
+        );
+        assert!(failures[0].contains("bench: wrong sum"), "{failures:?}");
+        assert!(matches!(tokio.outcome, Outcome::Failed(_)));
+        assert!(matches!(&gmp.outcome, Outcome::Done(s) if s.len() == 3));
+        let _ = std::fs::remove_dir_all(&dir);
     }
 }

@@ -1,4 +1,5 @@
-//! The results table: value and RSS formatting, gmp/Go ratios and verdicts, aligned Markdown.
+//! The results table: value and RSS formatting, gmp/Go and gmp/tokio ratios, verdicts, aligned
+//! Markdown.
 
 use super::rows::{Row, Target};
 use super::run::Outcome;
@@ -64,26 +65,38 @@ fn show_outcome(o: &Outcome) -> String {
         Outcome::NotBuilt => "not built".into(),
         Outcome::BuildFailed => "build failed".into(),
         Outcome::NoGo => "no Go".into(),
+        Outcome::NoTokio => "no tokio".into(),
         Outcome::Failed(why) if why.starts_with("timed out") => "TIMED OUT".into(),
         Outcome::Failed(_) => "FAILED".into(),
     }
 }
 
-/// The gmp/Go cell and whether the target is met (None: cannot tell).
-fn ratio_and_verdict(row: &Row, gmp: &Outcome, go: &Outcome) -> (String, Option<bool>) {
-    let g = match gmp {
+fn summary(o: &Outcome) -> Option<Summary> {
+    match o {
         Outcome::Done(s) => Some(summarize(s)),
         _ => None,
-    };
-    let o = match go {
-        Outcome::Done(s) => Some(summarize(s)),
-        _ => None,
-    };
-    let ratio = match (&g, &o) {
+    }
+}
+
+/// gmp's median over the other side's (None: a side has no figures, or they differ in unit).
+fn ratio(gmp: &Outcome, other: &Outcome) -> Option<f64> {
+    match (summary(gmp), summary(other)) {
         (Some(g), Some(o)) if g.unit == o.unit && o.value != 0.0 => Some(g.value / o.value),
         _ => None,
-    };
-    let cell = ratio.map_or_else(|| "–".to_string(), |r| format!("{r:.2}"));
+    }
+}
+
+/// A ratio cell: two decimals, or `–`.
+fn show_ratio(r: Option<f64>) -> String {
+    r.map_or_else(|| "–".to_string(), |r| format!("{r:.2}"))
+}
+
+/// The gmp/Go cell and whether the target is met (None: cannot tell). The targets are
+/// against Go (shared/BENCH.md); the tokio column is there to compare, not judged.
+fn ratio_and_verdict(row: &Row, gmp: &Outcome, go: &Outcome) -> (String, Option<bool>) {
+    let g = summary(gmp);
+    let ratio = ratio(gmp, go);
+    let cell = show_ratio(ratio);
     let verdict = match row.target {
         Target::RatioAtMost(t) => ratio.map(|r| r <= t),
         Target::RatioAtLeast(t) => ratio.map(|r| r >= t),
@@ -93,13 +106,14 @@ fn ratio_and_verdict(row: &Row, gmp: &Outcome, go: &Outcome) -> (String, Option<
     (cell, verdict)
 }
 
-/// One row's results: both sides, and whether a build ran beside it (the quiet gate saw one
+/// One row's results: each side, and whether a build ran beside it (the quiet gate saw one
 /// just before or just after the row, with `--allow-noise`).
 #[derive(Debug)]
 pub(super) struct RowResult<'a> {
     pub(super) row: &'a Row,
     pub(super) gmp: Outcome,
     pub(super) go: Outcome,
+    pub(super) tokio: Outcome,
     pub(super) noisy: bool,
 }
 
@@ -110,9 +124,12 @@ pub(super) fn table(rows: &[RowResult<'_>]) -> String {
         "gmp",
         "Go",
         "gmp/Go",
+        "tokio",
+        "gmp/tokio",
         "target",
         "peak RSS gmp",
         "peak RSS Go",
+        "peak RSS tokio",
     ]
     .iter()
     .map(|s| s.to_string())
@@ -121,6 +138,7 @@ pub(super) fn table(rows: &[RowResult<'_>]) -> String {
         row,
         gmp,
         go,
+        tokio,
         noisy,
     } in rows
     {
@@ -143,9 +161,12 @@ pub(super) fn table(rows: &[RowResult<'_>]) -> String {
             show_outcome(gmp),
             show_outcome(go),
             ratio,
+            show_outcome(tokio),
+            show_ratio(self::ratio(gmp, tokio)),
             format!("{}{mark}", row.target_text),
             rss(gmp),
             rss(go),
+            rss(tokio),
         ]);
     }
     let ncol = cells[0].len();
@@ -270,6 +291,7 @@ mod tests {
             row,
             gmp: Outcome::NotBuilt,
             go: Outcome::Done(vec![sample(100.0, 2048)]),
+            tokio: Outcome::NoTokio,
             noisy: false,
         }]);
         let lines: Vec<&str> = t.lines().collect();
@@ -278,6 +300,7 @@ mod tests {
         assert!(lines[2].contains("not built"), "{t}");
         assert!(lines[2].contains("100 ns"), "{t}");
         assert!(lines[2].contains("2.0 MiB"), "{t}");
+        assert!(lines[2].contains("no tokio"), "{t}");
         // Aligned: every line has the same width.
         let w = lines[0].chars().count();
         assert!(lines.iter().all(|l| l.chars().count() == w), "{t}");
@@ -293,12 +316,14 @@ mod tests {
                 row: yield_,
                 gmp: done(),
                 go: done(),
+                tokio: done(),
                 noisy: false,
             },
             RowResult {
                 row: skynet,
                 gmp: done(),
                 go: done(),
+                tokio: Outcome::BuildFailed,
                 noisy: true,
             },
         ]);
@@ -311,5 +336,63 @@ mod tests {
         assert!(lines[3].contains("100 ns (90.0–110)"), "{t}");
         let w = lines[0].chars().count();
         assert!(lines.iter().all(|l| l.chars().count() == w), "{t}");
+    }
+
+    #[test]
+    fn table_has_a_tokio_column_and_a_gmp_tokio_ratio() {
+        let row = ROWS.iter().find(|r| r.name == "pingpong").unwrap();
+        let t = table(&[RowResult {
+            row,
+            gmp: Outcome::Done(vec![sample(100.0, 1024), sample(120.0, 1024)]),
+            go: Outcome::Done(vec![sample(200.0, 2048)]),
+            tokio: Outcome::Done(vec![
+                sample(400.0, 3072),
+                sample(380.0, 3072),
+                sample(420.0, 3072),
+            ]),
+            noisy: false,
+        }]);
+        let cells = |line: &str| -> Vec<String> {
+            line.trim_matches('|')
+                .split('|')
+                .map(|c| c.trim().to_string())
+                .collect()
+        };
+        let lines: Vec<&str> = t.lines().collect();
+        assert_eq!(
+            cells(lines[0]),
+            [
+                "row",
+                "gmp",
+                "Go",
+                "gmp/Go",
+                "tokio",
+                "gmp/tokio",
+                "target",
+                "peak RSS gmp",
+                "peak RSS Go",
+                "peak RSS tokio"
+            ]
+        );
+        let r = cells(lines[2]);
+        assert_eq!(r[1], "110 ns (100–120)");
+        assert_eq!(r[3], "0.55");
+        assert_eq!(r[4], "400 ns (380–420)");
+        assert_eq!(r[5], "0.28");
+        assert_eq!(r[9], "3.0 MiB");
+        let w = lines[0].chars().count();
+        assert!(lines.iter().all(|l| l.chars().count() == w), "{t}");
+        // A missing tokio side leaves its ratio empty and the Go verdict alone.
+        assert_eq!(
+            ratio(&Outcome::Done(vec![sample(1.0, 1)]), &Outcome::NoTokio),
+            None
+        );
+        assert_eq!(
+            ratio(
+                &Outcome::Done(vec![sample(1.0, 1)]),
+                &Outcome::Failed("x".into())
+            ),
+            None
+        );
     }
 }

@@ -608,8 +608,34 @@ impl Active<'_> {
             // Release store below, and only the owner writes them.
             n += unsafe { record::write(chunk.words.as_ptr().add(n), cur, own, ts, r) };
         }
+        prefetch_for_write(chunk.words.as_ptr().wrapping_add(n + PREFETCH_AHEAD));
         chunk.len.store(n, Release);
     }
+}
+
+/// How far ahead of the end of the records [`prefetch_for_write`] asks for a chunk's line:
+/// 64 words, 512 bytes, eight cache lines (measured: 24 words gained about half as much).
+const PREFETCH_AHEAD: usize = 64;
+
+/// Asks the CPU to bring the cache line of `at` in for writing (`prefetchw`), so that the
+/// owner's next records do not wait for it: without it, pingpong traced spent about 5 % of
+/// its time on cache misses of the records' stores (measured against a build whose records
+/// all went to the same words). `at` may lie past the chunk (a prefetch never faults) and is
+/// never dereferenced. A no-op off x86_64 (and `prefetchw` is a no-op on CPUs without it).
+#[inline(always)]
+fn prefetch_for_write(at: *const u64) {
+    #[cfg(target_arch = "x86_64")]
+    // SAFETY: `prefetchw` is a hint: it reads no memory architecturally, cannot fault, and
+    // changes no register or flag.
+    unsafe {
+        core::arch::asm!(
+            "prefetchw [{at}]",
+            at = in(reg) at,
+            options(nostack, preserves_flags, readonly)
+        );
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    let _ = at;
 }
 
 /// A runtime's tracing: made lazily, so a runtime that never traces pays one empty

@@ -14,6 +14,7 @@
 use crate::loom::atomic::{AtomicUsize, Ordering};
 use crate::waitq::Packet;
 use gmp_core::park::{self, SudogBox, Unparker, WaitReason};
+use std::mem::ManuallyDrop;
 use std::time::Instant;
 
 /// One blocking `send`, `recv` or `select`, waiting to be completed by another party (Go:
@@ -33,11 +34,12 @@ use std::time::Instant;
 ///
 /// Only one CAS from `WAITING` can succeed, so exactly one case of a select completes, and a
 /// timed-out operation either completes or is aborted, never both. The completing store is the
-/// waker's last access to the record: it takes its [`Unparker`] clone before.
+/// waker's last access to the record: it moves the [`Unparker`] out before (a completed
+/// record's `unparker` is moved-from, and its drop skips it).
 #[derive(Debug)]
 pub(crate) struct Sudog {
     state: AtomicUsize,
-    unparker: Unparker,
+    unparker: ManuallyDrop<Unparker>,
 }
 
 const WAITING: usize = 0;
@@ -53,7 +55,7 @@ impl Sudog {
     pub(crate) fn new(unparker: Unparker) -> Self {
         Sudog {
             state: AtomicUsize::new(WAITING),
-            unparker,
+            unparker: ManuallyDrop::new(unparker),
         }
     }
 
@@ -68,9 +70,16 @@ impl Sudog {
 
     /// Marks a claimed case complete and returns the owner's unparker, to be used after the
     /// channel lock is released (Go: `goready` after `unlock`). Last touch of the record.
+    ///
+    /// The unparker is moved out, not cloned (a clone and its drop are two atomic read-modify-
+    /// writes on the G's count, on every wake-up).
     #[inline]
     pub(crate) fn complete(&self, case: usize) -> Unparker {
-        let u = self.unparker.clone();
+        // SAFETY: only the waker that claimed `case` gets here, once (`try_claim` succeeds
+        // once per record), and the owner neither reads nor drops `unparker` of a completed
+        // record (see `Drop`), which it sees completed only after the Release store below:
+        // this read is the one use of the value it moves out.
+        let u = unsafe { std::ptr::read(&*self.unparker) };
         self.state.store(claimed(case) | 1, Ordering::Release);
         u
     }
@@ -88,11 +97,17 @@ impl Sudog {
     #[inline]
     pub(crate) fn completed(&self) -> Option<usize> {
         let s = self.state.load(Ordering::Acquire);
-        if s >= 2 && s & 1 == 1 {
+        if Self::is_completed(s) {
             Some((s >> 1) - 1)
         } else {
             None
         }
+    }
+
+    /// Whether the state word `s` says completed.
+    #[inline]
+    fn is_completed(s: usize) -> bool {
+        s >= 2 && s & 1 == 1
     }
 
     /// Parks until a case is completed; returns it.
@@ -115,6 +130,18 @@ impl Sudog {
             if !park::park_deadline(reason, deadline) {
                 return self.completed();
             }
+        }
+    }
+}
+
+impl Drop for Sudog {
+    /// The unparker is dropped unless a waker moved it out (`complete`). The owner drops its
+    /// record only when no entry points at it any more (completed, or aborted and dequeued):
+    /// no waker runs `complete` concurrently.
+    fn drop(&mut self) {
+        if !Self::is_completed(self.state.load(Ordering::Acquire)) {
+            // SAFETY: not completed, so `complete` never moved it out; dropped once, here.
+            unsafe { ManuallyDrop::drop(&mut self.unparker) };
         }
     }
 }

@@ -26,7 +26,7 @@ impl Wakeup {
     #[inline]
     pub(crate) fn wake(self) {
         match self {
-            Wakeup::Unpark(u) => u.unpark(),
+            Wakeup::Unpark(u) => u.wake(),
             Wakeup::Task(w) => w.wake(),
         }
     }

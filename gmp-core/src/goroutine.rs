@@ -142,7 +142,7 @@ impl Notify {
     /// under it); a panic in one is contained and returned.
     fn fire(mut taken: Notify) -> Option<String> {
         match taken.owner.take() {
-            Some(OwnerWake::Unpark(u)) => u.unpark(),
+            Some(OwnerWake::Unpark(u)) => u.wake(),
             // An executor's waker is user code: contained like a drop.
             Some(OwnerWake::Waker(w)) => {
                 if let Some(msg) = call_contained(move || w.wake()) {
@@ -350,7 +350,7 @@ impl<T> JoinHandle<T> {
     /// Makes the goroutine's completion unpark `u` (for waiters that also watch other events).
     pub(crate) fn set_waiter(&self, u: Unparker) {
         if !self.slot.wait_with(OwnerWake::Unpark(u.clone())) {
-            u.unpark();
+            u.wake();
         }
     }
 

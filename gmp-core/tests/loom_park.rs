@@ -56,3 +56,22 @@ fn two_unparkers() {
         }
     });
 }
+
+#[test]
+fn a_consuming_wake_races_park_no_lost_wakeup() {
+    // `Unparker::wake` (the waker's last use of a record's unparker) moves the unparker in:
+    // the same permit protocol as `unpark`, and loom's `Arc` checks nothing leaks.
+    loom::model(|| {
+        let done = Arc::new(AtomicUsize::new(0));
+        let me = park::current();
+        let d = done.clone();
+        let t = thread::spawn(move || {
+            d.store(1, SeqCst);
+            me.wake();
+        });
+        while done.load(SeqCst) == 0 {
+            park::park(WaitReason::Park);
+        }
+        t.join().unwrap();
+    });
+}

@@ -346,7 +346,7 @@ pub fn unpark_one(key: usize, callback: impl FnOnce(UnparkResult) -> UnparkToken
     let token = callback(result);
     let unparker = w.wake(token);
     drop(q);
-    unparker.unpark();
+    unparker.wake();
     result
 }
 
@@ -358,7 +358,7 @@ pub fn unpark_all(key: usize, token: UnparkToken) -> usize {
     drop(q);
     let n = unparkers.len();
     for u in unparkers {
-        u.unpark();
+        u.wake();
     }
     n
 }
@@ -426,7 +426,7 @@ pub(crate) fn with_queue<R>(key: usize, f: impl FnOnce(&mut Queue<'_>) -> R) -> 
     let to_unpark = std::mem::take(&mut queue.to_unpark);
     drop(guard);
     for u in to_unpark {
-        u.unpark();
+        u.wake();
     }
     r
 }
@@ -496,7 +496,7 @@ pub fn requeue(
     drop(first);
     let woken = usize::from(unparker.is_some());
     if let Some(u) = unparker {
-        u.unpark();
+        u.wake();
     }
     (woken, moved)
 }

@@ -79,6 +79,17 @@ impl Unparker {
         }
     }
 
+    /// [`unpark`](Self::unpark), consuming the unparker (as `Waker::wake` is to
+    /// `wake_by_ref`): a goroutine made runnable takes the unparker's reference to it into
+    /// the run queue, where `unpark` must take a new one. The waker's last use of a record's
+    /// unparker should be this.
+    pub fn wake(self) {
+        match self.inner {
+            Inner::Thread(t) => t.unpark(),
+            Inner::Goroutine(g) => g.wake(),
+        }
+    }
+
     /// Whether two unparkers wake the same goroutine or thread.
     pub fn will_wake(&self, other: &Unparker) -> bool {
         match (&self.inner, &other.inner) {

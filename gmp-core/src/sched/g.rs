@@ -340,11 +340,26 @@ impl GoUnparker {
     pub(crate) fn unpark(&self) {
         match unpark_state(&self.g.state, self.goid) {
             UnparkAction::Ready => self.g.sched.ready(self.g.clone(), self.goid),
-            UnparkAction::Notified { blocking: true } => {
-                if let Some(t) = self.g.thread_parker.lock().as_ref() {
-                    t.unpark();
-                }
-            }
+            UnparkAction::Notified { blocking: true } => self.unpark_thread(),
+            UnparkAction::Notified { blocking: false } | UnparkAction::Nothing => {}
+        }
+    }
+
+    /// The goroutine, given a permit, parks on its thread (unwinding, or inside
+    /// `syscall(f)`): wake that thread too.
+    fn unpark_thread(&self) {
+        if let Some(t) = self.g.thread_parker.lock().as_ref() {
+            t.unpark();
+        }
+    }
+
+    /// [`unpark`](Self::unpark), consuming: a goroutine made runnable goes into the run queue
+    /// with this unparker's reference to its G (no reference count touched on an M of its
+    /// runtime).
+    pub(crate) fn wake(self) {
+        match unpark_state(&self.g.state, self.goid) {
+            UnparkAction::Ready => super::Sched::ready_owned(self.g, self.goid),
+            UnparkAction::Notified { blocking: true } => self.unpark_thread(),
             UnparkAction::Notified { blocking: false } | UnparkAction::Nothing => {}
         }
     }
@@ -475,5 +490,49 @@ mod tests {
         let s: &'static str = "waiting for godot";
         assert_eq!(unpack_str(pack_str(s)), s);
         assert_eq!(unpack_str(0), "");
+    }
+
+    /// `wake` moves the unparker's reference to the G into the run queue: a park ended by
+    /// `wake` leaves the G with as many references as one ended by `unpark` (which clones
+    /// one and drops the unparker's), and a wake of a goroutine that is not parked (a permit)
+    /// drops the unparker's. A reference too many or too few would leak every parked
+    /// goroutine's G, or free one that still runs.
+    #[test]
+    fn wake_moves_the_unparkers_reference_into_the_run_queue() {
+        /// Parks until another goroutine wakes us, with `wake` or with `unpark`.
+        fn park_until_woken(consume: bool) {
+            let me = crate::park::current();
+            let woke = Arc::new(AtomicBool::new(false));
+            let w = woke.clone();
+            crate::go(move || {
+                w.store(true, SeqCst);
+                if consume {
+                    me.wake();
+                } else {
+                    me.unpark();
+                }
+            });
+            while !woke.load(SeqCst) {
+                crate::park::park(WaitReason::Park);
+            }
+        }
+        let rt = crate::Runtime::builder().procs(1).build().unwrap();
+        rt.run(|| {
+            let c = super::super::m::ctx().expect("on an M");
+            let g = super::super::m::current_g_arc(c).expect("a goroutine");
+            // (The first park also lists the G for the copy-out sweep, which holds one more.)
+            park_until_woken(false);
+            let base = Arc::strong_count(&g);
+            for _ in 0..3 {
+                park_until_woken(true);
+                assert_eq!(Arc::strong_count(&g), base, "after a park ended by wake");
+                park_until_woken(false);
+                assert_eq!(Arc::strong_count(&g), base, "after a park ended by unpark");
+                // Woken while running: a permit, and the unparker's reference is dropped.
+                crate::park::current().wake();
+                assert_eq!(Arc::strong_count(&g), base, "after a permit");
+                crate::park::park(WaitReason::Park); // consumes the permit: returns at once
+            }
+        });
     }
 }

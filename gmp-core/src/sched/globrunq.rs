@@ -83,4 +83,17 @@ impl Sched {
         }
         self.wakep();
     }
+
+    /// [`ready`](Self::ready) of a G whose runtime the caller does not hold: the caller's M
+    /// lends its own reference to the runtime when it is one of `g`'s (the hot path: a
+    /// goroutine wakes another), else `g`'s reference is cloned.
+    pub(crate) fn ready_owned(g: Arc<G>, goid: u64) {
+        match super::m::ctx() {
+            Some(c) if Arc::ptr_eq(&c.sched, &g.sched) => c.sched.ready(g, goid),
+            _ => {
+                let s = g.sched.clone();
+                s.ready(g, goid);
+            }
+        }
+    }
 }

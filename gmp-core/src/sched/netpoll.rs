@@ -589,7 +589,7 @@ impl Sched {
     /// M holds one of this runtime's (runnext first), else the global queue; `wakep` in both.
     pub(crate) fn injectglist(&self, ready: Vec<Unparker>) {
         for u in ready {
-            u.unpark();
+            u.wake();
         }
     }
 }

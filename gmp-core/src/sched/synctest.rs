@@ -84,7 +84,7 @@ impl Quiet {
     pub(crate) fn run(self, s: &std::sync::Arc<Sched>) {
         match self {
             Quiet::Nothing => {}
-            Quiet::Wake(u) => u.unpark(),
+            Quiet::Wake(u) => u.wake(),
             Quiet::RunTimers(p) => s.startm(Some(p), false),
         }
     }

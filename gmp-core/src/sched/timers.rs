@@ -256,7 +256,7 @@ pub(crate) fn fire(
     let timer = match entry.timer {
         TimerRef::G { g, goid } => {
             if g.timer_seq.load(Acquire) == entry.seq {
-                GoUnparker::with_goid(g, goid).unpark();
+                GoUnparker::with_goid(g, goid).wake();
             }
             return None;
         }

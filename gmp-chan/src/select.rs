@@ -17,6 +17,7 @@ use std::alloc::Layout;
 use std::cell::Cell;
 use std::fmt;
 use std::marker::PhantomData;
+use std::mem::MaybeUninit;
 use std::ptr::NonNull;
 use std::time::{Duration, Instant};
 
@@ -382,22 +383,113 @@ impl fmt::Debug for CaseRef<'_> {
     }
 }
 
+/// How many cases a select handles without allocating its lists (Go keeps `pollorder` and
+/// `lockorder` on the goroutine's stack).
+const INLINE_CASES: usize = 8;
+
+/// A list of at most the capacity it was made with: inline up to `N` items, else on the heap.
+/// A select makes three per blocking call (poll order, lock order, the leak registration);
+/// three allocations and frees were about a fifth of a 4-case select's time.
+enum ShortList<T: Copy, const N: usize> {
+    Inline {
+        items: [MaybeUninit<T>; N],
+        len: usize,
+    },
+    Heap(Vec<T>),
+}
+
+impl<T: Copy, const N: usize> ShortList<T, N> {
+    /// An empty list for up to `cap` items.
+    fn with_capacity(cap: usize) -> Self {
+        if cap <= N {
+            ShortList::Inline {
+                items: [const { MaybeUninit::uninit() }; N],
+                len: 0,
+            }
+        } else {
+            ShortList::Heap(Vec::with_capacity(cap))
+        }
+    }
+
+    /// Appends `v`: at most as many times as the capacity the list was made with.
+    fn push(&mut self, v: T) {
+        match self {
+            ShortList::Inline { items, len } => {
+                items[*len].write(v); // panics (never UB) past N
+                *len += 1;
+            }
+            ShortList::Heap(vec) => vec.push(v),
+        }
+    }
+}
+
+impl<T: Copy, const N: usize> std::ops::Deref for ShortList<T, N> {
+    type Target = [T];
+    fn deref(&self) -> &[T] {
+        match self {
+            // SAFETY: the first `len` items were written by `push`.
+            ShortList::Inline { items, len } => unsafe {
+                std::slice::from_raw_parts(items.as_ptr().cast::<T>(), *len)
+            },
+            ShortList::Heap(vec) => vec,
+        }
+    }
+}
+
+impl<T: Copy, const N: usize> std::ops::DerefMut for ShortList<T, N> {
+    fn deref_mut(&mut self) -> &mut [T] {
+        match self {
+            // SAFETY: as in `deref`, and `&mut self` is exclusive.
+            ShortList::Inline { items, len } => unsafe {
+                std::slice::from_raw_parts_mut(items.as_mut_ptr().cast::<T>(), *len)
+            },
+            ShortList::Heap(vec) => vec,
+        }
+    }
+}
+
+/// Case indices (or channel addresses), inline for a select of up to [`INLINE_CASES`].
+type Indices = ShortList<usize, INLINE_CASES>;
+
 /// The channels of a select, locked and unlocked together in address order.
 struct Locks<'c, 'r> {
     cases: &'c [CaseRef<'r>],
     /// Non-nil case indices sorted by channel address (Go: `lockorder`).
-    order: Vec<usize>,
+    order: Indices,
+    /// The channel address of each case of `order`, in the same order (Go: `sortkey`, read
+    /// once instead of through each case's vtable at every look).
+    addrs: Indices,
 }
 
 impl Locks<'_, '_> {
+    /// The non-nil cases `poll`, in address order (duplicates adjacent).
+    fn new<'c, 'r>(cases: &'c [CaseRef<'r>], poll: &[usize]) -> Locks<'c, 'r> {
+        let mut keyed: ShortList<(usize, usize), INLINE_CASES> =
+            ShortList::with_capacity(poll.len());
+        for &i in poll {
+            keyed.push((cases[i].0.chan_addr().expect("poll lists non-nil cases"), i));
+        }
+        keyed.sort_unstable();
+        let (mut order, mut addrs) = (
+            Indices::with_capacity(poll.len()),
+            Indices::with_capacity(poll.len()),
+        );
+        for &(a, i) in keyed.iter() {
+            order.push(i);
+            addrs.push(a);
+        }
+        Locks {
+            cases,
+            order,
+            addrs,
+        }
+    }
+
     /// Go: `sellock`: each distinct channel once, in address order.
     fn lock(&self) {
-        let mut prev = None;
-        for &i in &self.order {
-            let a = self.cases[i].0.chan_addr();
-            if a != prev {
+        for (k, &i) in self.order.iter().enumerate() {
+            if k == 0 || self.addrs[k - 1] != self.addrs[k] {
                 self.cases[i].0.lock();
-                prev = a;
             }
         }
     }
@@ -407,9 +499,8 @@ impl Locks<'_, '_> {
     /// # Safety
     /// The caller holds the locks through [`Locks::lock`].
     unsafe fn unlock(&self) {
-        for (n, &i) in self.order.iter().enumerate().rev() {
-            let a = self.cases[i].0.chan_addr();
-            if n == 0 || self.cases[self.order[n - 1]].0.chan_addr() != a {
+        for (k, &i) in self.order.iter().enumerate().rev() {
+            if k == 0 || self.addrs[k - 1] != self.addrs[k] {
                 // SAFETY: locked by `lock`, once per distinct channel, as here.
                 unsafe { self.cases[i].0.unlock() };
             }
@@ -421,7 +512,7 @@ impl Locks<'_, '_> {
     /// # Safety
     /// The caller holds the locks.
     unsafe fn dequeue_all(&self, sg: &Sudog) {
-        for &i in &self.order {
+        for &i in self.order.iter() {
             // SAFETY: the caller holds every lock.
             unsafe { self.cases[i].0.dequeue_locked(sg) };
         }
@@ -484,7 +575,7 @@ impl Drop for Frame<'_, '_, '_> {
         if !self.settled {
             let _ = self.locks.settle(self.sg());
         }
-        for &i in &self.locks.order {
+        for &i in self.locks.order.iter() {
             self.locks.cases[i].0.unregister();
         }
         // SAFETY: no entry points at the record any more; the claim word is dropped once.
@@ -497,7 +588,7 @@ impl Drop for Frame<'_, '_, '_> {
 pub(crate) fn selectgo(cases: &[CaseRef<'_>], mode: Mode) -> Option<usize> {
     park::checkpoint();
     // Go: pollorder, an inside-out Fisher-Yates shuffle of the non-nil cases.
-    let mut poll: Vec<usize> = Vec::with_capacity(cases.len());
+    let mut poll = Indices::with_capacity(cases.len());
     for (i, c) in cases.iter().enumerate() {
         if c.0.chan_addr().is_none() {
             continue;
@@ -524,13 +615,11 @@ pub(crate) fn selectgo(cases: &[CaseRef<'_>], mode: Mode) -> Option<usize> {
         };
     }
     // Go: lockorder, the same cases sorted by channel address (duplicates adjacent).
-    let mut order = poll.clone();
-    order.sort_by_key(|&i| cases[i].0.chan_addr());
-    let locks = Locks { cases, order };
+    let locks = Locks::new(cases, &poll);
 
     locks.lock();
     // Pass 1: the first ready case in poll order wins.
-    for &i in &poll {
+    for &i in poll.iter() {
         // SAFETY: all our channels are locked and nothing of ours is queued.
         if let Some(waker) = unsafe { cases[i].0.poll_locked() } {
             // SAFETY: locked above.
@@ -586,11 +675,13 @@ pub(crate) fn selectgo(cases: &[CaseRef<'_>], mode: Mode) -> Option<usize> {
         _ => {
             // Only the cases' channels can end this wait: tell the leak check which, through
             // which handles.
-            let on: Vec<WaitsOn> = locks
-                .order
-                .iter()
-                .filter_map(|&i| cases[i].0.waits_on())
-                .collect();
+            let mut on: ShortList<WaitsOn, INLINE_CASES> =
+                ShortList::with_capacity(locks.order.len());
+            for &i in locks.order.iter() {
+                if let Some(w) = cases[i].0.waits_on() {
+                    on.push(w);
+                }
+            }
             Some(park::waiting_on(&on, || {
                 frame.sg().wait(WaitReason::Select)
             }))

@@ -614,3 +614,50 @@ fn a_selected_operation_dropped_while_unwinding_gives_its_value_back_quietly() {
     assert_eq!(panic_text(r), "something else");
     assert_eq!(ch.try_recv(), Ok(3));
 }
+
+#[test]
+fn a_select_of_more_cases_than_fit_inline_with_duplicates_and_nils_blocks_and_fires() {
+    // 14 cases (a select's lists are inline up to 8): 4 channels, each in 2 receive cases,
+    // 4 nil cases and 2 sends on a full channel. It blocks (every lock taken once per
+    // distinct channel, in address order), then a value from a thread fires a receive on
+    // its channel, and every entry is gone afterwards: the next values go to plain receives.
+    let chans: Vec<Chan<usize>> = (0..4).map(|_| chan(0)).collect();
+    let full = chan::<usize>(1);
+    full.send(0).unwrap();
+    for round in 0..4 {
+        let mut sel = Select::new();
+        let mut owner = Vec::new();
+        for (k, c) in chans.iter().enumerate() {
+            sel.recv(c);
+            owner.push(k);
+            sel.recv(None::<&Chan<usize>>);
+            owner.push(usize::MAX);
+        }
+        for (k, c) in chans.iter().enumerate() {
+            sel.recv(c);
+            owner.push(k);
+        }
+        sel.send(&full, 1);
+        owner.push(usize::MAX);
+        sel.send(&full, 2);
+        owner.push(usize::MAX);
+        assert_eq!(owner.len(), 14);
+        let c = chans[round].clone();
+        let h = thread::spawn(move || {
+            thread::sleep(Duration::from_millis(2));
+            c.send(100 + round).unwrap();
+        });
+        let op = sel.select();
+        assert_eq!(owner[op.index()], round, "case {} fired", op.index());
+        assert_eq!(op.recv(&chans[round]), Some(100 + round));
+        h.join().unwrap();
+        // No entry of the select is left queued: a plain hand-off on each channel works.
+        for c in &chans {
+            let c2 = c.clone();
+            let h = thread::spawn(move || c2.send(7).unwrap());
+            assert_eq!(c.recv(), Some(7));
+            h.join().unwrap();
+        }
+    }
+    assert_eq!(full.recv(), Some(0));
+}

@@ -17,21 +17,37 @@ fn unpark_before_park_returns_at_once() {
     });
 }
 
-#[test]
-fn unpark_races_park_no_lost_wakeup() {
-    loom::model(|| {
+/// A thread sets a flag and wakes the owner, who parks until it sees the flag: with
+/// `unpark` (by reference) or `wake` (consuming the unparker: the waker's last use of a
+/// record's; loom's `Arc` checks that nothing leaks).
+fn unpark_races_park(consume: bool) {
+    loom::model(move || {
         let done = Arc::new(AtomicUsize::new(0));
         let me = park::current();
         let d = done.clone();
         let t = thread::spawn(move || {
             d.store(1, SeqCst);
-            me.unpark();
+            if consume {
+                me.wake();
+            } else {
+                me.unpark();
+            }
         });
         while done.load(SeqCst) == 0 {
             park::park(WaitReason::Park);
         }
         t.join().unwrap();
     });
+}
+
+#[test]
+fn unpark_races_park_no_lost_wakeup() {
+    unpark_races_park(false);
+}
+
+#[test]
+fn a_consuming_wake_races_park_no_lost_wakeup() {
+    unpark_races_park(true);
 }
 
 #[test]
@@ -54,24 +70,5 @@ fn two_unparkers() {
         for t in ts {
             t.join().unwrap();
         }
-    });
-}
-
-#[test]
-fn a_consuming_wake_races_park_no_lost_wakeup() {
-    // `Unparker::wake` (the waker's last use of a record's unparker) moves the unparker in:
-    // the same permit protocol as `unpark`, and loom's `Arc` checks nothing leaks.
-    loom::model(|| {
-        let done = Arc::new(AtomicUsize::new(0));
-        let me = park::current();
-        let d = done.clone();
-        let t = thread::spawn(move || {
-            d.store(1, SeqCst);
-            me.wake();
-        });
-        while done.load(SeqCst) == 0 {
-            park::park(WaitReason::Park);
-        }
-        t.join().unwrap();
     });
 }

@@ -31,9 +31,13 @@ use std::time::Instant;
 /// | `ABORTED` (1)        | the owner gave up (timeout, unwinding); nobody may claim | owner, CAS from `WAITING`, holding every lock its entries sit under |
 /// | `2(k+1)` (even ≥ 2)  | case `k` claimed by a waker, transfer in progress        | a waker, CAS from `WAITING`, holding case `k`'s channel lock |
 /// | `2(k+1)+1` (odd ≥ 3) | case `k` completed: its packet holds the result          | the same waker, still holding that lock |
+/// | `ONE_LOCK` (top bit) | with any of the above: a plain send's or receive's record | `new_one_lock`, kept for the record's life |
 ///
 /// Only one CAS from `WAITING` can succeed, so exactly one case of a select completes, and a
-/// timed-out operation either completes or is aborted, never both. The completing store is the
+/// timed-out operation either completes or is aborted, never both. A plain operation's record
+/// (`ONE_LOCK`) sits in one channel's queue, so its claims and its abort all run under that
+/// one lock: there a load and a store do what the CAS does, one atomic read-modify-write less
+/// a hand-off (Go's plain `chansend`/`chanrecv` take no `selectDone` CAS either). The completing store is the
 /// waker's last access to the record: it moves the [`Unparker`] out before (a completed
 /// record's `unparker` is moved-from, and its drop skips it).
 #[derive(Debug)]
@@ -44,6 +48,8 @@ pub(crate) struct Sudog {
 
 const WAITING: usize = 0;
 const ABORTED: usize = 1;
+/// The flag of a record whose every claim and abort run under one channel lock.
+const ONE_LOCK: usize = 1 << (usize::BITS - 1);
 
 #[inline]
 fn claimed(case: usize) -> usize {
@@ -59,10 +65,33 @@ impl Sudog {
         }
     }
 
+    /// A record that is queued on one channel only (a plain send or receive): its claims and
+    /// its abort are made under that channel's lock.
+    pub(crate) fn new_one_lock(unparker: Unparker) -> Self {
+        Sudog {
+            state: AtomicUsize::new(ONE_LOCK | WAITING),
+            unparker: ManuallyDrop::new(unparker),
+        }
+    }
+
     /// Claims case `case` for a waker (Go: `sg.g.selectDone.CompareAndSwap(0, 1)`).
     /// Fails if another case was claimed or the owner aborted.
     #[inline]
     pub(crate) fn try_claim(&self, case: usize) -> bool {
+        let s = self.state.load(Ordering::Relaxed);
+        if s & ONE_LOCK != 0 {
+            // The caller holds the one lock under which every write of this word is made
+            // (the state table), and a plain record in a queue is always unclaimed: a claim
+            // pops it, an abort dequeues it, each under that lock.
+            debug_assert_eq!(
+                s,
+                ONE_LOCK | WAITING,
+                "gmp-chan: a settled record still queued"
+            );
+            self.state
+                .store(ONE_LOCK | claimed(case), Ordering::Relaxed);
+            return true;
+        }
         self.state
             .compare_exchange(WAITING, claimed(case), Ordering::AcqRel, Ordering::Acquire)
             .is_ok()
@@ -80,7 +109,14 @@ impl Sudog {
         // record (see `Drop`), which it sees completed only after the Release store below:
         // this read is the one use of the value it moves out.
         let u = unsafe { std::ptr::read(&*self.unparker) };
-        self.state.store(claimed(case) | 1, Ordering::Release);
+        // Our own claim (with the record's `ONE_LOCK` flag, if any): nobody else writes now.
+        let word = self.state.load(Ordering::Relaxed);
+        debug_assert_eq!(
+            word & !ONE_LOCK,
+            claimed(case),
+            "gmp-chan: completing an unclaimed case"
+        );
+        self.state.store(word | 1, Ordering::Release);
         u
     }
 
@@ -88,6 +124,15 @@ impl Sudog {
     /// claimed (and, as the owner holds the claimer's lock when it calls this, completed).
     #[inline]
     pub(crate) fn try_abort(&self) -> bool {
+        let s = self.state.load(Ordering::Acquire);
+        if s & ONE_LOCK != 0 {
+            // The owner holds the record's one lock, as every claimer does (the state table).
+            if s != ONE_LOCK | WAITING {
+                return false;
+            }
+            self.state.store(ONE_LOCK | ABORTED, Ordering::Relaxed);
+            return true;
+        }
         self.state
             .compare_exchange(WAITING, ABORTED, Ordering::AcqRel, Ordering::Acquire)
             .is_ok()
@@ -96,7 +141,7 @@ impl Sudog {
     /// The completed case, if any.
     #[inline]
     pub(crate) fn completed(&self) -> Option<usize> {
-        let s = self.state.load(Ordering::Acquire);
+        let s = self.state.load(Ordering::Acquire) & !ONE_LOCK;
         if Self::is_completed(s) {
             Some((s >> 1) - 1)
         } else {
@@ -139,7 +184,7 @@ impl Drop for Sudog {
     /// record only when no entry points at it any more (completed, or aborted and dequeued):
     /// no waker runs `complete` concurrently.
     fn drop(&mut self) {
-        if !Self::is_completed(self.state.load(Ordering::Acquire)) {
+        if !Self::is_completed(self.state.load(Ordering::Acquire) & !ONE_LOCK) {
             // SAFETY: not completed, so `complete` never moved it out; dropped once, here.
             unsafe { ManuallyDrop::drop(&mut self.unparker) };
         }
@@ -157,7 +202,7 @@ impl<T> Waiting<T> {
     /// A record for the calling goroutine or thread, its packet holding `v`.
     pub(crate) fn acquire(v: Option<T>) -> SudogBox<Self> {
         SudogBox::new_with(|u| Waiting {
-            sg: Sudog::new(u),
+            sg: Sudog::new_one_lock(u),
             packet: Packet::new(v),
         })
     }

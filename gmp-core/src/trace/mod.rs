@@ -105,8 +105,9 @@
 //! A trace keeps its events in memory until it stops: 8 bytes for most events, against
 //! about 100 bytes of JSON each. A busy pingpong records six events per round trip (48
 //! bytes) and two clock reads. On the project's 2-core VM (quiet, alternated runs) that
-//! makes pingpong about 1.15× slower and skynet about 1.07×; Go 1.27's own tracer costs
-//! 2.26× and 1.28× there (its twins trace with `GO_TRACE=FILE`).
+//! makes pingpong about 1.17× slower and skynet about 1.07×; Go 1.27's own tracer costs
+//! 2.26× and 1.28× there (its twins trace with `GO_TRACE=FILE`). The records' stores are
+//! prefetched for writing a few lines ahead (`buf.rs`, `prefetch_for_write`).
 //!
 //! **When no trace runs anywhere in the process**, each of the scheduler's hooks is one
 //! relaxed load of a process-wide counter (on a cache line of its own), a test and a

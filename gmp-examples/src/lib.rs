@@ -15,4 +15,5 @@
 //! ```
 
 pub mod bench;
+mod report;
 pub mod tour;

@@ -405,18 +405,15 @@ mod tests {
             )
         };
 
+        // A side whose fake workload runs `yield` (and fails it, with `fails`).
+        let side = |name: &'static str, fails: bool| {
+            Side::new(name, true, fake_workload(&dir, name, "yield", &log, fails))
+        };
+
         // All three: warm-ups gmp, Go, tokio, then rounds rotating the first.
-        let mut gmp = Side::new(
-            "gmp",
-            true,
-            fake_workload(&dir, "gmp", "yield", &log, false),
-        );
-        let mut go = Side::new("Go", true, fake_workload(&dir, "Go", "yield", &log, false));
-        let mut tokio = Side::new(
-            "tokio",
-            true,
-            fake_workload(&dir, "tokio", "yield", &log, false),
-        );
+        let mut gmp = side("gmp", false);
+        let mut go = side("Go", false);
+        let mut tokio = side("tokio", false);
         let (ran, failures) = order(&mut [&mut gmp, &mut go, &mut tokio]);
         assert_eq!(
             ran,
@@ -434,21 +431,13 @@ mod tests {
         }
 
         // No Go: gmp and tokio alternate as gmp and Go did.
-        let mut gmp = Side::new(
-            "gmp",
-            true,
-            fake_workload(&dir, "gmp", "yield", &log, false),
-        );
+        let mut gmp = side("gmp", false);
         let mut go = Side {
             name: "Go",
             bin: dir.join("Go"),
             outcome: Outcome::NoGo,
         };
-        let mut tokio = Side::new(
-            "tokio",
-            true,
-            fake_workload(&dir, "tokio", "yield", &log, false),
-        );
+        let mut tokio = side("tokio", false);
         let (ran, _) = order(&mut [&mut gmp, &mut go, &mut tokio]);
         assert_eq!(
             ran,
@@ -457,17 +446,9 @@ mod tests {
         assert!(matches!(go.outcome, Outcome::NoGo));
 
         // A tokio twin that fails is run once, noted, and never again; the others go on.
-        let mut gmp = Side::new(
-            "gmp",
-            true,
-            fake_workload(&dir, "gmp", "yield", &log, false),
-        );
-        let mut go = Side::new("Go", true, fake_workload(&dir, "Go", "yield", &log, false));
-        let mut tokio = Side::new(
-            "tokio",
-            true,
-            fake_workload(&dir, "tokio", "yield", &log, true),
-        );
+        let mut gmp = side("gmp", false);
+        let mut go = side("Go", false);
+        let mut tokio = side("tokio", true);
         let (ran, failures) = order(&mut [&mut gmp, &mut go, &mut tokio]);
         assert_eq!(ran.iter().filter(|s| *s == "tokio").count(), 1, "{ran:?}");
         assert_eq!(ran.iter().filter(|s| *s == "gmp").count(), 4, "{ran:?}");

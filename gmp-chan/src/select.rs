@@ -448,47 +448,42 @@ impl<T: Copy, const N: usize> std::ops::DerefMut for ShortList<T, N> {
     }
 }
 
-/// Case indices (or channel addresses), inline for a select of up to [`INLINE_CASES`].
+/// Case indices, inline for a select of up to [`INLINE_CASES`].
 type Indices = ShortList<usize, INLINE_CASES>;
 
 /// The channels of a select, locked and unlocked together in address order.
 struct Locks<'c, 'r> {
     cases: &'c [CaseRef<'r>],
-    /// Non-nil case indices sorted by channel address (Go: `lockorder`).
-    order: Indices,
-    /// The channel address of each case of `order`, in the same order (Go: `sortkey`, read
-    /// once instead of through each case's vtable at every look).
-    addrs: Indices,
+    /// The non-nil cases as (channel address, case index), sorted (Go: `lockorder`, with its
+    /// `sortkey` read once instead of through each case's vtable at every look).
+    order: ShortList<(usize, usize), INLINE_CASES>,
 }
 
 impl Locks<'_, '_> {
     /// The non-nil cases `poll`, in address order (duplicates adjacent).
     fn new<'c, 'r>(cases: &'c [CaseRef<'r>], poll: &[usize]) -> Locks<'c, 'r> {
-        let mut keyed: ShortList<(usize, usize), INLINE_CASES> =
-            ShortList::with_capacity(poll.len());
+        let mut order = ShortList::with_capacity(poll.len());
         for &i in poll {
-            keyed.push((cases[i].0.chan_addr().expect("poll lists non-nil cases"), i));
+            order.push((cases[i].0.chan_addr().expect("poll lists non-nil cases"), i));
         }
-        keyed.sort_unstable();
-        let (mut order, mut addrs) = (
-            Indices::with_capacity(poll.len()),
-            Indices::with_capacity(poll.len()),
-        );
-        for &(a, i) in keyed.iter() {
-            order.push(i);
-            addrs.push(a);
-        }
-        Locks {
-            cases,
-            order,
-            addrs,
-        }
+        order.sort_unstable();
+        Locks { cases, order }
+    }
+
+    /// The case indices in lock order.
+    fn cases(&self) -> impl DoubleEndedIterator<Item = usize> + ExactSizeIterator + '_ {
+        self.order.iter().map(|&(_, i)| i)
+    }
+
+    /// Whether position `k` of the order is the first of its channel.
+    fn first_of_its_channel(&self, k: usize) -> bool {
+        k == 0 || self.order[k - 1].0 != self.order[k].0
     }
 
     /// Go: `sellock`: each distinct channel once, in address order.
     fn lock(&self) {
-        for (k, &i) in self.order.iter().enumerate() {
-            if k == 0 || self.addrs[k - 1] != self.addrs[k] {
+        for (k, i) in self.cases().enumerate() {
+            if self.first_of_its_channel(k) {
                 self.cases[i].0.lock();
             }
         }
@@ -499,8 +494,8 @@ impl Locks<'_, '_> {
     /// # Safety
     /// The caller holds the locks through [`Locks::lock`].
     unsafe fn unlock(&self) {
-        for (k, &i) in self.order.iter().enumerate().rev() {
-            if k == 0 || self.addrs[k - 1] != self.addrs[k] {
+        for (k, i) in self.cases().enumerate().rev() {
+            if self.first_of_its_channel(k) {
                 // SAFETY: locked by `lock`, once per distinct channel, as here.
                 unsafe { self.cases[i].0.unlock() };
             }
@@ -512,7 +507,7 @@ impl Locks<'_, '_> {
     /// # Safety
     /// The caller holds the locks.
     unsafe fn dequeue_all(&self, sg: &Sudog) {
-        for &i in self.order.iter() {
+        for i in self.cases() {
             // SAFETY: the caller holds every lock.
             unsafe { self.cases[i].0.dequeue_locked(sg) };
         }
@@ -575,7 +570,7 @@ impl Drop for Frame<'_, '_, '_> {
         if !self.settled {
             let _ = self.locks.settle(self.sg());
         }
-        for &i in self.locks.order.iter() {
+        for i in self.locks.cases() {
             self.locks.cases[i].0.unregister();
         }
         // SAFETY: no entry points at the record any more; the claim word is dropped once.
@@ -658,7 +653,7 @@ pub(crate) fn selectgo(cases: &[CaseRef<'_>], mode: Mode) -> Option<usize> {
     let first = frame.bytes.as_ptr().cast::<Slot>();
     // Async receivers told of our send cases (no allocation unless there are some).
     let mut notify = Vec::new();
-    for (k, &i) in locks.order.iter().enumerate() {
+    for (k, i) in locks.cases().enumerate() {
         // SAFETY: locked; slot `k + 1` is this case's part of the record, which, like the
         // claim word and the cases, outlives the entries: `Frame` settles and unregisters
         // before it frees the record, unwinding too.
@@ -677,7 +672,7 @@ pub(crate) fn selectgo(cases: &[CaseRef<'_>], mode: Mode) -> Option<usize> {
             // which handles.
             let mut on: ShortList<WaitsOn, INLINE_CASES> =
                 ShortList::with_capacity(locks.order.len());
-            for &i in locks.order.iter() {
+            for i in locks.cases() {
                 if let Some(w) = cases[i].0.waits_on() {
                     on.push(w);
                 }

@@ -75,7 +75,12 @@ impl Sched {
     /// runs on this runtime (so the woken G shares its time slice), else the global queue.
     /// `goid` is the goroutine woken, for the trace.
     pub(crate) fn ready(self: &Arc<Self>, g: Arc<G>, goid: u64) {
-        let pp = current_p_of(self);
+        self.ready_on(current_p_of(self), g, goid);
+    }
+
+    /// [`ready`](Self::ready) with the waker's P of this runtime (`None`: it holds none)
+    /// already looked up.
+    fn ready_on(self: &Arc<Self>, pp: Option<&P>, g: Arc<G>, goid: u64) {
         super::trace::go_unpark(self, pp, goid);
         match pp {
             Some(pp) => self.runqput(pp, g, true),
@@ -89,7 +94,9 @@ impl Sched {
     /// goroutine wakes another), else `g`'s reference is cloned.
     pub(crate) fn ready_owned(g: Arc<G>, goid: u64) {
         match super::m::ctx() {
-            Some(c) if Arc::ptr_eq(&c.sched, &g.sched) => c.sched.ready(g, goid),
+            Some(c) if Arc::ptr_eq(&c.sched, &g.sched) => {
+                c.sched.ready_on(super::m::held_p(c), g, goid)
+            }
             _ => {
                 let s = g.sched.clone();
                 s.ready(g, goid);

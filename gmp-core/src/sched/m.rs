@@ -107,12 +107,18 @@ pub(super) fn current_g_arc(c: &MCtx) -> Option<Arc<G>> {
 /// P of `sched` held by the calling thread's M, if the caller runs on one.
 pub(crate) fn current_p_of(sched: &Arc<Sched>) -> Option<&'static P> {
     let c = ctx()?;
-    let p = c.p.get();
-    if p == NO_P || !Arc::ptr_eq(&c.sched, sched) {
+    if !Arc::ptr_eq(&c.sched, sched) {
         return None;
     }
-    // SAFETY: `sched` outlives the call (the caller holds it); `allp` is never resized.
-    Some(unsafe { &*(&c.sched.allp[p] as *const P) })
+    held_p(c)
+}
+
+/// The P the M of context `c` holds, if any.
+pub(super) fn held_p(c: &'static MCtx) -> Option<&'static P> {
+    match c.p.get() {
+        NO_P => None,
+        p => Some(&c.sched.allp[p]),
+    }
 }
 
 /// Runs `f` on the waiter-record cache of the caller's P, its runtime's central cache and

@@ -123,8 +123,10 @@ pub(super) fn acquirep(c: &MCtx, p: usize) {
 
 /// Go: `releasep`: the M gives up its P, which becomes idle; returns it.
 pub(super) fn releasep(c: &MCtx) -> usize {
-    let p = c.p.replace(NO_P);
+    let p = c.p.get();
     debug_assert!(p != NO_P);
+    super::trace::proc_stop(c, p);
+    c.p.set(NO_P);
     // The goroutines that parked here go to sysmon now: nothing may run here for a while.
     super::copyout::handoff_list(&c.sched, &c.sched.allp[p]);
     c.sched.allp[p].status.store(P_IDLE, SeqCst);

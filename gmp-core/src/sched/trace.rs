@@ -13,7 +13,9 @@
 //! # Clock reads
 //!
 //! The hooks that end a run slice (`go_park`, `go_sched`, `go_end`, `go_syscall`) read the
-//! clock and mark the M's `trace_tick_fresh`. `schedule` keeps the mark only when
+//! clock and mark the M's `trace_tick_fresh` (the first three hold the end back, to be
+//! written with the next start: `trace/buf.rs`, "Hand-offs"; `proc_stop` writes it out when
+//! the M lets the P go). `schedule` keeps the mark only when
 //! `findrunnable` finds the next goroutine at once in the P's own queue, with no timer run
 //! first; `go_start` then dates the new slice at that tick (`Tick::Last`) instead of reading
 //! the clock again. `go_unpark` and `go_create` record undated (`Tick::Undated`) on a P: the
@@ -68,13 +70,9 @@ fn go_start_slow(c: &MCtx) {
     };
     let p = c.p.get();
     if p != NO_P {
-        let when = if c.trace_tick_fresh.replace(false) {
-            Tick::Last
-        } else {
-            Tick::Now
-        };
+        let fresh = c.trace_tick_fresh.replace(false);
         // SAFETY: this M holds P `p`.
-        unsafe { t.push_p_at(p, &[rec(Kind::GoStart, Track::p(p), g, 0)], when) };
+        unsafe { t.start_p(p, rec(Kind::GoStart, Track::p(p), g, 0), fresh) };
     }
 }
 
@@ -137,7 +135,7 @@ fn go_stop(c: &MCtx, g: &G, kind: Kind) {
     let p = c.p.get();
     if p != NO_P {
         // SAFETY: this M holds P `p`.
-        unsafe { t.push_p(p, &[rec(kind, Track::p(p), g, arg)]) };
+        unsafe { t.stop_p(p, rec(kind, Track::p(p), g, arg)) };
         c.trace_tick_fresh.set(true);
     }
     // Without a P (never expected: a goroutine parks, yields and ends holding one) there is
@@ -203,17 +201,35 @@ fn go_unpark_slow(s: &Sched, pp: Option<&P>, goid: u64) {
     let Some(t) = s.trace.active() else {
         return;
     };
-    let unpark = |track| Rec {
-        kind: Kind::GoUnpark,
-        track,
-        goid,
-        arg: 0,
-        site: 0,
-    };
     match pp {
         // SAFETY: `pp` is the P the calling M holds (`ready`'s `current_p_of`).
-        Some(pp) => unsafe { t.push_p_at(pp.id, &[unpark(Track::p(pp.id))], Tick::Undated) },
-        None => t.push_shared(unpark(off_p_track(s))),
+        Some(pp) => unsafe { t.unpark_p(pp.id, goid) },
+        None => t.push_shared(Rec {
+            kind: Kind::GoUnpark,
+            track: off_p_track(s),
+            goid,
+            arg: 0,
+            site: 0,
+        }),
+    }
+}
+
+/// `releasep`: this M lets P `p` go: what the P's buffer holds back is written out (a slice
+/// end waiting for the next start, a wake-up: `trace/buf.rs`, "Hand-offs"), so that a P left
+/// idle has all its events in the buffer.
+#[inline(always)]
+pub(super) fn proc_stop(c: &MCtx, p: usize) {
+    if trace::on() {
+        proc_stop_slow(c, p);
+    }
+}
+
+#[cold]
+#[inline(never)]
+fn proc_stop_slow(c: &MCtx, p: usize) {
+    if let Some(t) = c.sched.trace.active() {
+        // SAFETY: the caller (`releasep`) still holds P `p`.
+        unsafe { t.flush_p(p) };
     }
 }
 

@@ -98,7 +98,7 @@ pub(crate) enum Kind {
 }
 
 impl Kind {
-    const ALL: [Kind; 10] = [
+    pub(crate) const ALL: [Kind; 10] = [
         Kind::GoStart,
         Kind::GoPark,
         Kind::GoSched,
@@ -252,17 +252,67 @@ impl Chunk {
     }
 }
 
-/// One buffer: the chunk being filled.
+/// One buffer: the chunk being filled, and the events its owner holds back to write with the
+/// next ones (see "Hand-offs" on [`Active::stop_p`]).
 struct Buf {
     /// The current chunk (null before the first event). Replaced only by the owner holding
     /// `inner`; read by readers holding `inner`.
     cur: AtomicPtr<Chunk>,
+    /// A slice end held back: only the owner reads or writes it. A std cell, not the loom
+    /// facade's, as the chunk's cursor.
+    pend_stop: std::cell::UnsafeCell<PendStop>,
+    /// A wake-up held back: the woken goroutine's id and the session's tag.
+    ///
+    /// | value                 | meaning                            | moved by                   |
+    /// |-----------------------|------------------------------------|----------------------------|
+    /// | 0                     | none                               | owner: `unpark_p` → held   |
+    /// | `goid << 16 \| tag`    | `GoUnpark goid` of session `tag`  | owner: written out → 0     |
+    ///
+    /// `tag` is the low 16 bits of the session's `gen` (odd, so never 0); a value of another
+    /// session is dropped. The owner stores 0 before the Release store of the `len` that
+    /// covers the written record, so a reader that loads `len` (Acquire) and then this word
+    /// never counts the wake-up twice (`collect` reads it: a wake-up held back in a slice
+    /// still running is in the trace).
+    pend_unpark: AtomicU64,
 }
+
+/// A slice end held back by [`Active::stop_p`] until the next start on the P.
+#[derive(Clone, Copy)]
+struct PendStop {
+    /// The session it belongs to (0: none; sessions are odd).
+    gen: u64,
+    /// Its tick (the clock read at the end).
+    ts: u64,
+    rec: Rec,
+}
+
+const NO_STOP: PendStop = PendStop {
+    gen: 0,
+    ts: 0,
+    rec: Rec {
+        kind: Kind::GoPark,
+        track: Track::OUTSIDE,
+        goid: 0,
+        arg: 0,
+        site: 0,
+    },
+};
+
+/// Bits of a held wake-up's word that hold the session's tag.
+const TAG_BITS: u32 = 16;
+const TAG_MASK: u64 = (1 << TAG_BITS) - 1;
+
+// SAFETY: `pend_stop` is only used by the buffer's owner (the M holding the P, or the holder
+// of `shared_lock`), one thread at a time, with ownership handed over through the P's (or
+// the lock's) synchronisation; the rest is atomics.
+unsafe impl Sync for Buf {}
 
 impl Buf {
     fn new() -> Buf {
         Buf {
             cur: AtomicPtr::new(std::ptr::null_mut()),
+            pend_stop: std::cell::UnsafeCell::new(NO_STOP),
+            pend_unpark: AtomicU64::new(0),
         }
     }
 }
@@ -476,7 +526,8 @@ impl TraceState {
 
     /// Copies the events of session `gen`: the `full` chunks (taken, with `take`) and each
     /// buffer's current chunk. Holds `inner` (the caller's guard).
-    fn collect(&self, l: &mut Inner, gen: u64, take: bool) -> Vec<Vec<Event>> {
+    /// `origin` is the session's start.
+    fn collect(&self, l: &mut Inner, gen: u64, origin: u64, take: bool) -> Vec<Vec<Event>> {
         let mut out: Vec<Vec<Event>> = vec![Vec::new(); self.nbufs()];
         for (c, _) in &l.full {
             let src = c.src.load(Relaxed);
@@ -491,6 +542,21 @@ impl TraceState {
                 if c.gen.load(Relaxed) == gen {
                     c.copy_into(&mut out[i], self.own_track(i));
                 }
+            }
+            // A wake-up held back by a slice still running: its next record (after the `len`
+            // just read, see `pend_unpark`).
+            let u = b.pend_unpark.load(Relaxed);
+            if u != 0 && u & TAG_MASK == gen & TAG_MASK {
+                let prev = out[i].last().map_or(origin, |e| e.ts);
+                out[i].push(Event {
+                    ts: prev,
+                    dated: false,
+                    goid: u >> TAG_BITS,
+                    arg: 0,
+                    site: 0,
+                    track: self.own_track(i),
+                    kind: Kind::GoUnpark,
+                });
             }
         }
         if take {
@@ -564,6 +630,173 @@ impl Active<'_> {
         self.push(&self.st.pbufs[p], p, Track::p(p), recs, when);
     }
 
+    /// A run slice on P `p` ends (`stop`: a `GoPark`, `GoSched` or `GoEnd`), dated now.
+    ///
+    /// # Hand-offs
+    ///
+    /// A slice's end is most often followed at once, on the same P and at the same tick, by
+    /// the next slice's start, and the ending slice has often just woken the goroutine that
+    /// starts (a ping-pong's hand-off). The buffer holds the end back (and a wake-up, see
+    /// [`unpark_p`](Self::unpark_p)) and [`start_p`](Self::start_p) writes the three events
+    /// in one append, one word when they fit (`record.rs`, "Hand-offs"), instead of three
+    /// appends. Every other append on the buffer writes what is held back first, so the
+    /// buffer's order is the order things happened; the M writes it out too before it lets
+    /// the P go ([`flush_p`](Self::flush_p)). A held-back end is not in a trace that stops
+    /// meanwhile (a microsecond at most: the P's scheduler is looking for the next goroutine);
+    /// a held-back wake-up is (`collect`).
+    ///
+    /// # Safety
+    /// As `push_p`.
+    #[inline(always)]
+    pub(crate) unsafe fn stop_p(&self, p: usize, stop: Rec) {
+        // SAFETY: the caller holds P `p`, so `p` is one of the runtime's Ps.
+        let b = unsafe { self.pbuf(p) };
+        // SAFETY: the caller owns the buffer, and with it `pend_stop`.
+        let held = unsafe { &mut *b.pend_stop.get() };
+        if held.gen != 0 {
+            // Never expected (a start comes between two ends): write the first one out.
+            self.flush_slow(b, p);
+        }
+        *held = PendStop {
+            gen: self.gen,
+            ts: clock::ticks(),
+            rec: stop,
+        };
+    }
+
+    /// A run slice on P `p` starts (`start`, a `GoStart`); `fresh`: at the tick of the end
+    /// held back (see "Hand-offs" on [`stop_p`](Self::stop_p)), else now.
+    ///
+    /// # Safety
+    /// As `push_p`.
+    #[inline(always)]
+    pub(crate) unsafe fn start_p(&self, p: usize, start: Rec, fresh: bool) {
+        // SAFETY: the caller holds P `p`.
+        let b = unsafe { self.pbuf(p) };
+        // SAFETY: the caller owns the buffer, and with it `pend_stop`.
+        let held = unsafe { &mut *b.pend_stop.get() };
+        let c = b.cur.load(Relaxed);
+        // The hand-off in one word, when the chunk has room and nothing else is held back
+        // than the starting goroutine's wake-up; everything else takes `start_slow`.
+        if fresh && held.gen == self.gen && !c.is_null() {
+            // SAFETY: a current chunk lives as long as the runtime (module protocol).
+            let chunk = unsafe { &*c };
+            let n = chunk.len.load(Relaxed);
+            let u = b.pend_unpark.load(Relaxed);
+            let woken = start.goid >> (64 - TAG_BITS) == 0
+                && u == start.goid << TAG_BITS | self.gen & TAG_MASK;
+            if chunk.gen.load(Relaxed) == self.gen && n < CHUNK_WORDS && (u == 0 || woken) {
+                // SAFETY: only the owner (the caller) uses a current chunk's cursor.
+                let cur = unsafe { &mut *chunk.cursor.get() };
+                if let Some(word) = record::switch_word(cur, held.ts, &held.rec, &start, woken) {
+                    held.gen = 0;
+                    if woken {
+                        // Cleared before the `len` that covers it (the table on the word).
+                        b.pend_unpark.store(0, Relaxed);
+                    }
+                    // SAFETY: `n < CHUNK_WORDS`: inside the chunk, past `len` (module
+                    // protocol: only the owner writes there, no reader looks yet).
+                    unsafe { chunk.words.as_ptr().add(n).write(word) };
+                    prefetch_for_write(chunk.words.as_ptr().wrapping_add(n + PREFETCH_AHEAD));
+                    chunk.len.store(n + 1, Release);
+                    return;
+                }
+            }
+        }
+        self.start_slow(b, p, start, fresh);
+    }
+
+    /// [`start_p`](Self::start_p)'s general case: what is held back, then the start, as
+    /// records (a hand-off as one word if it fits, `record::write_switch`).
+    #[cold]
+    #[inline(never)]
+    fn start_slow(&self, b: &Buf, p: usize, start: Rec, fresh: bool) {
+        // SAFETY: the caller owns the buffer, and with it `pend_stop`.
+        let held = unsafe { &mut *b.pend_stop.get() };
+        if !fresh || held.gen != self.gen {
+            let when = if fresh { Tick::Last } else { Tick::Now };
+            self.push(b, p, Track::p(p), &[start], when);
+            return;
+        }
+        let stop = *held;
+        held.gen = 0;
+        let woken = start.goid >> (64 - TAG_BITS) == 0
+            && b.pend_unpark.load(Relaxed) == start.goid << TAG_BITS | self.gen & TAG_MASK;
+        if woken {
+            // Folded into the hand-off; cleared before the `len` that covers it (table).
+            b.pend_unpark.store(0, Relaxed);
+        }
+        self.write(b, p, Track::p(p), 3, |w| {
+            // SAFETY: `write` made room for 3 records.
+            unsafe { w.put_switch(stop.ts, &stop.rec, &start, woken) }
+        });
+    }
+
+    /// Goroutine `goid` was woken by the slice running on P `p` (undated): held back if the
+    /// buffer holds nothing back, so that a hand-off to `goid` writes it in its own word (see
+    /// "Hand-offs" on [`stop_p`](Self::stop_p)), else written.
+    ///
+    /// # Safety
+    /// As `push_p`.
+    #[inline(always)]
+    pub(crate) unsafe fn unpark_p(&self, p: usize, goid: u64) {
+        // SAFETY: the caller holds P `p`.
+        let b = unsafe { self.pbuf(p) };
+        // SAFETY: the caller owns the buffer, and with it `pend_stop`.
+        let held = unsafe { (*b.pend_stop.get()).gen };
+        if held == 0 && b.pend_unpark.load(Relaxed) == 0 && goid >> (64 - TAG_BITS) == 0 {
+            b.pend_unpark
+                .store(goid << TAG_BITS | self.gen & TAG_MASK, Relaxed);
+            return;
+        }
+        self.unpark_slow(b, p, goid);
+    }
+
+    /// [`unpark_p`](Self::unpark_p) when something is held back already: written as a record.
+    #[cold]
+    #[inline(never)]
+    fn unpark_slow(&self, b: &Buf, p: usize, goid: u64) {
+        let unpark = Rec {
+            kind: Kind::GoUnpark,
+            track: Track::p(p),
+            goid,
+            arg: 0,
+            site: 0,
+        };
+        self.push(b, p, Track::p(p), &[unpark], Tick::Undated);
+    }
+
+    /// Writes out what `b` (P `p`'s buffer, which the caller owns) holds back.
+    #[cold]
+    #[inline(never)]
+    fn flush_slow(&self, b: &Buf, p: usize) {
+        self.push(b, p, Track::p(p), &[], Tick::Undated);
+    }
+
+    /// P `p`'s buffer.
+    ///
+    /// # Safety
+    /// `p` is one of the runtime's Ps (`p < procs`).
+    #[inline(always)]
+    unsafe fn pbuf(&self, p: usize) -> &Buf {
+        debug_assert!(p < self.st.pbufs.len());
+        // SAFETY: the caller's bound.
+        unsafe { self.st.pbufs.get_unchecked(p) }
+    }
+
+    /// Writes out what P `p`'s buffer holds back: its M lets the P go.
+    ///
+    /// # Safety
+    /// As `push_p`.
+    pub(crate) unsafe fn flush_p(&self, p: usize) {
+        let b = &self.st.pbufs[p];
+        // SAFETY: the caller owns the buffer, and with it `pend_stop`.
+        let held = unsafe { (*b.pend_stop.get()).gen };
+        if held != 0 || b.pend_unpark.load(Relaxed) != 0 {
+            self.flush_slow(b, p);
+        }
+    }
+
     /// Appends to the shared buffer, under its lock: for sysmon, plain threads and Ms without
     /// a P (all of them on slow paths already).
     pub(crate) fn push_shared(&self, r: Rec) {
@@ -572,13 +805,33 @@ impl Active<'_> {
         self.push(&self.st.shared_buf, idx, Track::OUTSIDE, &[r], Tick::Now);
     }
 
-    /// The owner's append (module protocol). The caller owns `b`, buffer `idx` whose own
-    /// track is `own`.
+    /// Appends `recs` dated `when` (after what the buffer holds back) to `b`, buffer `idx`
+    /// whose own track is `own`. The caller owns `b`.
+    #[inline(always)]
+    fn push(&self, b: &Buf, idx: usize, own: Track, recs: &[Rec], when: Tick) {
+        self.write(b, idx, own, recs.len(), |w| {
+            let ts = match when {
+                Tick::Now => Some(clock::ticks()),
+                Tick::Last => Some(w.cur.last()),
+                Tick::Undated => None,
+            };
+            for r in recs {
+                // SAFETY: `write` made room for `recs.len()` records.
+                unsafe { w.put(ts, r) };
+            }
+        });
+    }
+
+    /// The owner's append (module protocol) to `b`, buffer `idx` whose own track is `own`:
+    /// writes what the buffer holds back (the wake-up, then the slice end: the order they
+    /// happened in), then lets `f` write up to `recs` records, then publishes them. The
+    /// caller owns `b`.
     /// Inlined into each hook, where the kind and the track are constants, so that only the
     /// record's fields the kind has are looked at.
     #[inline(always)]
-    fn push(&self, b: &Buf, idx: usize, own: Track, recs: &[Rec], when: Tick) {
-        let room = recs.len() * MAX_WORDS;
+    fn write(&self, b: &Buf, idx: usize, own: Track, recs: usize, f: impl FnOnce(&mut Writer<'_>)) {
+        // The records, and the two held back.
+        let room = (recs + 2) * MAX_WORDS;
         let mut c = b.cur.load(Relaxed);
         // SAFETY: a current chunk lives as long as the runtime (module protocol).
         let stale = |c: *mut Chunk| unsafe {
@@ -594,22 +847,83 @@ impl Active<'_> {
         }
         // SAFETY: as above.
         let chunk = unsafe { &*c };
-        let mut n = chunk.len.load(Relaxed);
-        // SAFETY: only the owner (the caller) uses a current chunk's cursor.
-        let cur = unsafe { &mut *chunk.cursor.get() };
-        let ts = match when {
-            Tick::Now => Some(clock::ticks()),
-            Tick::Last => Some(cur.last()),
-            Tick::Undated => None,
+        let mut w = Writer {
+            words: chunk.words.as_ptr(),
+            n: chunk.len.load(Relaxed),
+            // SAFETY: only the owner (the caller) uses a current chunk's cursor.
+            cur: unsafe { &mut *chunk.cursor.get() },
+            own,
         };
-        for r in recs {
-            // SAFETY: `n + MAX_WORDS <= CHUNK_WORDS` (checked above for all of `recs`), so the
-            // words are inside the chunk and past `len`: no reader looks at them before the
-            // Release store below, and only the owner writes them.
-            n += unsafe { record::write(chunk.words.as_ptr().add(n), cur, own, ts, r) };
+        let u = b.pend_unpark.load(Relaxed);
+        if u != 0 {
+            b.pend_unpark.store(0, Relaxed);
+            if u & TAG_MASK == self.gen & TAG_MASK {
+                let unpark = Rec {
+                    kind: Kind::GoUnpark,
+                    track: own,
+                    goid: u >> TAG_BITS,
+                    arg: 0,
+                    site: 0,
+                };
+                // SAFETY: room for it (`room`).
+                unsafe { w.put(None, &unpark) };
+            }
         }
-        prefetch_for_write(chunk.words.as_ptr().wrapping_add(n + PREFETCH_AHEAD));
-        chunk.len.store(n, Release);
+        // SAFETY: the caller owns `b`, and with it `pend_stop`.
+        let held = unsafe { &mut *b.pend_stop.get() };
+        if held.gen != 0 {
+            let stop = *held;
+            held.gen = 0;
+            if stop.gen == self.gen {
+                // SAFETY: room for it (`room`).
+                unsafe { w.put(Some(stop.ts), &stop.rec) };
+            }
+        }
+        f(&mut w);
+        prefetch_for_write(w.words.wrapping_add(w.n + PREFETCH_AHEAD));
+        chunk.len.store(w.n, Release);
+    }
+}
+
+/// The owner's writing position in its current chunk, during one append.
+struct Writer<'a> {
+    words: *mut u64,
+    /// Words filled (published when the append ends).
+    n: usize,
+    cur: &'a mut Cursor,
+    own: Track,
+}
+
+impl Writer<'_> {
+    /// Writes `r` dated `ts` (`None`: undated).
+    ///
+    /// # Safety
+    /// Room for [`MAX_WORDS`] more words in the chunk (`Active::write` made it).
+    #[inline(always)]
+    unsafe fn put(&mut self, ts: Option<u64>, r: &Rec) {
+        // SAFETY: the words are inside the chunk (the caller) and past `len`: no reader looks
+        // at them before the Release store of `len`, and only the owner writes them.
+        self.n += unsafe { record::write(self.words.add(self.n), self.cur, self.own, ts, r) };
+    }
+
+    /// Writes a hand-off (`record::write_switch`).
+    ///
+    /// # Safety
+    /// Room for 3 × [`MAX_WORDS`] more words.
+    #[inline(always)]
+    unsafe fn put_switch(&mut self, ts: u64, stop: &Rec, start: &Rec, woken: bool) {
+        // SAFETY: as in `put`, for three records.
+        self.n += unsafe {
+            record::write_switch(
+                self.words.add(self.n),
+                self.cur,
+                self.own,
+                ts,
+                stop,
+                start,
+                woken,
+            )
+        };
     }
 }
 
@@ -752,7 +1066,7 @@ impl RuntimeTrace {
             .0
             .fetch_sub(1, std::sync::atomic::Ordering::SeqCst);
         let end = clock::ticks();
-        let mut bufs = st.collect(&mut l, s.gen, true);
+        let mut bufs = st.collect(&mut l, s.gen, s.origin, true);
         drop(l);
         bufs.push(s.initial.clone());
         let c = Collected {
@@ -779,7 +1093,7 @@ impl RuntimeTrace {
             other => return Err(not_running(which, other.as_ref())),
         };
         let window = l.dropped_until.iter().copied().max().unwrap_or(0);
-        let mut bufs = st.collect(&mut l, gen, false);
+        let mut bufs = st.collect(&mut l, gen, origin, false);
         drop(l);
         bufs.push(initial);
         Ok(Collected {
@@ -923,6 +1237,117 @@ mod tests {
             "Undated: read at the previous dated tick"
         );
         assert!(evs[3].ts > evs[0].ts, "the clock moved on meanwhile");
+    }
+
+    fn g(kind: Kind, goid: u64, arg: u64) -> Rec {
+        Rec {
+            kind,
+            track: Track::p(0),
+            goid,
+            arg,
+            site: 0x1000 + goid,
+        }
+    }
+
+    /// What a buffer holds back (a wake-up, a slice end) is written before anything recorded
+    /// after it, a hand-off to the woken goroutine takes one word, and a stop or a snapshot
+    /// sees a wake-up still held back by a running slice. Kills: a held-back event written
+    /// after a later one; a hand-off taking three words; a held-back wake-up missing from the
+    /// collected events (or counted twice); `flush_p` leaving the slice end held back.
+    #[test]
+    fn held_back_events_keep_their_order() {
+        use Kind::*;
+        let rt = RuntimeTrace::default();
+        let gen = rt
+            .start(1, 1, Mode::Flight { max_bytes: 1 << 30 }, &[])
+            .unwrap();
+        let a = rt.active().unwrap();
+        // SAFETY: this thread stands for the M holding P 0 (for every call below too).
+        unsafe {
+            a.start_p(0, g(GoStart, 1, 0), false);
+            a.start_p(0, g(GoStart, 2, 0), false); // 2's site known
+            a.start_p(0, g(GoStart, 1, 0), false);
+            a.unpark_p(0, 2);
+        }
+        let len = |rt: &RuntimeTrace| {
+            let st = rt.state.get().unwrap();
+            let c = st.pbufs[0].cur.load(Acquire);
+            // SAFETY: a current chunk lives as long as the runtime.
+            unsafe { (*c).len.load(Acquire) }
+        };
+        let before = len(&rt);
+        // A snapshot sees the held-back wake-up, once.
+        let snap = rt.snapshot(gen).unwrap();
+        let kinds: Vec<(Kind, u64)> = snap.bufs[0].iter().map(|e| (e.kind, e.goid)).collect();
+        assert_eq!(kinds[3..], [(GoUnpark, 2)]);
+        assert!(!snap.bufs[0][3].dated);
+        // SAFETY: as above.
+        unsafe {
+            a.stop_p(0, g(GoPark, 1, 1));
+            a.start_p(0, g(GoStart, 2, 0), true); // the hand-off: one word
+        }
+        assert_eq!(len(&rt), before + 1, "a hand-off in one word");
+        // SAFETY: as above.
+        unsafe {
+            a.unpark_p(0, 1); // held back
+            a.push_p_at(0, &[g(GoCreate, 3, 0)], Tick::Undated); // written after it
+            a.stop_p(0, g(GoSched, 2, 0));
+            a.unpark_p(0, 1); // after a held-back end: the end is written first
+            a.start_p(0, g(GoStart, 1, 0), false); // not fresh: the end, then the start
+            a.stop_p(0, g(GoEnd, 1, 0));
+            a.flush_p(0); // the M lets the P go
+        }
+        let (_, c) = rt.stop(Which::Flight(gen)).unwrap();
+        let evs = &c.bufs[0];
+        let got: Vec<(Kind, u64, bool)> = evs.iter().map(|e| (e.kind, e.goid, e.dated)).collect();
+        assert_eq!(
+            got[3..],
+            [
+                (GoUnpark, 2, false),
+                (GoPark, 1, true),
+                (GoStart, 2, true),
+                (GoUnpark, 1, false),
+                (GoCreate, 3, false),
+                (GoSched, 2, true),
+                (GoUnpark, 1, false),
+                (GoStart, 1, true),
+                (GoEnd, 1, true),
+            ]
+        );
+        assert_eq!(evs[4].ts, evs[5].ts, "the start at the end's tick");
+        assert_eq!(evs[4].arg, 1, "the park's reason");
+        assert!(
+            evs[10].ts >= evs[8].ts,
+            "a start that was not fresh is dated now"
+        );
+    }
+
+    /// A held-back event of a session that stopped is dropped, not written into the next
+    /// one. Kills: `pend_stop` or `pend_unpark` written without their session check.
+    #[test]
+    fn held_back_events_do_not_outlive_their_session() {
+        use Kind::*;
+        let rt = RuntimeTrace::default();
+        let gen = rt
+            .start(1, 1, Mode::Flight { max_bytes: 1 << 30 }, &[])
+            .unwrap();
+        let a = rt.active().unwrap();
+        // SAFETY: this thread stands for the M holding P 0.
+        unsafe {
+            a.start_p(0, g(GoStart, 1, 0), false);
+            a.unpark_p(0, 5);
+            a.stop_p(0, g(GoPark, 1, 1));
+        }
+        rt.stop(Which::Flight(gen)).unwrap();
+        let gen2 = rt
+            .start(1, 1, Mode::Flight { max_bytes: 1 << 30 }, &[])
+            .unwrap();
+        let b = rt.active().unwrap();
+        // SAFETY: as above.
+        unsafe { b.push_p(0, &[g(GoCreate, 9, 0)]) };
+        let (_, c) = rt.stop(Which::Flight(gen2)).unwrap();
+        let got: Vec<(Kind, u64)> = c.bufs[0].iter().map(|e| (e.kind, e.goid)).collect();
+        assert_eq!(got, [(GoCreate, 9)]);
     }
 
     /// The ring keeps the newest chunks and a window where every buffer is complete. Kills:

@@ -76,7 +76,9 @@
 //! and no allocation per event; events are compact binary records (`record.rs`: a clock
 //! delta, a kind, a goroutine id and a small argument in one 8-byte word for the common
 //! events; a spawn site, a large argument or a track other than the P's takes a longer
-//! form); full chunks of 16 KiB (about 2,000 events) are handed over under a per-runtime
+//! form; a hand-off on a P, a wake-up, the end of the running slice and the next start at
+//! the same tick, is one word: the buffer holds the first two back until the start, `buf.rs`
+//! "Hand-offs"); full chunks of 16 KiB (about 2,000 events) are handed over under a per-runtime
 //! lock, once per chunk, and their memory comes from an arena whose pages a thread of its
 //! own faults in ahead of use (`arena.rs`), so the goroutines' Ms take no page fault for it.
 //! Events recorded off a P (sysmon, plain threads, an M inside `syscall(f)` without its P)
@@ -103,8 +105,8 @@
 //!   timed. Wake-ups from off a P (timers run by sysmon, plain threads) are timed.
 //!
 //! A trace keeps its events in memory until it stops: 8 bytes for most events, against
-//! about 100 bytes of JSON each. A busy pingpong records six events per round trip (48
-//! bytes) and two clock reads. On the project's 2-core VM (quiet, alternated runs) that
+//! about 100 bytes of JSON each. A busy pingpong records six events per round trip in two
+//! words (16 bytes: two hand-offs) and reads the clock twice. On the project's 2-core VM (quiet, alternated runs) that
 //! makes pingpong about 1.17× slower and skynet about 1.07×; Go 1.27's own tracer costs
 //! 2.26× and 1.28× there (its twins trace with `GO_TRACE=FILE`). The records' stores are
 //! prefetched for writing a few lines ahead (`buf.rs`, `prefetch_for_write`).

@@ -9,6 +9,8 @@
 //! ```text
 //! short (one word):
 //!   1 (bit 0) | kind (bits 1..5) | arg (bits 5..13) | delta (bits 13..37) | goid (bits 37..64)
+//! switch (one word, a short record of kind SWITCH: a hand-off, see below):
+//!   1 (bit 0) | 15 (bits 1..5) | how (bits 5..13) | delta (bits 13..37) | goid (bits 37..64)
 //! long:
 //!   word 0   0 (bit 0) | kind (bits 1..5) | flags (bits 5..10) | goid (bits 10..64)
 //!   word 1   delta (bits 0..32) | payload (bits 32..64)
@@ -43,6 +45,15 @@
 //! - The track is the buffer's own, the P's for a P's buffer (`outside` for the shared one),
 //!   except for `GoSysExit` (an M's) and the shared buffer's events: those are long.
 //!
+//! - **Hand-offs.** When a goroutine's run slice ends and the next one starts on the same P at
+//!   the same tick (`buf.rs`: the start dated at the stop's tick), [`write_switch`] writes
+//!   both as one switch word: `goid` is the goroutine that starts, the one that stops is the
+//!   one the chunk's last start started ([`Cursor`]'s `running`), and `how` holds the stop's
+//!   kind (bits 0..2: park, yield, exit), whether the stopping slice woke the starting
+//!   goroutine (bit 2: its `GoUnpark`, undated, read back just before the stop) and a park's
+//!   wait reason (bits 3..8, built-in reasons only). A ping-pong's hand-off (a wake-up, a
+//!   park, a start) is one word. Otherwise the same events are written as their own records.
+//!
 //! [`write`] and [`read`] keep the same [`Cursor`] (the clock and the sites they last saw),
 //! so each is the other's exact inverse; the tests check every form and flag both ways.
 
@@ -76,6 +87,14 @@ const S_ARG_BITS: u32 = 8;
 const S_DELTA_SHIFT: u32 = S_ARG_SHIFT + S_ARG_BITS;
 const S_DELTA_BITS: u32 = 24;
 const S_GOID_SHIFT: u32 = S_DELTA_SHIFT + S_DELTA_BITS;
+/// The kind field of a switch word (no [`Kind`] has it).
+const SWITCH: u64 = 15;
+const _: () = assert!(Kind::ALL.len() as u64 <= SWITCH);
+/// A switch word's `how`: bits 0..2 the stop's kind, bit 2 the wake-up, bits 3..8 the reason.
+const HOW_WOKEN: u64 = 1 << 2;
+const HOW_REASON_SHIFT: u32 = 3;
+/// Park reasons below this fit a switch word (`G::wait_word`'s built-in codes).
+const HOW_REASON_LIMIT: u64 = 1 << (S_ARG_BITS - HOW_REASON_SHIFT);
 /// The delta of an undated short record; dated deltas of a short record are below it.
 const S_UNDATED: u64 = (1 << S_DELTA_BITS) - 1;
 /// Goroutine ids below this fit a short record.
@@ -133,6 +152,9 @@ pub(crate) struct Cursor {
     /// `(goid, site)` of the last two goroutines whose records gave or used a site, the
     /// latest first (goid 0: none; goids start at 1).
     sites: [(u64, u64); 2],
+    /// `(goid, site)` of the goroutine the chunk's last `GoStart` started (goid 0: none): the
+    /// one a switch word stops.
+    running: (u64, u64),
 }
 
 impl Cursor {
@@ -141,6 +163,7 @@ impl Cursor {
         Cursor {
             last: base,
             sites: [(0, 0); 2],
+            running: (0, 0),
         }
     }
 
@@ -167,6 +190,18 @@ impl Cursor {
         if self.sites[0].0 != goid {
             self.sites[1] = self.sites[0];
             self.sites[0] = (goid, site);
+        }
+    }
+
+    /// A record of `kind` for `goid` (spawned at `site`) was written or read: the cursor
+    /// follows it (its sites, and the running goroutine).
+    #[inline(always)]
+    fn saw(&mut self, kind: Kind, goid: u64, site: u64) {
+        if has_site(kind) {
+            self.touch(goid, site);
+        }
+        if kind == Kind::GoStart {
+            self.running = (goid, site);
         }
     }
 }
@@ -211,9 +246,7 @@ pub(crate) unsafe fn write(
         && if has_site(r.kind) { known } else { true }
         && (site_is_payload(r.kind) || r.arg <= mask(S_ARG_BITS));
     cur.last = at;
-    if has_site(r.kind) {
-        cur.touch(r.goid, r.site);
-    }
+    cur.saw(r.kind, r.goid, r.site);
     if short {
         let delta = d.unwrap_or(S_UNDATED);
         let arg = if site_is_payload(r.kind) { 0 } else { r.arg };
@@ -231,6 +264,115 @@ pub(crate) unsafe fn write(
     }
     // SAFETY: the caller's room, as above.
     unsafe { write_long(out, own, d, at, known, r) }
+}
+
+/// The code of a slice end in a switch word's `how`.
+fn stop_code(kind: Kind) -> Option<u64> {
+    match kind {
+        Kind::GoPark => Some(0),
+        Kind::GoSched => Some(1),
+        Kind::GoEnd => Some(2),
+        _ => None,
+    }
+}
+
+/// The slice end of a switch word's `how` code.
+fn stop_of_code(code: u64) -> Option<Kind> {
+    match code {
+        0 => Some(Kind::GoPark),
+        1 => Some(Kind::GoSched),
+        2 => Some(Kind::GoEnd),
+        _ => None,
+    }
+}
+
+/// A hand-off as one switch word (see [`write_switch`]), moving the cursor as writing it does;
+/// `None` (the cursor untouched) when it does not fit one word.
+#[inline(always)]
+pub(crate) fn switch_word(
+    cur: &mut Cursor,
+    ts: u64,
+    stop: &Rec,
+    start: &Rec,
+    woken: bool,
+) -> Option<u64> {
+    let code = stop_code(stop.kind)?;
+    let d = ts.saturating_sub(cur.last);
+    let reason = if stop.kind == Kind::GoPark {
+        stop.arg
+    } else {
+        0
+    };
+    let fits = cur.running == (stop.goid, stop.site)
+        && cur.site(start.goid) == Some(start.site)
+        && start.goid < S_GOID_LIMIT
+        && d < S_UNDATED
+        && reason < HOW_REASON_LIMIT;
+    if !fits {
+        return None;
+    }
+    let how = code | if woken { HOW_WOKEN } else { 0 } | reason << HOW_REASON_SHIFT;
+    cur.last += d;
+    cur.saw(stop.kind, stop.goid, stop.site);
+    cur.saw(Kind::GoStart, start.goid, start.site);
+    Some(
+        SHORT
+            | SWITCH << KIND_SHIFT
+            | how << S_ARG_SHIFT
+            | d << S_DELTA_SHIFT
+            | start.goid << S_GOID_SHIFT,
+    )
+}
+
+/// Writes a hand-off at `out`: the slice of the goroutine `stop` names ends (`GoPark`,
+/// `GoSched` or `GoEnd`) and `start` (a `GoStart`) begins, both at tick `ts`; `woken`: the
+/// ending slice woke `start`'s goroutine (a `GoUnpark`, undated, just before the end). One
+/// switch word when the layout allows (module docs), else the same events as records.
+/// Returns the words written.
+///
+/// # Safety
+/// `out` is valid for writing 3 × [`MAX_WORDS`] words.
+#[inline(always)]
+pub(crate) unsafe fn write_switch(
+    out: *mut u64,
+    cur: &mut Cursor,
+    own: Track,
+    ts: u64,
+    stop: &Rec,
+    start: &Rec,
+    woken: bool,
+) -> usize {
+    debug_assert_eq!(start.kind, Kind::GoStart);
+    let word = if stop.track == own && start.track == own {
+        switch_word(cur, ts, stop, start, woken)
+    } else {
+        None
+    };
+    match word {
+        Some(word) => {
+            // SAFETY: room for one word (the caller's 3 × MAX_WORDS).
+            unsafe { out.write(word) };
+            1
+        }
+        _ => {
+            let mut n = 0;
+            let unpark = Rec {
+                kind: Kind::GoUnpark,
+                goid: start.goid,
+                arg: 0,
+                site: 0,
+                ..*start
+            };
+            // SAFETY: at most three records of MAX_WORDS each: the caller's room.
+            unsafe {
+                if woken {
+                    n += write(out, cur, own, None, &unpark);
+                }
+                n += write(out.add(n), cur, own, Some(ts), stop);
+                n + write(out.add(n), cur, own, Some(ts), start)
+            }
+        }
+    }
 }
 
 /// The long form of [`write`] (whose cursor is already moved): `d` the delta (`None`:
@@ -303,6 +445,10 @@ pub(crate) fn read(words: &[u64], base: u64, own: Track, out: &mut Vec<Event>) {
     let mut cur = Cursor::new(base);
     let mut it = words.iter().copied();
     while let Some(h) = it.next() {
+        if h & SHORT != 0 && (h >> KIND_SHIFT) & mask(KIND_BITS) == SWITCH {
+            read_switch(h, &mut cur, own, out);
+            continue;
+        }
         let Some(kind) = Kind::from_bits(((h >> KIND_SHIFT) & mask(KIND_BITS)) as u8) else {
             debug_assert!(false, "a trace record of unknown kind {h:#x}");
             return;
@@ -360,9 +506,8 @@ pub(crate) fn read(words: &[u64], base: u64, own: Track, out: &mut Vec<Event>) {
         if let Some(ts) = ts {
             cur.last = ts;
         }
-        if has_site(kind) {
-            cur.touch(goid, site);
-        } else {
+        cur.saw(kind, goid, site);
+        if !has_site(kind) {
             site = 0;
         }
         out.push(Event {
@@ -377,18 +522,62 @@ pub(crate) fn read(words: &[u64], base: u64, own: Track, out: &mut Vec<Event>) {
     }
 }
 
-/// How many records `words` holds (a full chunk, for the flight recorder's ring).
+/// Decodes the switch word `h` (module docs) into its two or three events.
+fn read_switch(h: u64, cur: &mut Cursor, own: Track, out: &mut Vec<Event>) {
+    let how = (h >> S_ARG_SHIFT) & mask(S_ARG_BITS);
+    let Some(stop) = stop_of_code(how & 3) else {
+        debug_assert!(false, "a switch word of unknown stop {h:#x}");
+        return;
+    };
+    let goid = h >> S_GOID_SHIFT;
+    let ev = |kind, ts, dated, goid, arg, site| Event {
+        ts,
+        dated,
+        goid,
+        arg,
+        site,
+        track: own,
+        kind,
+    };
+    if how & HOW_WOKEN != 0 {
+        out.push(ev(Kind::GoUnpark, cur.last, false, goid, 0, 0));
+    }
+    let ts = cur.last + ((h >> S_DELTA_SHIFT) & mask(S_DELTA_BITS));
+    cur.last = ts;
+    let (sgoid, ssite) = cur.running;
+    debug_assert!(sgoid != 0, "a switch word with no goroutine running");
+    // Looked up before the stop touches the sites, as the writer did.
+    let site = cur.site(goid);
+    debug_assert!(site.is_some(), "a switch word starting an unknown site");
+    let site = site.unwrap_or(0);
+    let reason = if stop == Kind::GoPark {
+        how >> HOW_REASON_SHIFT
+    } else {
+        0
+    };
+    out.push(ev(stop, ts, true, sgoid, reason, ssite));
+    cur.saw(stop, sgoid, ssite);
+    out.push(ev(Kind::GoStart, ts, true, goid, 0, site));
+    cur.saw(Kind::GoStart, goid, site);
+}
+
+/// How many events `words` holds (a full chunk, for the flight recorder's ring).
 pub(crate) fn count(words: &[u64]) -> usize {
     let mut n = 0;
     let mut i = 0;
     while i < words.len() {
         let h = words[i];
-        i += if h & SHORT != 0 {
-            1
+        if h & SHORT != 0 {
+            i += 1;
+            n += if (h >> KIND_SHIFT) & mask(KIND_BITS) == SWITCH {
+                2 + ((h >> S_ARG_SHIFT) & HOW_WOKEN != 0) as usize
+            } else {
+                1
+            };
         } else {
-            2 + ((h >> FLAG_SHIFT) & mask(FLAG_BITS)).count_ones() as usize
-        };
-        n += 1;
+            i += 2 + ((h >> FLAG_SHIFT) & mask(FLAG_BITS)).count_ones() as usize;
+            n += 1;
+        }
     }
     n
 }
@@ -481,6 +670,110 @@ mod tests {
         // Each goroutine's first start gives its site (long); the rest are short.
         assert_eq!(sizes[..4], [2, 1, 1, 2]);
         assert!(sizes[4..].iter().all(|&k| k == 1), "{sizes:?}");
+    }
+
+    /// A hand-off (a wake-up, the end of the running slice, the next start at the same tick)
+    /// is one switch word and reads back as the three events; one that does not fit a word
+    /// (the stop of a goroutine that is not the running one, an `Other` reason) is written as
+    /// records. Kills: the switch word naming the wrong stopping goroutine or reason; the
+    /// wake-up flag lost or set; `count` counting a switch word as one event; a switch word
+    /// written for a stop the reader cannot attribute.
+    #[test]
+    fn a_hand_off_is_one_word() {
+        let (p0, site_a, site_b) = (Track::p(0), site_here(), site_here());
+        let (a, b) = (7, 8);
+        let mut words = vec![0u64; 64];
+        let mut cur = Cursor::new(100);
+        let mut n = 0;
+        let mut put = |cur: &mut Cursor, ts, r: Rec| {
+            // SAFETY: `words` has room (64 words, a few records).
+            n += unsafe { write(words.as_mut_ptr().add(n), cur, p0, ts, &r) };
+            n
+        };
+        put(&mut cur, Some(110), rec(Kind::GoStart, p0, a, 0, site_a));
+        put(&mut cur, Some(120), rec(Kind::GoStart, p0, b, 0, site_b)); // B's site known
+        let at = put(&mut cur, Some(130), rec(Kind::GoStart, p0, a, 0, site_a));
+        // A wakes B, parks on a channel (reason 1), B starts: one word.
+        // SAFETY: `words` has room for 3 × MAX_WORDS past `at` (and below).
+        let k = unsafe {
+            write_switch(
+                words.as_mut_ptr().add(at),
+                &mut cur,
+                p0,
+                190,
+                &rec(Kind::GoPark, p0, a, 1, site_a),
+                &rec(Kind::GoStart, p0, b, 0, site_b),
+                true,
+            )
+        };
+        assert_eq!(k, 1);
+        // B yields and starts again at once, nobody woken: one word.
+        // SAFETY: as above.
+        let k2 = unsafe {
+            write_switch(
+                words.as_mut_ptr().add(at + 1),
+                &mut cur,
+                p0,
+                200,
+                &rec(Kind::GoSched, p0, b, 0, site_b),
+                &rec(Kind::GoStart, p0, b, 0, site_b),
+                false,
+            )
+        };
+        assert_eq!(k2, 1);
+        // A stop of A, which is not running: records (no unpark, a park, a start).
+        let other = (site_a ^ 0x7fff_0000_0000) & !0xffff | 3; // an `Other` reason
+                                                               // SAFETY: as above.
+        let k3 = unsafe {
+            write_switch(
+                words.as_mut_ptr().add(at + 2),
+                &mut cur,
+                p0,
+                210,
+                &rec(Kind::GoPark, p0, a, 1, site_a),
+                &rec(Kind::GoStart, p0, a, 0, site_a),
+                false,
+            )
+        };
+        assert!(k3 >= 2, "{k3}");
+        // B is not running now either (A is): an `Other` reason, woken: records too.
+        // SAFETY: as above.
+        let k4 = unsafe {
+            write_switch(
+                words.as_mut_ptr().add(at + 2 + k3),
+                &mut cur,
+                p0,
+                220,
+                &rec(Kind::GoPark, p0, a, other, site_a),
+                &rec(Kind::GoStart, p0, b, 0, site_b),
+                true,
+            )
+        };
+        assert!(k4 >= 3, "{k4}");
+        words.truncate(at + 2 + k3 + k4);
+        let mut out = Vec::new();
+        read(&words, 100, p0, &mut out);
+        assert_eq!(count(&words), out.len());
+        let got: Vec<(Kind, u64, u64, u64, bool, u64)> = out
+            .iter()
+            .map(|e| (e.kind, e.goid, e.ts, e.arg, e.dated, e.site))
+            .collect();
+        use Kind::*;
+        assert_eq!(
+            got[3..],
+            [
+                (GoUnpark, b, 130, 0, false, 0),
+                (GoPark, a, 190, 1, true, site_a),
+                (GoStart, b, 190, 0, true, site_b),
+                (GoSched, b, 200, 0, true, site_b),
+                (GoStart, b, 200, 0, true, site_b),
+                (GoPark, a, 210, 1, true, site_a),
+                (GoStart, a, 210, 0, true, site_a),
+                (GoUnpark, b, 210, 0, false, 0),
+                (GoPark, a, 220, other, true, site_a),
+                (GoStart, b, 220, 0, true, site_b),
+            ]
+        );
     }
 
     /// Every form and flag decodes to what was written. Kills: any field's extension word

@@ -107,7 +107,7 @@
 //! A trace keeps its events in memory until it stops: 8 bytes for most events, against
 //! about 100 bytes of JSON each. A busy pingpong records six events per round trip in two
 //! words (16 bytes: two hand-offs) and reads the clock twice. On the project's 2-core VM (quiet, alternated runs) that
-//! makes pingpong about 1.17× slower and skynet about 1.07×; Go 1.27's own tracer costs
+//! makes pingpong about 1.17× slower and skynet about 1.09×; Go 1.27's own tracer costs
 //! 2.26× and 1.28× there (its twins trace with `GO_TRACE=FILE`). The records' stores are
 //! prefetched for writing a few lines ahead (`buf.rs`, `prefetch_for_write`).
 //!

@@ -5,7 +5,10 @@ use crate::loom::atomic::{AtomicU8, Ordering::*};
 use crate::loom::{Arc, Mutex, UnsafeCell};
 use crate::park::{self, Unparker, WaitReason};
 use crate::runtime::Runtime;
-use crate::sched::{self, g::Task};
+use crate::sched::{
+    self,
+    g::{Task, TaskBox},
+};
 use std::any::Any;
 use std::fmt;
 use std::future::Future;
@@ -271,15 +274,15 @@ struct GoTask<F, T> {
     slot: Arc<JoinSlot<T>>,
 }
 
-impl<F: FnOnce() -> T + Send, T: Send> Task for GoTask<F, T> {
-    fn run(self: Box<Self>, s: &Arc<sched::Sched>, goid: u64) {
-        let GoTask { f, slot } = *self;
+impl<F: FnOnce() -> T + Send + 'static, T: Send + 'static> Task for GoTask<F, T> {
+    fn run(self, s: &Arc<sched::Sched>, goid: u64) {
+        let GoTask { f, slot } = self;
         let r = panic::catch_unwind(AssertUnwindSafe(f)).map_err(join_error);
         slot.complete(r, s, goid);
     }
 
-    fn cancel(self: Box<Self>, why: JoinError, s: &Arc<sched::Sched>, goid: u64) {
-        let GoTask { f, slot } = *self;
+    fn cancel(self, why: JoinError, s: &Arc<sched::Sched>, goid: u64) {
+        let GoTask { f, slot } = self;
         // The captures' drops run here, wherever the runtime cancels the goroutine.
         if let Some(msg) = drop_contained(f) {
             s.unhandled_panic(goid, msg);
@@ -289,14 +292,14 @@ impl<F: FnOnce() -> T + Send, T: Send> Task for GoTask<F, T> {
 }
 
 /// Wraps a closure as a task and its join slot (whose state starts as `state`).
-fn make_task<F, T>(f: F, state: u8) -> (Box<dyn Task>, Arc<JoinSlot<T>>)
+fn make_task<F, T>(f: F, state: u8) -> (TaskBox, Arc<JoinSlot<T>>)
 where
     F: FnOnce() -> T + Send + 'static,
     T: Send + 'static,
 {
     let slot = Arc::new(JoinSlot::new(state));
     (
-        Box::new(GoTask {
+        TaskBox::new(GoTask {
             f,
             slot: slot.clone(),
         }),
@@ -305,7 +308,7 @@ where
 }
 
 /// A detached task for runtime-internal goroutines.
-pub(crate) fn task_for(f: Box<dyn FnOnce() + Send>) -> Box<dyn Task> {
+pub(crate) fn task_for(f: Box<dyn FnOnce() + Send>) -> TaskBox {
     make_task(f, HANDLE_GONE).0
 }
 

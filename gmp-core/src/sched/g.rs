@@ -20,17 +20,124 @@ use crate::loom::atomic::{AtomicBool, AtomicU64, AtomicU8, Ordering::*};
 use crate::loom::{Arc, Mutex, UnsafeCell};
 use crate::park::thread::ThreadParker;
 use crate::reason::WaitReason;
+use std::alloc::Layout;
 use std::fmt;
 use std::panic::Location;
+use std::ptr::NonNull;
 
 /// What a goroutine runs: its closure plus the join slot it reports to.
-pub(crate) trait Task: Send {
+pub(crate) trait Task: Send + Sized + 'static {
     /// Runs the body of goroutine `goid` of `s` to completion. Nothing escapes: its panics,
     /// and those of the drops the runtime runs for it, are caught and reported to `s`.
-    fn run(self: Box<Self>, s: &Arc<Sched>, goid: u64);
+    fn run(self, s: &Arc<Sched>, goid: u64);
     /// The goroutine never started: drop the closure (contained, as above) and report `why`.
-    fn cancel(self: Box<Self>, why: crate::JoinError, s: &Arc<Sched>, goid: u64);
+    fn cancel(self, why: crate::JoinError, s: &Arc<Sched>, goid: u64);
 }
+
+/// A [`Task`] of any type, in memory from the P's record caches (`sudog.rs`) rather than the
+/// allocator's: like a `Box<dyn Task>`, with its own table of the three operations.
+///
+/// Why not a `Box`: a spawning goroutine allocates the task and the goroutine frees it when
+/// it starts, most often on another thread; glibc's thread caches then never hold what the
+/// spawner needs, and spawn_join spent a quarter of its time in `_int_malloc` (profile in the
+/// README). The P caches move such blocks between Ps through their central list, as Go's
+/// `gfget`/`gfput` do for Gs. A task is moved out of its block before its body runs, so a
+/// parked goroutine holds no task memory.
+pub(crate) struct TaskBox {
+    ptr: NonNull<u8>,
+    vt: &'static TaskVt,
+}
+
+/// A task type's operations on its block.
+struct TaskVt {
+    /// Moves the task out, frees the block, runs the task.
+    run: unsafe fn(NonNull<u8>, &Arc<Sched>, u64),
+    /// Moves the task out, frees the block, cancels the task.
+    cancel: unsafe fn(NonNull<u8>, crate::JoinError, &Arc<Sched>, u64),
+    /// Drops the task in place and frees the block.
+    drop: unsafe fn(NonNull<u8>),
+}
+
+/// The [`TaskVt`] of `T` (a constant, so `&VtOf::<T>::VT` is `'static`).
+struct VtOf<T>(std::marker::PhantomData<T>);
+
+impl<T: Task> VtOf<T> {
+    const VT: TaskVt = TaskVt {
+        run: Self::run,
+        cancel: Self::cancel,
+        drop: Self::drop,
+    };
+
+    /// # Safety
+    /// `p` is a [`TaskBox`]'s block holding a `T`, which is not used again.
+    unsafe fn take(p: NonNull<u8>) -> T {
+        // SAFETY: the caller's contract: a `T` is there, read once.
+        let t = unsafe { p.cast::<T>().as_ptr().read() };
+        // SAFETY: moved out just above; the block came from `alloc_record` for `T`'s layout.
+        unsafe { super::sudog::free_record(p, Layout::new::<T>()) };
+        t
+    }
+
+    /// # Safety
+    /// As [`take`](Self::take).
+    unsafe fn run(p: NonNull<u8>, s: &Arc<Sched>, goid: u64) {
+        // SAFETY: the caller's contract.
+        unsafe { Self::take(p) }.run(s, goid)
+    }
+
+    /// # Safety
+    /// As [`take`](Self::take).
+    unsafe fn cancel(p: NonNull<u8>, why: crate::JoinError, s: &Arc<Sched>, goid: u64) {
+        // SAFETY: the caller's contract.
+        unsafe { Self::take(p) }.cancel(why, s, goid)
+    }
+
+    /// # Safety
+    /// As [`take`](Self::take).
+    unsafe fn drop(p: NonNull<u8>) {
+        // SAFETY: the caller's contract.
+        drop(unsafe { Self::take(p) })
+    }
+}
+
+impl TaskBox {
+    /// Moves `t` into a block from the caller's P's cache (or the allocator).
+    pub(crate) fn new<T: Task>(t: T) -> TaskBox {
+        let ptr = super::sudog::alloc_record(Layout::new::<T>());
+        // SAFETY: `alloc_record` gave free memory of `T`'s layout (dangling and aligned for
+        // a zero-sized `T`, which the write does not touch).
+        unsafe { ptr.cast::<T>().as_ptr().write(t) };
+        TaskBox {
+            ptr,
+            vt: &VtOf::<T>::VT,
+        }
+    }
+
+    /// [`Task::run`].
+    pub(crate) fn run(self, s: &Arc<Sched>, goid: u64) {
+        let this = std::mem::ManuallyDrop::new(self);
+        // SAFETY: the block holds the task `vt` was made for; `this` is not dropped, so the
+        // task is used this once.
+        unsafe { (this.vt.run)(this.ptr, s, goid) }
+    }
+
+    /// [`Task::cancel`].
+    pub(crate) fn cancel(self, why: crate::JoinError, s: &Arc<Sched>, goid: u64) {
+        let this = std::mem::ManuallyDrop::new(self);
+        // SAFETY: as in `run`.
+        unsafe { (this.vt.cancel)(this.ptr, why, s, goid) }
+    }
+}
+
+impl Drop for TaskBox {
+    fn drop(&mut self) {
+        // SAFETY: the block holds the task `vt` was made for, dropped this once.
+        unsafe { (self.vt.drop)(self.ptr) }
+    }
+}
+
+// SAFETY: a `TaskBox` owns its task as a `Box<T>` would, and every `T: Task` is `Send`.
+unsafe impl Send for TaskBox {}
 
 /// Goroutine status, the low bits of `G::state`: free or finished (Go: `_Gdead`).
 pub const DEAD: u64 = 0;
@@ -84,7 +191,7 @@ pub(crate) struct G {
     pub(crate) state: AtomicU64,
     pub(crate) sched: Arc<Sched>,
     /// The entry task, until the goroutine starts. Owned by whoever owns the G.
-    pub(crate) task: UnsafeCell<Option<Box<dyn Task>>>,
+    pub(crate) task: UnsafeCell<Option<TaskBox>>,
     /// The coroutine (with its stack) the goroutine runs on, from its first run until it
     /// finishes; then it goes to the P's coroutine cache for the next goroutine.
     pub(crate) co: UnsafeCell<Option<Co>>,
@@ -481,6 +588,66 @@ pub fn dead_word(goid: u64) -> u64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A task that counts what happens to it.
+    struct Counted {
+        ran: std::sync::Arc<std::sync::atomic::AtomicUsize>,
+        drops: std::sync::Arc<std::sync::atomic::AtomicUsize>,
+        /// Sizes the task into a block class, or past every class (a plain allocation).
+        _pad: Vec<u64>,
+    }
+
+    impl Drop for Counted {
+        fn drop(&mut self) {
+            self.drops.fetch_add(1, SeqCst);
+        }
+    }
+
+    impl Task for Counted {
+        fn run(self, _: &Arc<Sched>, goid: u64) {
+            self.ran.fetch_add(goid as usize, SeqCst);
+        }
+        fn cancel(self, _: crate::JoinError, _: &Arc<Sched>, _: u64) {
+            self.ran.fetch_add(100, SeqCst);
+        }
+    }
+
+    /// A `TaskBox` runs, cancels or drops its task exactly once, whatever its size. Kills: a
+    /// table built for the wrong type; `run` dropping the task a second time after moving it
+    /// out; `drop` leaking the task.
+    #[test]
+    fn a_task_box_runs_cancels_or_drops_its_task_once() {
+        use std::sync::atomic::AtomicUsize;
+        let s = crate::Runtime::default_sched().clone();
+        let ran = std::sync::Arc::new(AtomicUsize::new(0));
+        let drops = std::sync::Arc::new(AtomicUsize::new(0));
+        let task = || Counted {
+            ran: ran.clone(),
+            drops: drops.clone(),
+            _pad: Vec::new(),
+        };
+        TaskBox::new(task()).run(&s, 7);
+        assert_eq!((ran.load(SeqCst), drops.load(SeqCst)), (7, 1));
+        TaskBox::new(task()).cancel(crate::JoinError::Cancelled, &s, 7);
+        assert_eq!((ran.load(SeqCst), drops.load(SeqCst)), (107, 2));
+        drop(TaskBox::new(task()));
+        assert_eq!((ran.load(SeqCst), drops.load(SeqCst)), (107, 3));
+        // Too large for any block class: a plain allocation, the same once.
+        struct Big(Counted, [u64; 64]);
+        impl Task for Big {
+            fn run(self, s: &Arc<Sched>, goid: u64) {
+                let Big(c, pad) = self;
+                c.run(s, goid + pad[63]);
+            }
+            fn cancel(self, why: crate::JoinError, s: &Arc<Sched>, goid: u64) {
+                self.0.cancel(why, s, goid)
+            }
+        }
+        TaskBox::new(Big(task(), [1; 64])).run(&s, 1);
+        assert_eq!((ran.load(SeqCst), drops.load(SeqCst)), (109, 4));
+        drop(TaskBox::new(Big(task(), [1; 64])));
+        assert_eq!(drops.load(SeqCst), 5);
+    }
 
     #[test]
     fn reason_codes_round_trip() {

@@ -18,7 +18,7 @@
 //!   other field is written; it then goes into the spawner's `runnext` (or the global queue).
 
 use super::co::Co;
-use super::g::{self, Task, G};
+use super::g::{self, TaskBox, G};
 use super::m::current_p_of;
 use super::p::P;
 use super::Sched;
@@ -42,7 +42,7 @@ impl Sched {
     /// caller's P when the caller is an M of this runtime. Returns the goroutine id.
     pub(crate) fn newproc(
         self: &Arc<Self>,
-        task: Box<dyn Task>,
+        task: TaskBox,
         site: &'static Location<'static>,
         parent: u64,
         is_main: bool,

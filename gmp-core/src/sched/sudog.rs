@@ -203,7 +203,7 @@ impl Drop for SudogCentral {
 /// Memory for a record of `layout`: a block from the caller's P's cache in a goroutine, else
 /// from the allocator (a dangling, aligned pointer for a zero size).
 #[inline]
-fn alloc_record(layout: Layout) -> NonNull<u8> {
+pub(crate) fn alloc_record(layout: Layout) -> NonNull<u8> {
     match layout_class(layout) {
         Some(class) => {
             super::m::with_sudogcache(|cache, central, _| cache.acquire_sudog(central, class))
@@ -247,7 +247,7 @@ fn alloc_record_with_current(layout: Layout) -> (NonNull<u8>, crate::park::Unpar
 /// `ptr` came from [`alloc_record`] (or its `_with_current` form) for this layout, whatever
 /// it held was dropped or moved out, and it is not used again.
 #[inline]
-unsafe fn free_record(ptr: NonNull<u8>, layout: Layout) {
+pub(crate) unsafe fn free_record(ptr: NonNull<u8>, layout: Layout) {
     match layout_class(layout) {
         Some(class) => {
             let kept = super::m::with_sudogcache(|cache, central, _| {

@@ -1,7 +1,7 @@
 //! Goroutines: `go`, `JoinHandle`, and the runtime-package functions (`gosched`, `goexit`,
 //! `sleep`, `num_goroutine`, ...).
 
-use crate::loom::atomic::{AtomicU8, Ordering::*};
+use crate::loom::atomic::{fence, AtomicU8, AtomicUsize, Ordering::*};
 use crate::loom::{Arc, Mutex, UnsafeCell};
 use crate::park::{self, Unparker, WaitReason};
 use crate::runtime::Runtime;
@@ -115,7 +115,7 @@ pub(crate) fn cancel_unwind() -> ! {
 /// callbacks registered by [`JoinHandle::on_finish`] (`gmp_chan::done`), which run at the end
 /// even if the handle is gone by then.
 ///
-/// 72 bytes for `T = ()` on x86_64 (88 with its `Arc` counts).
+/// 72 bytes for `T = ()` on x86_64 (80 with its reference count, [`SlotRef`]).
 struct JoinSlot<T> {
     state: AtomicU8,
     result: UnsafeCell<Option<Result<T, JoinError>>>,
@@ -164,9 +164,122 @@ impl Notify {
     }
 }
 
-/// The size of the join slot of a goroutine returning `T` (the memory accounting test).
+/// The size of the join slot of a goroutine returning `T`, with its reference count (the
+/// memory accounting test).
 pub(crate) fn join_slot_size<T>() -> usize {
-    std::mem::size_of::<JoinSlot<T>>()
+    std::mem::size_of::<SlotCell<T>>()
+}
+
+impl<T> Drop for JoinSlot<T> {
+    fn drop(&mut self) {
+        // The result left in it, if any, dropped through the cell (an access loom sees, so
+        // `loom_join` checks that the last reference's free comes after the other side's
+        // writes: `SlotRef`'s ordering).
+        // SAFETY: the slot is being dropped: nobody else can reach it.
+        drop(self.result.with_mut(|x| unsafe { (*x).take() }));
+    }
+}
+
+/// For loom models (`tests/loom_join.rs`): a slot's two references, as a spawn makes them,
+/// and a goroutine's write of its result.
+pub(crate) struct SlotProbe(SlotRef<u64>);
+
+impl SlotProbe {
+    pub(crate) fn pair() -> (SlotProbe, SlotProbe) {
+        let (a, b) = SlotRef::pair(0);
+        (SlotProbe(a), SlotProbe(b))
+    }
+
+    /// Writes `v` as the result, as `JoinSlot::complete` does first (no state change).
+    pub(crate) fn write(&self, v: u64) {
+        // SAFETY: the models write from one of the two references only.
+        self.0.result.with_mut(|x| unsafe { *x = Some(Ok(v)) });
+    }
+}
+
+/// A join slot and its reference count, in one block of the P caches.
+struct SlotCell<T> {
+    /// References left: the goroutine's task and its handle.
+    ///
+    /// | value | meaning                                  | moved by                        |
+    /// |-------|------------------------------------------|---------------------------------|
+    /// | 2     | the task and the handle hold the slot    | spawn (`SlotRef::pair`)         |
+    /// | 1     | one of them is done with it              | the first drop (Release)        |
+    /// | 0     | freed                                    | the second drop (then Acquire)  |
+    refs: AtomicUsize,
+    slot: JoinSlot<T>,
+}
+
+/// A counted reference to a goroutine's join slot, shared by its task and its
+/// [`JoinHandle`]: `Arc<JoinSlot<T>>`'s job, with the memory from the P caches (`sudog.rs`)
+/// instead of the allocator, as [`TaskBox`]'s (which says why: the spawner allocates, the
+/// goroutine's thread frees). The slot outlives the goroutine's start (its handle waits on
+/// it), so its block stays while the goroutine is parked: 80 bytes for `T = ()`, in the
+/// 96-byte class, what glibc's chunk for the `Arc` was.
+struct SlotRef<T> {
+    cell: std::ptr::NonNull<SlotCell<T>>,
+    _owns: std::marker::PhantomData<SlotCell<T>>,
+}
+
+// SAFETY: shared access to the slot is through `&JoinSlot<T>`, which is `Sync` for `T: Send`
+// (its own protocol); the count is atomic; the last reference drops the slot, which moves a
+// `T` between threads, as `Arc<JoinSlot<T>>` did.
+unsafe impl<T: Send> Send for SlotRef<T> {}
+// SAFETY: as above.
+unsafe impl<T: Send> Sync for SlotRef<T> {}
+
+// A pointer, as `Arc` is: moving it never moves the slot.
+impl<T> Unpin for SlotRef<T> {}
+
+impl<T> SlotRef<T> {
+    /// A new slot (its state `state`) and its two references: the task's and the handle's.
+    fn pair(state: u8) -> (SlotRef<T>, SlotRef<T>) {
+        let layout = std::alloc::Layout::new::<SlotCell<T>>();
+        let cell = crate::sched::sudog::alloc_record(layout).cast::<SlotCell<T>>();
+        // SAFETY: free memory of the cell's layout, from `alloc_record`.
+        unsafe {
+            cell.as_ptr().write(SlotCell {
+                refs: AtomicUsize::new(2),
+                slot: JoinSlot::new(state),
+            })
+        };
+        let r = || SlotRef {
+            cell,
+            _owns: std::marker::PhantomData,
+        };
+        (r(), r())
+    }
+}
+
+impl<T> std::ops::Deref for SlotRef<T> {
+    type Target = JoinSlot<T>;
+    fn deref(&self) -> &JoinSlot<T> {
+        // SAFETY: the cell lives while a reference does (the count).
+        unsafe { &self.cell.as_ref().slot }
+    }
+}
+
+impl<T> Drop for SlotRef<T> {
+    fn drop(&mut self) {
+        // SAFETY: as in `deref`: this reference still counts.
+        let refs = unsafe { &self.cell.as_ref().refs };
+        // Release: this side's uses of the slot come before the other side's free (Arc's
+        // protocol).
+        if refs.fetch_sub(1, Release) != 1 {
+            return;
+        }
+        // Acquire: the other side's uses (its Release decrement) come before the free.
+        fence(Acquire);
+        // SAFETY: the last reference: nobody else uses the cell; dropped once, then its block
+        // (from `alloc_record` for this layout) is given back.
+        unsafe {
+            std::ptr::drop_in_place(self.cell.as_ptr());
+            crate::sched::sudog::free_record(
+                self.cell.cast(),
+                std::alloc::Layout::new::<SlotCell<T>>(),
+            );
+        }
+    }
 }
 
 const DONE: u8 = 1;
@@ -271,7 +384,7 @@ pub(crate) fn call_contained(f: impl FnOnce()) -> Option<String> {
 
 struct GoTask<F, T> {
     f: F,
-    slot: Arc<JoinSlot<T>>,
+    slot: SlotRef<T>,
 }
 
 impl<F: FnOnce() -> T + Send + 'static, T: Send + 'static> Task for GoTask<F, T> {
@@ -292,19 +405,13 @@ impl<F: FnOnce() -> T + Send + 'static, T: Send + 'static> Task for GoTask<F, T>
 }
 
 /// Wraps a closure as a task and its join slot (whose state starts as `state`).
-fn make_task<F, T>(f: F, state: u8) -> (TaskBox, Arc<JoinSlot<T>>)
+fn make_task<F, T>(f: F, state: u8) -> (TaskBox, SlotRef<T>)
 where
     F: FnOnce() -> T + Send + 'static,
     T: Send + 'static,
 {
-    let slot = Arc::new(JoinSlot::new(state));
-    (
-        TaskBox::new(GoTask {
-            f,
-            slot: slot.clone(),
-        }),
-        slot,
-    )
+    let (mine, handle) = SlotRef::pair(state);
+    (TaskBox::new(GoTask { f, slot: mine }), handle)
 }
 
 /// A detached task for runtime-internal goroutines.
@@ -315,7 +422,7 @@ pub(crate) fn task_for(f: Box<dyn FnOnce() + Send>) -> TaskBox {
 /// An owned permission to join a goroutine. Dropping it detaches the goroutine (Go has no
 /// join: the goroutine just runs on).
 pub struct JoinHandle<T> {
-    slot: Arc<JoinSlot<T>>,
+    slot: SlotRef<T>,
     id: GoId,
     /// The runtime the goroutine runs on (`Sched::id`), to report a panic nobody joined.
     runtime: u64,

@@ -349,12 +349,13 @@ pub mod __private {
         copyout_stats, parked_resident, stacks_carved, stacks_copied_out, ParkedStack,
     };
 
-    /// The heap bytes of a goroutine's G and of the join slot of a goroutine returning `T`,
-    /// each with its `Arc` counts (the memory accounting test adds the allocator's share).
+    /// The heap bytes of a goroutine's G (with its `Arc` counts) and of the join slot of a
+    /// goroutine returning `T` (with its count; the memory accounting test adds the
+    /// allocator's share, which the slot's block class matches).
     pub fn goroutine_sizes<T>() -> (usize, usize) {
         (
             std::mem::size_of::<crate::sched::g::G>() + 16,
-            crate::goroutine::join_slot_size::<T>() + 16,
+            crate::goroutine::join_slot_size::<T>(),
         )
     }
     pub use crate::sched::g::{
@@ -363,6 +364,29 @@ pub mod __private {
         RUNNING, STACK_COPYING, STACK_OUT, STATUS_MASK, SYSCALL, WAITING,
     };
     pub use crate::sched::leak::{counts_read, still_parked};
+
+    /// loom: a goroutine's join slot shared by its task and its handle (`goroutine.rs`,
+    /// `SlotRef`): `slot_pair` makes the two references, `write` is the goroutine's write of
+    /// its result; dropping both frees the slot once.
+    pub struct SlotRefProbe(crate::goroutine::SlotProbe);
+
+    impl std::fmt::Debug for SlotRefProbe {
+        fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            f.write_str("SlotRefProbe")
+        }
+    }
+
+    impl SlotRefProbe {
+        /// The two references of a new slot.
+        pub fn pair() -> (SlotRefProbe, SlotRefProbe) {
+            let (a, b) = crate::goroutine::SlotProbe::pair();
+            (SlotRefProbe(a), SlotRefProbe(b))
+        }
+        /// Writes `v` as the goroutine's result.
+        pub fn write(&self, v: u64) {
+            self.0.write(v)
+        }
+    }
 
     /// The leak tests' settle: waits (sleeping 1 ms at a time) until at least `parked`
     /// goroutines of the caller's runtime are parked and exactly `live` exist (the caller

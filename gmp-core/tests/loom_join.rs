@@ -4,6 +4,8 @@
 //! never read after it was dropped, and a joined result arrives whole.
 //! (Whether the result is dropped while the handle is still there or afterwards depends on the
 //! interleaving; both appear among loom's executions.)
+//! The slot's two references (`SlotRef`: the task's and the handle's) race to free it: the
+//! last drop frees it after the other side's writes.
 #![cfg(loom)]
 
 use gmp_core::Runtime;
@@ -59,5 +61,22 @@ fn a_joined_result_arrives_whole_and_is_dropped_by_its_reader() {
         drop(v);
         assert_eq!(drops.load(SeqCst), 1);
         drop(rt);
+    });
+}
+
+/// The slot's references: the goroutine's side writes its result and drops its reference
+/// while the handle's side drops its own; whichever is last frees the slot (dropping the
+/// result through its cell), after the other's write. Kills: the decrement not Release, or
+/// no Acquire fence before the free (loom reports the free's access racing the write).
+#[test]
+fn the_last_reference_frees_the_slot_after_the_others_writes() {
+    loom::model(|| {
+        let (task, handle) = gmp_core::__private::SlotRefProbe::pair();
+        let t = loom::thread::spawn(move || {
+            task.write(7);
+            drop(task);
+        });
+        drop(handle);
+        t.join().unwrap();
     });
 }

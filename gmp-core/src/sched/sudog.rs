@@ -38,8 +38,10 @@ use std::ops::Deref;
 use std::ptr::NonNull;
 
 /// The size classes of waiter records, in bytes. gmp-chan's record for a plain send or
-/// receive is 40 bytes plus the value's `Option<T>`; gmp-sync's parking-lot waiter is 48.
-pub(crate) const CLASS_BYTES: [usize; 3] = [64, 128, 256];
+/// receive is 40 bytes plus the value's `Option<T>`; gmp-sync's parking-lot waiter is 48; a
+/// goroutine's join slot (`goroutine.rs`, `SlotRef`) is 80 for `T = ()`, which the 96-byte
+/// class holds with no more waste than glibc's chunk for it.
+pub(crate) const CLASS_BYTES: [usize; 4] = [64, 96, 128, 256];
 /// Alignment of every block.
 const CLASS_ALIGN: usize = 16;
 const NCLASS: usize = CLASS_BYTES.len();
@@ -418,7 +420,9 @@ mod tests {
         assert_eq!(class_of::<[u8; 1]>(), Some(0));
         assert_eq!(class_of::<[u64; 8]>(), Some(0));
         assert_eq!(class_of::<[u64; 9]>(), Some(1));
-        assert_eq!(class_of::<[u64; 32]>(), Some(2));
+        assert_eq!(class_of::<[u64; 12]>(), Some(1));
+        assert_eq!(class_of::<[u64; 13]>(), Some(2));
+        assert_eq!(class_of::<[u64; 32]>(), Some(3));
         assert_eq!(class_of::<[u64; 33]>(), None);
         assert_eq!(class_of::<()>(), None);
         #[repr(align(64))]

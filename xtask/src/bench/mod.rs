@@ -69,7 +69,10 @@ use table::RowResult;
 use tokio::TokioSide;
 
 pub(crate) fn run(args: &[String]) -> Result<(), DynError> {
-    let opts = options::parse_args(args)?;
+    let opts = options::with_env_procs(
+        options::parse_args(args)?,
+        std::env::var("BENCH_WORKERS").ok().as_deref(),
+    )?;
     if opts.help {
         eprintln!("{}", options::usage());
         return Ok(());

@@ -6,8 +6,8 @@ use std::time::Duration;
 
 /// The options in one line, as `cargo xtask bench --help` and `cargo xtask --help` show them.
 pub(crate) const FLAGS: &str =
-    "[--runs N] [--no-warmup] [--allow-noise] [--timeout SECS] [--echo-secs SECS] [--no-go] \
-     [--install-go] [--no-tokio] [--no-build]";
+    "[--runs N] [--no-warmup] [--allow-noise] [--timeout SECS] [--echo-secs SECS] [--procs N] \
+     [--no-go] [--install-go] [--no-tokio] [--no-build]";
 
 /// What each option does, for `--help`.
 const OPTIONS_HELP: &str = "\
@@ -27,6 +27,9 @@ options:
                      the rows measured beside a build as not comparable
   --timeout SECS     time limit of one run (default 120)
   --echo-secs SECS   how long each echo_tcp run lasts (default 10)
+  --procs N          run every row but pingpong_p1 with N Ps (Go: GOMAXPROCS, tokio: N
+                     worker threads) instead of 2: more Ps than cores shows whether contended
+                     paths degrade (default: $BENCH_WORKERS if set, else 2)
   --no-build         run the binaries already built (gmp's and the tokio twins')
   --no-go            run without the Go twins
   --no-tokio         run without the tokio twins (not built either); without it they are
@@ -64,6 +67,8 @@ pub(super) struct Options {
     pub(super) allow_noise: bool,
     pub(super) timeout: Duration,
     pub(super) echo_secs: f64,
+    /// `--procs N` (or `$BENCH_WORKERS`): the Ps of every row that does not fix its own.
+    pub(super) procs: Option<usize>,
     pub(super) go: bool,
     /// `--install-go`: install Go 1.23 if none is found (never done without it).
     pub(super) install_go: bool,
@@ -82,6 +87,7 @@ pub(super) fn parse_args(args: &[String]) -> Result<Options, DynError> {
         allow_noise: false,
         timeout: Duration::from_secs(120),
         echo_secs: 10.0,
+        procs: None,
         go: true,
         install_go: false,
         tokio: true,
@@ -132,6 +138,7 @@ pub(super) fn parse_args(args: &[String]) -> Result<Options, DynError> {
                     }
                 };
             }
+            "--procs" => opts.procs = Some(parse_procs("--procs", &value("a number")?)?),
             "--no-warmup" => opts.warmup = false,
             "--allow-noise" => opts.allow_noise = true,
             "--no-go" => opts.go = false,
@@ -169,6 +176,23 @@ pub(super) fn parse_args(args: &[String]) -> Result<Options, DynError> {
     Ok(opts)
 }
 
+/// A number of Ps (≥ 1) given by `what`.
+fn parse_procs(what: &str, v: &str) -> Result<usize, DynError> {
+    match v.parse::<usize>() {
+        Ok(n) if n >= 1 => Ok(n),
+        _ => Err(format!("bench: {what} takes a number of Ps ≥ 1, not `{v}`").into()),
+    }
+}
+
+/// `$BENCH_WORKERS` (its value `env`), the default of `--procs`: applied when the command
+/// line has no `--procs`.
+pub(super) fn with_env_procs(mut opts: Options, env: Option<&str>) -> Result<Options, DynError> {
+    if let (None, Some(v)) = (opts.procs, env) {
+        opts.procs = Some(parse_procs("BENCH_WORKERS", v)?);
+    }
+    Ok(opts)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -199,6 +223,30 @@ mod tests {
             .contains("unknown row `nope`"));
         let e = parse_args(&a(&["--frobnicate"])).unwrap_err().to_string();
         assert!(e.contains("unknown option `--frobnicate`"), "{e}");
+    }
+
+    /// `--procs` and `$BENCH_WORKERS`: the command line wins; bad values are refused with
+    /// what was wrong.
+    #[test]
+    fn procs_come_from_the_flag_or_bench_workers() {
+        let a = |v: &[&str]| v.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        assert_eq!(parse_args(&[]).unwrap().procs, None);
+        assert_eq!(parse_args(&a(&["--procs", "8"])).unwrap().procs, Some(8));
+        assert_eq!(parse_args(&a(&["--procs=3"])).unwrap().procs, Some(3));
+        let e = parse_args(&a(&["--procs=0"])).unwrap_err().to_string();
+        assert!(
+            e.contains("--procs takes a number of Ps ≥ 1, not `0`"),
+            "{e}"
+        );
+        let env = |args: &[&str], v| with_env_procs(parse_args(&a(args)).unwrap(), v);
+        assert_eq!(env(&[], Some("8")).unwrap().procs, Some(8));
+        assert_eq!(env(&["--procs=4"], Some("8")).unwrap().procs, Some(4));
+        assert_eq!(env(&[], None).unwrap().procs, None);
+        let e = env(&[], Some("lots")).unwrap_err().to_string();
+        assert!(
+            e.contains("BENCH_WORKERS takes a number of Ps ≥ 1, not `lots`"),
+            "{e}"
+        );
     }
 
     #[test]
@@ -251,6 +299,7 @@ mod tests {
             "--allow-noise",
             "--timeout",
             "--echo-secs",
+            "--procs",
             "--no-build",
             "--no-go",
             "--install-go",

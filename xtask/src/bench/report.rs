@@ -112,10 +112,11 @@ pub(super) fn header(opts: &Options, ctx: &Context) -> String {
             rest.join(", ")
         ),
     };
+    let n = opts.procs.unwrap_or(2);
     let procs = if opts.tokio {
-        "2 Ps (tokio: 2 worker threads)"
+        format!("{n} Ps (tokio: {n} worker threads)")
     } else {
-        "2 Ps"
+        format!("{n} Ps")
     };
     format!(
         "{title} — median (min–max) of {} per side, {order}, {warmup}; {procs} unless `_p1`.\n\n\
@@ -314,6 +315,12 @@ mod tests {
         );
         assert!(h.contains("; 2 Ps unless `_p1`."), "{h}");
         assert!(h.contains("no warm-up run"), "{h}");
+        let eight: Vec<String> = ["--procs=8"].iter().map(|s| s.to_string()).collect();
+        let h8 = header(&super::super::options::parse_args(&eight).unwrap(), &ctx);
+        assert!(
+            h8.contains("; 8 Ps (tokio: 8 worker threads) unless `_p1`."),
+            "{h8}"
+        );
         assert!(
             h.contains("1 core,") && h.contains("load unknown at start"),
             "{h}"

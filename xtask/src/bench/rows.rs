@@ -137,12 +137,43 @@ pub(super) const ROWS: &[Row] = &[
 ];
 
 impl Row {
-    /// The arguments both sides of this row run with: its own, and `--secs` for echo_tcp.
-    pub(super) fn workload_args(&self, echo_secs: f64) -> Vec<String> {
+    /// The arguments every side of this row runs with: its own, `--procs` when the bench
+    /// sets the Ps (`procs`) and the row does not fix its own, and `--secs` for echo_tcp.
+    pub(super) fn workload_args(&self, echo_secs: f64, procs: Option<usize>) -> Vec<String> {
         let mut args: Vec<String> = self.args.iter().map(|s| s.to_string()).collect();
+        if let Some(n) = procs {
+            if !self.args.iter().any(|a| a.starts_with("--procs")) {
+                args.push(format!("--procs={n}"));
+            }
+        }
         if self.name == "echo_tcp" {
             args.push(format!("--secs={echo_secs}"));
         }
         args
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// `--procs` reaches every row but the one that fixes its own. Kills: `--procs` dropped,
+    /// or overriding pingpong_p1's single P.
+    #[test]
+    fn procs_reach_every_row_that_does_not_fix_its_own() {
+        let row = |n: &str| ROWS.iter().find(|r| r.name == n).unwrap();
+        assert_eq!(
+            row("skynet").workload_args(10.0, None),
+            Vec::<String>::new()
+        );
+        assert_eq!(row("skynet").workload_args(10.0, Some(8)), ["--procs=8"]);
+        assert_eq!(
+            row("pingpong_p1").workload_args(10.0, Some(8)),
+            ["--procs=1"]
+        );
+        assert_eq!(
+            row("echo_tcp").workload_args(2.5, Some(8)),
+            ["--procs=8", "--secs=2.5"]
+        );
     }
 }

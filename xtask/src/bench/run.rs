@@ -162,7 +162,7 @@ pub(super) fn run_row(
     sides: &mut [&mut Side],
     failures: &mut Vec<String>,
 ) {
-    let args = row.workload_args(opts.echo_secs);
+    let args = row.workload_args(opts.echo_secs, opts.procs);
     let runnable: Vec<usize> = (0..sides.len())
         .filter(|&i| matches!(sides[i].outcome, Outcome::Done(_)))
         .collect();

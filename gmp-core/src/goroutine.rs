@@ -215,7 +215,7 @@ struct SlotCell<T> {
 /// instead of the allocator, as [`TaskBox`]'s (which says why: the spawner allocates, the
 /// goroutine's thread frees). The slot outlives the goroutine's start (its handle waits on
 /// it), so its block stays while the goroutine is parked: 80 bytes for `T = ()`, in the
-/// 96-byte class, what glibc's chunk for the `Arc` was.
+/// 88-byte class, whose block is the 96-byte glibc chunk the `Arc` took.
 struct SlotRef<T> {
     cell: std::ptr::NonNull<SlotCell<T>>,
     _owns: std::marker::PhantomData<SlotCell<T>>,

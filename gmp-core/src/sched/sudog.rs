@@ -37,11 +37,13 @@ use std::mem::size_of;
 use std::ops::Deref;
 use std::ptr::NonNull;
 
-/// The size classes of waiter records, in bytes. gmp-chan's record for a plain send or
-/// receive is 40 bytes plus the value's `Option<T>`; gmp-sync's parking-lot waiter is 48; a
-/// goroutine's join slot (`goroutine.rs`, `SlotRef`) is 80 for `T = ()`, which the 96-byte
-/// class holds with no more waste than glibc's chunk for it.
-pub(crate) const CLASS_BYTES: [usize; 4] = [64, 96, 128, 256];
+/// The size classes of records, in bytes. gmp-chan's record for a plain send or receive is
+/// 40 bytes plus the value's `Option<T>`; gmp-sync's parking-lot waiter is 48. A goroutine's
+/// task (`TaskBox`: its closure and a pointer, 16 bytes for a closure of one reference) and
+/// its join slot (`SlotRef`: 80 bytes for `T = ()`) come from here too: the 24- and 88-byte
+/// classes are glibc's 32- and 96-byte chunks, what their `Box` and `Arc` took before (a block
+/// is `malloc`ed at its class's size: 8 bytes of header, rounded to 16).
+pub(crate) const CLASS_BYTES: [usize; 5] = [24, 64, 88, 128, 256];
 /// Alignment of every block.
 const CLASS_ALIGN: usize = 16;
 const NCLASS: usize = CLASS_BYTES.len();
@@ -418,11 +420,13 @@ mod tests {
     #[test]
     fn classes_fit_and_oversized_records_are_boxed() {
         assert_eq!(class_of::<[u8; 1]>(), Some(0));
-        assert_eq!(class_of::<[u64; 8]>(), Some(0));
-        assert_eq!(class_of::<[u64; 9]>(), Some(1));
-        assert_eq!(class_of::<[u64; 12]>(), Some(1));
-        assert_eq!(class_of::<[u64; 13]>(), Some(2));
-        assert_eq!(class_of::<[u64; 32]>(), Some(3));
+        assert_eq!(class_of::<[u64; 3]>(), Some(0));
+        assert_eq!(class_of::<[u64; 4]>(), Some(1));
+        assert_eq!(class_of::<[u64; 8]>(), Some(1));
+        assert_eq!(class_of::<[u64; 9]>(), Some(2));
+        assert_eq!(class_of::<[u64; 11]>(), Some(2));
+        assert_eq!(class_of::<[u64; 12]>(), Some(3));
+        assert_eq!(class_of::<[u64; 32]>(), Some(4));
         assert_eq!(class_of::<[u64; 33]>(), None);
         assert_eq!(class_of::<()>(), None);
         #[repr(align(64))]

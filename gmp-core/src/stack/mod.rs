@@ -71,7 +71,7 @@
 //! | part                          | bytes | where                                        |
 //! |-------------------------------|-------|----------------------------------------------|
 //! | its G, with the `Arc` counts  | 288   | `sched/g.rs` (the coroutine handle inside)   |
-//! | its join slot                 | 80    | `goroutine.rs`, `SlotCell<()>`, a 96-byte block |
+//! | its join slot                 | 80    | `goroutine.rs`, `SlotCell<()>`, an 88-byte block |
 //! | its waiter record             | 64    | a `SudogBox` block (`sched/sudog.rs`)         |
 //! | its stack, copied out         | 608   | the live bytes `[sp, top)`, on the heap       |
 //! | the allocator's headers       | ~40   | glibc: 8 bytes and rounding per chunk         |

@@ -1121,6 +1121,12 @@ mod tests {
     /// Records a 2-word record (a spawn with no site) holds per chunk.
     const PER_CHUNK: usize = (CHUNK_WORDS - MAX_WORDS) / 2 + 1;
 
+    /// Starts a flight-recorder session on a one-P runtime's trace that keeps everything.
+    fn start_flight(rt: &RuntimeTrace) -> u64 {
+        rt.start(1, 1, Mode::Flight { max_bytes: 1 << 30 }, &[])
+            .unwrap()
+    }
+
     fn create(goid: u64) -> Rec {
         Rec {
             kind: Kind::GoCreate,
@@ -1188,9 +1194,7 @@ mod tests {
     #[test]
     fn a_pair_shares_its_tick() {
         let rt = RuntimeTrace::default();
-        let gen = rt
-            .start(1, 1, Mode::Flight { max_bytes: 1 << 30 }, &[])
-            .unwrap();
+        let gen = start_flight(&rt);
         let a = rt.active().unwrap();
         let before = clock::ticks();
         for i in 0..PER_CHUNK as u64 {
@@ -1213,9 +1217,7 @@ mod tests {
     #[test]
     fn last_and_undated_ticks() {
         let rt = RuntimeTrace::default();
-        let gen = rt
-            .start(1, 1, Mode::Flight { max_bytes: 1 << 30 }, &[])
-            .unwrap();
+        let gen = start_flight(&rt);
         let a = rt.active().unwrap();
         // SAFETY: this thread stands for the M holding P 0 (so for each push below).
         unsafe { a.push_p(0, &[create(1)]) };
@@ -1258,9 +1260,7 @@ mod tests {
     fn held_back_events_keep_their_order() {
         use Kind::*;
         let rt = RuntimeTrace::default();
-        let gen = rt
-            .start(1, 1, Mode::Flight { max_bytes: 1 << 30 }, &[])
-            .unwrap();
+        let gen = start_flight(&rt);
         let a = rt.active().unwrap();
         // SAFETY: this thread stands for the M holding P 0 (for every call below too).
         unsafe {
@@ -1328,9 +1328,7 @@ mod tests {
     fn held_back_events_do_not_outlive_their_session() {
         use Kind::*;
         let rt = RuntimeTrace::default();
-        let gen = rt
-            .start(1, 1, Mode::Flight { max_bytes: 1 << 30 }, &[])
-            .unwrap();
+        let gen = start_flight(&rt);
         let a = rt.active().unwrap();
         // SAFETY: this thread stands for the M holding P 0.
         unsafe {
@@ -1339,9 +1337,7 @@ mod tests {
             a.stop_p(0, g(GoPark, 1, 1));
         }
         rt.stop(Which::Flight(gen)).unwrap();
-        let gen2 = rt
-            .start(1, 1, Mode::Flight { max_bytes: 1 << 30 }, &[])
-            .unwrap();
+        let gen2 = start_flight(&rt);
         let b = rt.active().unwrap();
         // SAFETY: as above.
         unsafe { b.push_p(0, &[g(GoCreate, 9, 0)]) };

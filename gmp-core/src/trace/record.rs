@@ -693,62 +693,37 @@ mod tests {
         put(&mut cur, Some(110), rec(Kind::GoStart, p0, a, 0, site_a));
         put(&mut cur, Some(120), rec(Kind::GoStart, p0, b, 0, site_b)); // B's site known
         let at = put(&mut cur, Some(130), rec(Kind::GoStart, p0, a, 0, site_a));
+        let mut sw = |cur: &mut Cursor, at: usize, ts, stop: Rec, start: Rec, woken| {
+            // SAFETY: `words` has room for 3 × MAX_WORDS past every `at` used below.
+            unsafe {
+                write_switch(
+                    words.as_mut_ptr().add(at),
+                    cur,
+                    p0,
+                    ts,
+                    &stop,
+                    &start,
+                    woken,
+                )
+            }
+        };
         // A wakes B, parks on a channel (reason 1), B starts: one word.
-        // SAFETY: `words` has room for 3 × MAX_WORDS past `at` (and below).
-        let k = unsafe {
-            write_switch(
-                words.as_mut_ptr().add(at),
-                &mut cur,
-                p0,
-                190,
-                &rec(Kind::GoPark, p0, a, 1, site_a),
-                &rec(Kind::GoStart, p0, b, 0, site_b),
-                true,
-            )
-        };
-        assert_eq!(k, 1);
+        let (park_a, start_a) = (
+            rec(Kind::GoPark, p0, a, 1, site_a),
+            rec(Kind::GoStart, p0, a, 0, site_a),
+        );
+        let start_b = rec(Kind::GoStart, p0, b, 0, site_b);
+        assert_eq!(sw(&mut cur, at, 190, park_a, start_b, true), 1);
         // B yields and starts again at once, nobody woken: one word.
-        // SAFETY: as above.
-        let k2 = unsafe {
-            write_switch(
-                words.as_mut_ptr().add(at + 1),
-                &mut cur,
-                p0,
-                200,
-                &rec(Kind::GoSched, p0, b, 0, site_b),
-                &rec(Kind::GoStart, p0, b, 0, site_b),
-                false,
-            )
-        };
-        assert_eq!(k2, 1);
+        let yield_b = rec(Kind::GoSched, p0, b, 0, site_b);
+        assert_eq!(sw(&mut cur, at + 1, 200, yield_b, start_b, false), 1);
         // A stop of A, which is not running: records (no unpark, a park, a start).
-        let other = (site_a ^ 0x7fff_0000_0000) & !0xffff | 3; // an `Other` reason
-                                                               // SAFETY: as above.
-        let k3 = unsafe {
-            write_switch(
-                words.as_mut_ptr().add(at + 2),
-                &mut cur,
-                p0,
-                210,
-                &rec(Kind::GoPark, p0, a, 1, site_a),
-                &rec(Kind::GoStart, p0, a, 0, site_a),
-                false,
-            )
-        };
+        let k3 = sw(&mut cur, at + 2, 210, park_a, start_a, false);
         assert!(k3 >= 2, "{k3}");
         // B is not running now either (A is): an `Other` reason, woken: records too.
-        // SAFETY: as above.
-        let k4 = unsafe {
-            write_switch(
-                words.as_mut_ptr().add(at + 2 + k3),
-                &mut cur,
-                p0,
-                220,
-                &rec(Kind::GoPark, p0, a, other, site_a),
-                &rec(Kind::GoStart, p0, b, 0, site_b),
-                true,
-            )
-        };
+        let other = (site_a ^ 0x7fff_0000_0000) & !0xffff | 3; // an `Other` reason
+        let park_other = rec(Kind::GoPark, p0, a, other, site_a);
+        let k4 = sw(&mut cur, at + 2 + k3, 220, park_other, start_b, true);
         assert!(k4 >= 3, "{k4}");
         words.truncate(at + 2 + k3 + k4);
         let mut out = Vec::new();

@@ -204,13 +204,7 @@ fn go_unpark_slow(s: &Sched, pp: Option<&P>, goid: u64) {
     match pp {
         // SAFETY: `pp` is the P the calling M holds (`ready`'s `current_p_of`).
         Some(pp) => unsafe { t.unpark_p(pp.id, goid) },
-        None => t.push_shared(Rec {
-            kind: Kind::GoUnpark,
-            track: off_p_track(s),
-            goid,
-            arg: 0,
-            site: 0,
-        }),
+        None => t.push_shared(Rec::unpark(off_p_track(s), goid)),
     }
 }
 

@@ -302,6 +302,19 @@ const NO_STOP: PendStop = PendStop {
 const TAG_BITS: u32 = 16;
 const TAG_MASK: u64 = (1 << TAG_BITS) - 1;
 
+/// The `pend_unpark` word of a wake-up of `goid` in session `gen`; `None` when the id is too
+/// large to hold back (it is then written at once).
+#[inline(always)]
+fn held_unpark(goid: u64, gen: u64) -> Option<u64> {
+    (goid >> (64 - TAG_BITS) == 0).then_some(goid << TAG_BITS | gen & TAG_MASK)
+}
+
+/// The goroutine a `pend_unpark` word holds back a wake-up of, if it is one of session `gen`.
+#[inline(always)]
+fn held_goid(word: u64, gen: u64) -> Option<u64> {
+    (word != 0 && word & TAG_MASK == gen & TAG_MASK).then_some(word >> TAG_BITS)
+}
+
 // SAFETY: `pend_stop` is only used by the buffer's owner (the M holding the P, or the holder
 // of `shared_lock`), one thread at a time, with ownership handed over through the P's (or
 // the lock's) synchronisation; the rest is atomics.
@@ -545,13 +558,12 @@ impl TraceState {
             }
             // A wake-up held back by a slice still running: its next record (after the `len`
             // just read, see `pend_unpark`).
-            let u = b.pend_unpark.load(Relaxed);
-            if u != 0 && u & TAG_MASK == gen & TAG_MASK {
+            if let Some(goid) = held_goid(b.pend_unpark.load(Relaxed), gen) {
                 let prev = out[i].last().map_or(origin, |e| e.ts);
                 out[i].push(Event {
                     ts: prev,
                     dated: false,
-                    goid: u >> TAG_BITS,
+                    goid,
                     arg: 0,
                     site: 0,
                     track: self.own_track(i),
@@ -683,8 +695,7 @@ impl Active<'_> {
             let chunk = unsafe { &*c };
             let n = chunk.len.load(Relaxed);
             let u = b.pend_unpark.load(Relaxed);
-            let woken = start.goid >> (64 - TAG_BITS) == 0
-                && u == start.goid << TAG_BITS | self.gen & TAG_MASK;
+            let woken = held_unpark(start.goid, self.gen) == Some(u);
             if chunk.gen.load(Relaxed) == self.gen && n < CHUNK_WORDS && (u == 0 || woken) {
                 // SAFETY: only the owner (the caller) uses a current chunk's cursor.
                 let cur = unsafe { &mut *chunk.cursor.get() };
@@ -720,8 +731,7 @@ impl Active<'_> {
         }
         let stop = *held;
         held.gen = 0;
-        let woken = start.goid >> (64 - TAG_BITS) == 0
-            && b.pend_unpark.load(Relaxed) == start.goid << TAG_BITS | self.gen & TAG_MASK;
+        let woken = held_unpark(start.goid, self.gen) == Some(b.pend_unpark.load(Relaxed));
         if woken {
             // Folded into the hand-off; cleared before the `len` that covers it (table).
             b.pend_unpark.store(0, Relaxed);
@@ -744,25 +754,19 @@ impl Active<'_> {
         let b = unsafe { self.pbuf(p) };
         // SAFETY: the caller owns the buffer, and with it `pend_stop`.
         let held = unsafe { (*b.pend_stop.get()).gen };
-        if held == 0 && b.pend_unpark.load(Relaxed) == 0 && goid >> (64 - TAG_BITS) == 0 {
-            b.pend_unpark
-                .store(goid << TAG_BITS | self.gen & TAG_MASK, Relaxed);
-            return;
+        match held_unpark(goid, self.gen) {
+            Some(word) if held == 0 && b.pend_unpark.load(Relaxed) == 0 => {
+                b.pend_unpark.store(word, Relaxed)
+            }
+            _ => self.unpark_slow(b, p, goid),
         }
-        self.unpark_slow(b, p, goid);
     }
 
     /// [`unpark_p`](Self::unpark_p) when something is held back already: written as a record.
     #[cold]
     #[inline(never)]
     fn unpark_slow(&self, b: &Buf, p: usize, goid: u64) {
-        let unpark = Rec {
-            kind: Kind::GoUnpark,
-            track: Track::p(p),
-            goid,
-            arg: 0,
-            site: 0,
-        };
+        let unpark = Rec::unpark(Track::p(p), goid);
         self.push(b, p, Track::p(p), &[unpark], Tick::Undated);
     }
 
@@ -789,7 +793,8 @@ impl Active<'_> {
     /// # Safety
     /// As `push_p`.
     pub(crate) unsafe fn flush_p(&self, p: usize) {
-        let b = &self.st.pbufs[p];
+        // SAFETY: the caller holds P `p`.
+        let b = unsafe { self.pbuf(p) };
         // SAFETY: the caller owns the buffer, and with it `pend_stop`.
         let held = unsafe { (*b.pend_stop.get()).gen };
         if held != 0 || b.pend_unpark.load(Relaxed) != 0 {
@@ -857,16 +862,9 @@ impl Active<'_> {
         let u = b.pend_unpark.load(Relaxed);
         if u != 0 {
             b.pend_unpark.store(0, Relaxed);
-            if u & TAG_MASK == self.gen & TAG_MASK {
-                let unpark = Rec {
-                    kind: Kind::GoUnpark,
-                    track: own,
-                    goid: u >> TAG_BITS,
-                    arg: 0,
-                    site: 0,
-                };
+            if let Some(goid) = held_goid(u, self.gen) {
                 // SAFETY: room for it (`room`).
-                unsafe { w.put(None, &unpark) };
+                unsafe { w.put(None, &Rec::unpark(own, goid)) };
             }
         }
         // SAFETY: the caller owns `b`, and with it `pend_stop`.

@@ -218,6 +218,19 @@ pub(crate) struct Rec {
     pub(crate) site: u64,
 }
 
+impl Rec {
+    /// `GoUnpark` of goroutine `goid` on `track`.
+    pub(crate) fn unpark(track: Track, goid: u64) -> Rec {
+        Rec {
+            kind: Kind::GoUnpark,
+            track,
+            goid,
+            arg: 0,
+            site: 0,
+        }
+    }
+}
+
 /// Writes `r`, dated `ts` (`None`: undated), at `out`, in a chunk whose buffer's own track is
 /// `own`; returns the words written.
 ///
@@ -266,24 +279,16 @@ pub(crate) unsafe fn write(
     unsafe { write_long(out, own, d, at, known, r) }
 }
 
+/// The slice ends a switch word holds, by their code in `how` (bits 0..2).
+const SWITCH_STOPS: [Kind; 3] = [Kind::GoPark, Kind::GoSched, Kind::GoEnd];
+const HOW_STOP_MASK: u64 = 3;
+
 /// The code of a slice end in a switch word's `how`.
 fn stop_code(kind: Kind) -> Option<u64> {
-    match kind {
-        Kind::GoPark => Some(0),
-        Kind::GoSched => Some(1),
-        Kind::GoEnd => Some(2),
-        _ => None,
-    }
-}
-
-/// The slice end of a switch word's `how` code.
-fn stop_of_code(code: u64) -> Option<Kind> {
-    match code {
-        0 => Some(Kind::GoPark),
-        1 => Some(Kind::GoSched),
-        2 => Some(Kind::GoEnd),
-        _ => None,
-    }
+    SWITCH_STOPS
+        .iter()
+        .position(|&k| k == kind)
+        .map(|c| c as u64)
 }
 
 /// A hand-off as one switch word (see [`write_switch`]), moving the cursor as writing it does;
@@ -356,13 +361,7 @@ pub(crate) unsafe fn write_switch(
         }
         _ => {
             let mut n = 0;
-            let unpark = Rec {
-                kind: Kind::GoUnpark,
-                goid: start.goid,
-                arg: 0,
-                site: 0,
-                ..*start
-            };
+            let unpark = Rec::unpark(start.track, start.goid);
             // SAFETY: at most three records of MAX_WORDS each: the caller's room.
             unsafe {
                 if woken {
@@ -525,7 +524,7 @@ pub(crate) fn read(words: &[u64], base: u64, own: Track, out: &mut Vec<Event>) {
 /// Decodes the switch word `h` (module docs) into its two or three events.
 fn read_switch(h: u64, cur: &mut Cursor, own: Track, out: &mut Vec<Event>) {
     let how = (h >> S_ARG_SHIFT) & mask(S_ARG_BITS);
-    let Some(stop) = stop_of_code(how & 3) else {
+    let Some(&stop) = SWITCH_STOPS.get((how & HOW_STOP_MASK) as usize) else {
         debug_assert!(false, "a switch word of unknown stop {h:#x}");
         return;
     };

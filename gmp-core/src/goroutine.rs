@@ -180,20 +180,28 @@ impl<T> Drop for JoinSlot<T> {
     }
 }
 
-/// For loom models (`tests/loom_join.rs`): a slot's two references, as a spawn makes them,
-/// and a goroutine's write of its result.
-pub(crate) struct SlotProbe(SlotRef<u64>);
+/// loom models (`tests/loom_join.rs`, through `__private`): a goroutine's join slot shared by
+/// its task and its handle ([`SlotRef`]); dropping both references frees the slot once.
+pub struct SlotRefProbe(SlotRef<u64>);
 
-impl SlotProbe {
-    pub(crate) fn pair() -> (SlotProbe, SlotProbe) {
+impl SlotRefProbe {
+    /// The two references of a new slot, as a spawn makes them.
+    pub fn pair() -> (SlotRefProbe, SlotRefProbe) {
         let (a, b) = SlotRef::pair(0);
-        (SlotProbe(a), SlotProbe(b))
+        (SlotRefProbe(a), SlotRefProbe(b))
     }
 
-    /// Writes `v` as the result, as `JoinSlot::complete` does first (no state change).
-    pub(crate) fn write(&self, v: u64) {
+    /// Writes `v` as the goroutine's result, as `JoinSlot::complete` does first (no state
+    /// change).
+    pub fn write(&self, v: u64) {
         // SAFETY: the models write from one of the two references only.
         self.0.result.with_mut(|x| unsafe { *x = Some(Ok(v)) });
+    }
+}
+
+impl fmt::Debug for SlotRefProbe {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("SlotRefProbe")
     }
 }
 

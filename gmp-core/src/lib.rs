@@ -365,28 +365,7 @@ pub mod __private {
     };
     pub use crate::sched::leak::{counts_read, still_parked};
 
-    /// loom: a goroutine's join slot shared by its task and its handle (`goroutine.rs`,
-    /// `SlotRef`): `slot_pair` makes the two references, `write` is the goroutine's write of
-    /// its result; dropping both frees the slot once.
-    pub struct SlotRefProbe(crate::goroutine::SlotProbe);
-
-    impl std::fmt::Debug for SlotRefProbe {
-        fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-            f.write_str("SlotRefProbe")
-        }
-    }
-
-    impl SlotRefProbe {
-        /// The two references of a new slot.
-        pub fn pair() -> (SlotRefProbe, SlotRefProbe) {
-            let (a, b) = crate::goroutine::SlotProbe::pair();
-            (SlotRefProbe(a), SlotRefProbe(b))
-        }
-        /// Writes `v` as the goroutine's result.
-        pub fn write(&self, v: u64) {
-            self.0.write(v)
-        }
-    }
+    pub use crate::goroutine::SlotRefProbe;
 
     /// The leak tests' settle: waits (sleeping 1 ms at a time) until at least `parked`
     /// goroutines of the caller's runtime are parked and exactly `live` exist (the caller
